@@ -1,0 +1,64 @@
+//! One attempt of a task: the handler's future under a timeout and a
+//! heartbeat watchdog, with panics caught.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+
+use crate::context::Heartbeat;
+use crate::error::Interrupt;
+
+pub(crate) async fn run<F: Future>(
+    handler: F,
+    timeout: Option<Duration>,
+    heartbeat: Option<Duration>,
+    beats: &Heartbeat,
+) -> Result<F::Output, Interrupt> {
+    // The handler owns nothing the driver reads after a panic, so observing
+    // its state after unwinding cannot break an invariant.
+    let guarded = AssertUnwindSafe(handler).catch_unwind();
+    if timeout.is_none() && heartbeat.is_none() {
+        return guarded.await.map_err(panicked);
+    }
+    beats.reset();
+    let deadline = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let silence = async {
+        match heartbeat {
+            Some(gap) => watch(beats, gap).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        result = guarded => result.map_err(panicked),
+        () = deadline => Err(Interrupt::Timeout),
+        () = silence => Err(Interrupt::HeartbeatTimeout),
+    }
+}
+
+/// Completes once `gap` passes without a heartbeat.
+async fn watch(beats: &Heartbeat, gap: Duration) {
+    loop {
+        let due = beats.last() + gap;
+        tokio::time::sleep_until(due).await;
+        if beats.last() + gap <= tokio::time::Instant::now() {
+            return;
+        }
+    }
+}
+
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> Interrupt {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the task panicked".to_owned());
+    Interrupt::Panicked(message)
+}

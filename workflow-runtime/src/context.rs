@@ -1,0 +1,149 @@
+//! What a handler sees of its execution: [`Ctx`], and what a catch target
+//! receives: [`Caught`].
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::time::Instant;
+
+use crate::error::TaskError;
+
+/// A task handler's view of its execution: the shared context, the attempt
+/// number, a stable idempotency key, and heartbeats.
+///
+/// It dereferences to the context, so `cx.field` reads the context's field.
+pub struct Ctx<'a, C> {
+    pub(crate) context: &'a C,
+    pub(crate) execution_id: &'a str,
+    pub(crate) state: &'static str,
+    pub(crate) entry: u64,
+    pub(crate) attempt: u32,
+    pub(crate) heartbeat: &'a Heartbeat,
+}
+
+// Manual impls: a derive would require `C: Clone`, but only a reference is copied.
+impl<C> Clone for Ctx<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C> Copy for Ctx<'_, C> {}
+
+impl<'a, C> Ctx<'a, C> {
+    /// The context every handler of the workflow shares.
+    pub fn context(&self) -> &'a C {
+        self.context
+    }
+
+    /// The attempt number within this entry of the state: 1 for the first
+    /// attempt, 2 for the first retry, and so on.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The execution's id.
+    pub fn execution_id(&self) -> &'a str {
+        self.execution_id
+    }
+
+    /// The name of the state this handler runs in.
+    pub fn state(&self) -> &'static str {
+        self.state
+    }
+
+    /// A key that is the same for every attempt of this entry of the state
+    /// (and, with a store, across restarts) and different for any other
+    /// entry: pass it to a payment API and a retried charge happens once.
+    pub fn idempotency_key(&self) -> IdempotencyKey<'a> {
+        IdempotencyKey {
+            execution_id: self.execution_id,
+            state: self.state,
+            entry: self.entry,
+        }
+    }
+
+    /// Tells the driver the handler is alive; a state with a `heartbeat`
+    /// interval fails with `States.HeartbeatTimeout` when the gap between two
+    /// heartbeats (or the start and the first) exceeds it.
+    pub fn heartbeat(&self) {
+        self.heartbeat.beat();
+    }
+}
+
+impl<C> Deref for Ctx<'_, C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.context
+    }
+}
+
+impl<C> fmt::Debug for Ctx<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("execution_id", &self.execution_id)
+            .field("state", &self.state)
+            .field("entry", &self.entry)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The idempotency key of one entry of a state:
+/// `<execution id>/<state>/<entry number>`. Formatting it allocates only when
+/// you ask for a `String`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey<'a> {
+    execution_id: &'a str,
+    state: &'static str,
+    entry: u64,
+}
+
+impl fmt::Display for IdempotencyKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.execution_id, self.state, self.entry)
+    }
+}
+
+/// The last heartbeat of the running attempt, as an offset from its start.
+#[derive(Debug)]
+pub(crate) struct Heartbeat {
+    origin: Instant,
+    last_nanos: AtomicU64,
+}
+
+impl Heartbeat {
+    pub(crate) fn new() -> Self {
+        Heartbeat {
+            origin: Instant::now(),
+            last_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts a new attempt: the gap is measured from now.
+    pub(crate) fn reset(&self) {
+        self.beat();
+    }
+
+    fn beat(&self) {
+        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    pub(crate) fn last(&self) -> Instant {
+        self.origin + std::time::Duration::from_nanos(self.last_nanos.load(Ordering::Relaxed))
+    }
+}
+
+/// What a catch target receives: the failed state's input and its error.
+///
+/// A catch target's data type is `Caught<In, E>` itself or any type that
+/// implements `From<Caught<In, E>>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caught<In, E> {
+    /// The input of the state that failed.
+    pub input: In,
+    /// The error that was caught.
+    pub error: TaskError<E>,
+}

@@ -1,0 +1,29 @@
+//! The engine of `workflow`: the [`Workflow`] trait that `#[workflow]`
+//! generates, and the driver that runs it.
+//!
+//! A workflow is an enum whose value is a checkpoint: the state an execution
+//! is in and the data that state received. The generated
+//! [`Workflow::step`] runs one state once and tells the driver what happened
+//! (a [`Step`]); the driver owns everything that spans steps: retry counters,
+//! backoff delays, waits, the attempt number, the execution's id. That split
+//! keeps typed work in generated code and policy in one loop.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod attempt;
+mod clock;
+mod context;
+mod driver;
+mod error;
+mod step;
+pub mod typing;
+mod workflow;
+
+pub use clock::Clock;
+pub use context::{Caught, Ctx, IdempotencyKey};
+pub use driver::Runner;
+pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+pub use step::{Step, StepCx, WaitUntil};
+pub use workflow::Workflow;
+pub use workflow_core as core;

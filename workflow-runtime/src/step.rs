@@ -1,0 +1,278 @@
+//! The protocol between generated code and the driver: what a state gets to
+//! run once ([`StepCx`]) and what it reports back ([`Step`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use futures_util::stream::{self, StreamExt};
+use workflow_core::{Kind, State, Tolerance};
+
+use crate::attempt;
+use crate::clock::Clock;
+use crate::context::{Ctx, Heartbeat};
+use crate::driver::Runner;
+use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+use crate::workflow::Workflow;
+
+/// What running one state once led to.
+///
+/// Generated code returns it from [`Workflow::step`]; the driver acts on it.
+pub enum Step<W: Workflow> {
+    /// The state finished; the execution moves to this checkpoint.
+    Next(W),
+    /// The attempt failed and retrier `retrier` (which matched and is not
+    /// spent) retries it: the driver waits the retrier's delay and runs this
+    /// same checkpoint again.
+    Retry {
+        /// The state to run again, with its input.
+        state: W,
+        /// The position of the retrier that matched.
+        retrier: usize,
+        /// The error that is being retried.
+        error: ErrorInfo,
+    },
+    /// The attempt failed, retrying is over, and catcher `catcher` sends the
+    /// execution to `next`.
+    Caught {
+        /// The catch target's checkpoint.
+        next: W,
+        /// The position of the catcher that matched.
+        catcher: usize,
+        /// The error that was caught.
+        error: ErrorInfo,
+    },
+    /// A Wait state: the execution moves to `next` once the wait is over.
+    Wait {
+        /// The checkpoint after the wait.
+        next: W,
+        /// How long to wait.
+        until: WaitUntil,
+    },
+    /// The execution succeeded with this output.
+    Succeeded(W::Output),
+    /// The execution failed.
+    Failed(Failure),
+}
+
+/// How long a Wait state waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitUntil {
+    /// For this long from now.
+    Elapsed(Duration),
+    /// Until this time (no wait if it has passed).
+    Time(SystemTime),
+}
+
+/// What generated code gets to run one state: the context, the state's
+/// definition, the retry counters of this entry, and the driver's services.
+///
+/// Its methods are called by the code `#[workflow]` generates; you do not
+/// normally use it directly.
+pub struct StepCx<'a, C> {
+    pub(crate) context: &'a C,
+    pub(crate) execution_id: &'a str,
+    pub(crate) state: &'static State,
+    pub(crate) entry: u64,
+    pub(crate) attempt: u32,
+    pub(crate) retries_used: &'a [u32],
+    pub(crate) heartbeat: &'a Heartbeat,
+    pub(crate) clock: &'a Clock,
+    pub(crate) runner: &'a Runner,
+}
+
+impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
+    /// The handler's view of this attempt.
+    pub fn task_ctx(&self) -> Ctx<'a, C> {
+        Ctx {
+            context: self.context,
+            execution_id: self.execution_id,
+            state: state_name(self.state),
+            entry: self.entry,
+            attempt: self.attempt,
+            heartbeat: self.heartbeat,
+        }
+    }
+
+    /// The shared context.
+    pub fn context(&self) -> &'a C {
+        self.context
+    }
+
+    /// The clock the driver runs on; its wall time follows tokio's clock.
+    pub fn clock(&self) -> &'a Clock {
+        self.clock
+    }
+
+    /// Runs one attempt of a task's handler under the state's `timeout` and
+    /// `heartbeat`, turning a panic into [`Interrupt::Panicked`].
+    pub async fn attempt<F: Future>(&self, handler: F) -> Result<F::Output, Interrupt> {
+        let (timeout, heartbeat) = match &self.state.kind {
+            Kind::Task {
+                timeout, heartbeat, ..
+            } => (*timeout, *heartbeat),
+            _ => (None, None),
+        };
+        attempt::run(handler, timeout, heartbeat, self.heartbeat).await
+    }
+
+    /// Whether retrier `retrier` of this state has retries left in this entry.
+    pub fn may_retry(&self, retrier: usize) -> bool {
+        let used = self.retries_used.get(retrier).copied().unwrap_or(0);
+        self.state
+            .retry
+            .get(retrier)
+            .is_some_and(|r| used < r.max_attempts)
+    }
+
+    /// The failure of this state with this error.
+    pub fn failure(&self, error: ErrorInfo) -> Failure {
+        Failure {
+            state: self.state.name.to_string(),
+            error: error.name,
+            cause: error.cause,
+        }
+    }
+
+    /// Runs branch `index` of a Parallel state: workflow `W` on `input`, as a
+    /// child execution of this one.
+    pub fn branch<W>(
+        &self,
+        index: usize,
+        input: W::Input,
+    ) -> impl Future<Output = Result<W::Output, TaskError<ExecutionError>>> + Send + 'a
+    where
+        W: Workflow<Context = C>,
+    {
+        let child = self.child::<W>(index, input);
+        async move { child.await.map_err(TaskError::Failed) }
+    }
+
+    /// Runs a Map state: workflow `W` once per item, at most
+    /// `max_concurrency` at once, outputs in item order. The first failure
+    /// fails the state and cancels the items still running.
+    pub async fn map<W, I>(&self, items: I) -> Result<Vec<W::Output>, TaskError<ExecutionError>>
+    where
+        W: Workflow<Context = C>,
+        I: IntoIterator<Item = W::Input>,
+        I::IntoIter: Send,
+    {
+        let limit = self.map_limit();
+        let mut runs = stream::iter(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| self.child::<W>(i, item)),
+        )
+        .buffered(limit);
+        let mut outputs = Vec::new();
+        while let Some(result) = runs.next().await {
+            outputs.push(result.map_err(TaskError::Failed)?);
+        }
+        Ok(outputs)
+    }
+
+    /// Runs a Map state that tolerates failures: every item runs, each output
+    /// is the item's result, and the state fails with
+    /// `States.ExceedToleratedFailureThreshold` only when more items failed
+    /// than its tolerance allows.
+    pub async fn map_tolerant<W, I>(
+        &self,
+        items: I,
+    ) -> Result<Vec<Result<W::Output, ExecutionError>>, TaskError<ExecutionError>>
+    where
+        W: Workflow<Context = C>,
+        I: IntoIterator<Item = W::Input>,
+        I::IntoIter: Send,
+    {
+        let limit = self.map_limit();
+        let tolerance = match &self.state.kind {
+            Kind::Map { tolerance, .. } => *tolerance,
+            _ => Tolerance::default(),
+        };
+        let results: Vec<_> = stream::iter(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| self.child::<W>(i, item)),
+        )
+        .buffered(limit)
+        .collect()
+        .await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        if exceeds(tolerance, failed, results.len()) {
+            let cause = format!("{failed} of {} items failed", results.len());
+            return Err(TaskError::Failed(ExecutionError::Failed(Failure {
+                state: self.state.name.to_string(),
+                error: "States.ExceedToleratedFailureThreshold".to_owned(),
+                cause,
+            })));
+        }
+        Ok(results)
+    }
+
+    fn map_limit(&self) -> usize {
+        match &self.state.kind {
+            Kind::Map {
+                max_concurrency, ..
+            } if *max_concurrency > 0 => usize::try_from(*max_concurrency).unwrap_or(usize::MAX),
+            _ => usize::MAX,
+        }
+    }
+
+    /// A child execution, boxed because a workflow may contain itself.
+    fn child<W>(
+        &self,
+        index: usize,
+        input: W::Input,
+    ) -> Pin<Box<dyn Future<Output = Result<W::Output, ExecutionError>> + Send + 'a>>
+    where
+        W: Workflow<Context = C>,
+    {
+        let id = format!("{}/{}/{}/{index}", self.execution_id, self.state.name, self.entry);
+        let runner = self.runner.child(id);
+        let context = self.context;
+        Box::pin(runner.run::<W>(context, input))
+    }
+}
+
+fn exceeds(tolerance: Tolerance, failed: usize, total: usize) -> bool {
+    if failed == 0 {
+        return false;
+    }
+    let by_count = tolerance
+        .count
+        .is_some_and(|n| failed <= usize::try_from(n).unwrap_or(usize::MAX));
+    let by_share = tolerance
+        .percentage
+        .is_some_and(|p| (failed as f64) * 100.0 <= p * (total as f64));
+    !(by_count || by_share)
+}
+
+fn state_name(state: &'static State) -> &'static str {
+    &state.name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerance_by_count_and_share() {
+        let none = Tolerance::default();
+        assert!(!exceeds(none, 0, 10));
+        assert!(exceeds(none, 1, 10));
+        let two = Tolerance {
+            count: Some(2),
+            percentage: None,
+        };
+        assert!(!exceeds(two, 2, 10));
+        assert!(exceeds(two, 3, 10));
+        let half = Tolerance {
+            count: None,
+            percentage: Some(50.0),
+        };
+        assert!(!exceeds(half, 5, 10));
+        assert!(exceeds(half, 6, 10));
+    }
+}
