@@ -101,11 +101,18 @@ pub(crate) fn as_ident(value: &Expr, errors: &Errors) -> Option<Ident> {
 }
 
 /// A value that must be a `[list]`; its elements, each as an expression.
-pub(crate) fn as_list<'a>(value: &'a Expr, example: &str, errors: &Errors) -> Option<Vec<&'a Expr>> {
+pub(crate) fn as_list<'a>(
+    value: &'a Expr,
+    example: &str,
+    errors: &Errors,
+) -> Option<Vec<&'a Expr>> {
     match value {
         Expr::Array(array) => Some(array.elems.iter().collect()),
         other => {
-            errors.spanned(other, format!("expected a list in brackets, such as `{example}`"));
+            errors.spanned(
+                other,
+                format!("expected a list in brackets, such as `{example}`"),
+            );
             None
         }
     }
@@ -152,7 +159,10 @@ pub(crate) fn as_u64(value: &Expr, what: &str, errors: &Errors) -> Option<u64> {
             }
         };
     }
-    errors.spanned(value, format!("{what} must be a whole number of at least 0"));
+    errors.spanned(
+        value,
+        format!("{what} must be a whole number of at least 0"),
+    );
     None
 }
 

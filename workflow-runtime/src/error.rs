@@ -161,7 +161,11 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} in state `{}`: {}", self.error, self.state, self.cause)
+        write!(
+            f,
+            "{} in state `{}`: {}",
+            self.error, self.state, self.cause
+        )
     }
 }
 

@@ -24,6 +24,6 @@ pub use clock::Clock;
 pub use context::{Caught, Ctx, IdempotencyKey};
 pub use driver::Runner;
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
-pub use step::{Step, StepCx, WaitUntil};
+pub use step::{Step, StepCx, WaitUntil, branch_info};
 pub use workflow::Workflow;
 pub use workflow_core as core;

@@ -229,10 +229,34 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     where
         W: Workflow<Context = C>,
     {
-        let id = format!("{}/{}/{}/{index}", self.execution_id, self.state.name, self.entry);
+        let id = format!(
+            "{}/{}/{}/{index}",
+            self.execution_id, self.state.name, self.entry
+        );
         let runner = self.runner.child(id);
         let context = self.context;
         Box::pin(runner.run::<W>(context, input))
+    }
+}
+
+/// The name and cause of a branch's or item's failure: the child's own error,
+/// so `on = [...]` matches a Parallel or Map state by the names its children
+/// fail with.
+pub fn branch_info(error: &TaskError<ExecutionError>) -> ErrorInfo {
+    match error {
+        TaskError::Failed(ExecutionError::Failed(failure)) => {
+            ErrorInfo::new(failure.error.clone(), failure.cause.clone())
+        }
+        TaskError::Failed(ExecutionError::TimedOut { .. }) => {
+            ErrorInfo::new("States.Timeout", error.to_string())
+        }
+        TaskError::Failed(other) => ErrorInfo::new("States.Runtime", other.to_string()),
+        TaskError::Timeout => ErrorInfo::new("States.Timeout", "the state timed out"),
+        TaskError::HeartbeatTimeout => ErrorInfo::new(
+            "States.HeartbeatTimeout",
+            "the state sent no heartbeat in time",
+        ),
+        TaskError::Panicked(message) => ErrorInfo::new("States.TaskFailed", message.clone()),
     }
 }
 

@@ -157,3 +157,25 @@ impl<T: std::fmt::Debug> Cause for T {
 pub fn cause<T: Cause>(data: &T) -> String {
     data.cause()
 }
+
+/// A value a workflow can end with: exactly its output type.
+#[diagnostic::on_unimplemented(
+    message = "this workflow's output type is `{T}`, but this way of ending it produces `{Self}`",
+    label = "expected `{T}`, found `{Self}`",
+    note = "every #[succeed] state and every `end` must produce the workflow's one output type (the first #[succeed] state's data type, or #[workflow(output = T)])"
+)]
+pub trait Ends<T> {
+    /// The value itself.
+    fn end(self) -> T;
+}
+
+impl<T> Ends<T> for T {
+    fn end(self) -> T {
+        self
+    }
+}
+
+/// Checks that `value` is the workflow's output, and returns it.
+pub fn output<T, V: Ends<T>>(value: V) -> T {
+    value.end()
+}

@@ -35,7 +35,10 @@ pub trait Workflow: Sized + Send + 'static {
     ///
     /// This is the generated dispatch: one `match` arm per state. It does not
     /// wait, retry or loop; the driver does.
-    fn step<'a>(self, cx: StepCx<'a, Self::Context>) -> impl Future<Output = Step<Self>> + Send + 'a;
+    fn step<'a>(
+        self,
+        cx: StepCx<'a, Self::Context>,
+    ) -> impl Future<Output = Step<Self>> + Send + 'a;
 
     /// Runs one execution inline, in memory, to its end.
     ///
@@ -50,4 +53,3 @@ pub trait Workflow: Sized + Send + 'static {
         Runner::new().run::<Self>(context, input)
     }
 }
-

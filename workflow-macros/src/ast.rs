@@ -1,0 +1,285 @@
+//! The workflow as written: the enum, its states and their attributes, with
+//! the user's tokens kept for spans. Parsing collects every error it can and
+//! keeps going, so the model holds whatever did parse.
+
+use std::time::Duration;
+
+use proc_macro2::Span;
+use syn::{Attribute, Fields, Ident, ItemEnum, LitStr, Path, Type, Visibility};
+
+use crate::attr;
+use crate::ctxt::Errors;
+
+/// The whole workflow.
+pub(crate) struct Machine {
+    /// The enum with the workflow attributes removed.
+    pub item: ItemEnum,
+    pub args: MachineArgs,
+    pub states: Vec<StateAst>,
+}
+
+/// The arguments of `#[workflow(...)]`.
+pub(crate) struct MachineArgs {
+    pub context: Option<Type>,
+    pub output: Option<Type>,
+    pub timeout: Option<Dur>,
+    /// The path to the `workflow` crate in generated code.
+    pub krate: Path,
+    /// The name of the generated module (the enum's name in snake_case).
+    pub module: Option<Ident>,
+}
+
+/// One state: a variant and its attributes.
+pub(crate) struct StateAst {
+    pub ident: Ident,
+    pub ty: Type,
+    pub start: Option<Span>,
+    pub kind: Option<KindAst>,
+    pub retry: Vec<RetryAst>,
+    pub catch: Vec<CatchAst>,
+}
+
+/// The kind attribute of a state, with the span of its name.
+pub(crate) struct KindAst {
+    pub span: Span,
+    pub spec: KindSpec,
+}
+
+pub(crate) enum KindSpec {
+    Task {
+        handler: Path,
+        next: Target,
+        timeout: Option<Dur>,
+        heartbeat: Option<Dur>,
+    },
+    Choice {
+        handler: Path,
+        targets: Vec<Ident>,
+    },
+    Pass {
+        handler: Option<Path>,
+        next: Ident,
+    },
+    Wait {
+        how: WaitAst,
+        next: Ident,
+    },
+    Parallel {
+        branches: Vec<Path>,
+        next: Target,
+    },
+    Map {
+        workflow: Path,
+        items: Path,
+        max_concurrency: u32,
+        tolerated_failures: Option<u32>,
+        tolerated_percentage: Option<(f64, Span)>,
+        next: Target,
+    },
+    Succeed,
+    Fail {
+        error: LitStr,
+        cause: Option<LitStr>,
+    },
+}
+
+impl KindSpec {
+    pub(crate) fn attr_name(&self) -> &'static str {
+        match self {
+            KindSpec::Task { .. } => "task",
+            KindSpec::Choice { .. } => "choice",
+            KindSpec::Pass { .. } => "pass",
+            KindSpec::Wait { .. } => "wait",
+            KindSpec::Parallel { .. } => "parallel",
+            KindSpec::Map { .. } => "map",
+            KindSpec::Succeed => "succeed",
+            KindSpec::Fail { .. } => "fail",
+        }
+    }
+}
+
+/// Where a state that does work goes.
+#[derive(Clone)]
+pub(crate) enum Target {
+    Next(Ident),
+    End(Span),
+}
+
+/// A duration given as a string, with the string's span.
+#[derive(Clone, Copy)]
+pub(crate) struct Dur {
+    pub value: Duration,
+    pub span: Span,
+}
+
+pub(crate) enum WaitAst {
+    Seconds(u64),
+    Duration(Dur),
+    Until(Path),
+    Delay(Path),
+}
+
+pub(crate) struct RetryAst {
+    pub span: Span,
+    pub on: Vec<MatcherAst>,
+    pub max_attempts: u32,
+    pub interval: Duration,
+    pub backoff: f64,
+    pub backoff_span: Span,
+    pub max_delay: Option<Duration>,
+    pub jitter: workflow_core::Jitter,
+}
+
+pub(crate) struct CatchAst {
+    pub span: Span,
+    pub on: Vec<MatcherAst>,
+    pub next: Ident,
+}
+
+/// One entry of `on = [...]`.
+pub(crate) enum MatcherAst {
+    Any(Span),
+    TaskFailed(Span),
+    Timeout(Span),
+    HeartbeatTimeout(Span),
+    /// A path to a variant of the handler's error type.
+    Variant(Path),
+}
+
+impl MatcherAst {
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            MatcherAst::Any(s)
+            | MatcherAst::TaskFailed(s)
+            | MatcherAst::Timeout(s)
+            | MatcherAst::HeartbeatTimeout(s) => *s,
+            MatcherAst::Variant(path) => syn::spanned::Spanned::span(path),
+        }
+    }
+}
+
+/// The attributes this macro owns on a variant.
+pub(crate) const STATE_ATTRS: &[&str] = &[
+    "start", "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail", "retry",
+    "catch",
+];
+
+/// Attributes that other tools own and a typo check must not flag.
+const FOREIGN_ATTRS: &[&str] = &[
+    "doc", "cfg", "cfg_attr", "allow", "warn", "deny", "expect", "serde", "default",
+];
+
+impl Machine {
+    pub(crate) fn parse(args: MachineArgs, mut item: ItemEnum, errors: &Errors) -> Machine {
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            errors.spanned(
+                &item.generics,
+                "a workflow enum cannot be generic: its states' data types must be concrete",
+            );
+        }
+        if item.variants.is_empty() {
+            errors.spanned(
+                &item.ident,
+                "a workflow needs at least one state: add variants such as `#[start] #[task(f, end)] Begin(Input)`",
+            );
+        }
+        let mut states = Vec::new();
+        for variant in item.variants.iter_mut() {
+            let ours: Vec<Attribute> = variant
+                .attrs
+                .iter()
+                .filter(|a| is_ours(a))
+                .cloned()
+                .collect();
+            variant.attrs.retain(|a| !is_ours(a));
+            let typo = report_typos(&variant.attrs, errors);
+            variant.attrs.retain(|a| !is_typo(a));
+            let ty = match &variant.fields {
+                Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
+                    fields.unnamed[0].ty.clone()
+                }
+                Fields::Unit => {
+                    errors.spanned(
+                        &variant.ident,
+                        format!(
+                            "a state holds the data it receives: write `{}(T)` (use `()` for no data)",
+                            variant.ident
+                        ),
+                    );
+                    syn::parse_quote!(())
+                }
+                other => {
+                    errors.spanned(
+                        other,
+                        "a state holds exactly one value: write `State(T)`, with a tuple or struct for several",
+                    );
+                    syn::parse_quote!(())
+                }
+            };
+            states.push(attr::parse_state(
+                variant.ident.clone(),
+                ty,
+                &ours,
+                typo,
+                errors,
+            ));
+        }
+        Machine { item, args, states }
+    }
+
+    pub(crate) fn ident(&self) -> &Ident {
+        &self.item.ident
+    }
+
+    pub(crate) fn vis(&self) -> &Visibility {
+        &self.item.vis
+    }
+
+    pub(crate) fn state(&self, name: &Ident) -> Option<&StateAst> {
+        self.states.iter().find(|s| s.ident == *name)
+    }
+
+    /// The state marked `#[start]` (the first, if several are).
+    pub(crate) fn start(&self) -> Option<&StateAst> {
+        self.states.iter().find(|s| s.start.is_some())
+    }
+}
+
+fn attr_name(attr: &Attribute) -> Option<String> {
+    attr.path().get_ident().map(Ident::to_string)
+}
+
+fn is_ours(attr: &Attribute) -> bool {
+    attr_name(attr).is_some_and(|name| STATE_ATTRS.contains(&name.as_str()))
+}
+
+fn typo_of(attr: &Attribute) -> Option<&'static str> {
+    let name = attr_name(attr)?;
+    if FOREIGN_ATTRS.contains(&name.as_str()) || STATE_ATTRS.contains(&name.as_str()) {
+        return None;
+    }
+    workflow_core::closest(&name, STATE_ATTRS.iter().copied())
+}
+
+fn is_typo(attr: &Attribute) -> bool {
+    typo_of(attr).is_some()
+}
+
+/// Reports attributes that look like misspellings of ours; returns whether
+/// there was one (so "no kind" is not reported on top of it).
+fn report_typos(attrs: &[Attribute], errors: &Errors) -> bool {
+    let mut found = false;
+    for attr in attrs {
+        if let Some(close) = typo_of(attr) {
+            errors.spanned(
+                attr.path(),
+                format!(
+                    "unknown workflow attribute `{}`; did you mean `{close}`?",
+                    attr_name(attr).unwrap_or_default()
+                ),
+            );
+            found = true;
+        }
+    }
+    found
+}

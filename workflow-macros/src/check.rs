@@ -1,0 +1,91 @@
+//! The rules, put on the user's tokens: the macro's own (one start, an
+//! output type) and every rule of `workflow_core::check`.
+
+use workflow_core::{Definition, ProblemKind};
+
+use crate::ast::{KindSpec, Machine, Target};
+use crate::ctxt::Errors;
+use crate::lower;
+
+pub(crate) fn check(m: &Machine, def: &Definition, errors: &Errors) {
+    let parsed_cleanly = errors.is_empty();
+    check_start(m, errors);
+    check_output(m, errors);
+    for problem in workflow_core::check(def) {
+        let graph_level = matches!(
+            problem.kind,
+            ProblemKind::Unreachable | ProblemKind::NoWayToEnd | ProblemKind::PassCycle { .. }
+        );
+        // After a parse error the graph is incomplete (a catch that did not
+        // parse leaves its target unreachable); one message per mistake.
+        if graph_level && !parsed_cleanly {
+            continue;
+        }
+        errors.at(
+            lower::span_of(m, problem.state.as_deref(), problem.locus),
+            &problem,
+        );
+    }
+}
+
+fn check_start(m: &Machine, errors: &Errors) {
+    let mut starts = m.states.iter().filter(|s| s.start.is_some());
+    match starts.next() {
+        None if !m.states.is_empty() => errors.spanned(
+            m.ident(),
+            format!(
+                "workflow `{}` has no start state: mark the state executions begin in with #[start]",
+                m.ident()
+            ),
+        ),
+        Some(first) => {
+            for other in starts {
+                if let Some(span) = other.start {
+                    errors.at(
+                        span,
+                        format!(
+                            "a workflow has one start state, and `{}` is already marked #[start]; remove this one",
+                            first.ident
+                        ),
+                    );
+                }
+            }
+        }
+        None => {}
+    }
+}
+
+/// A workflow that ends only through `end` must name its output type.
+fn check_output(m: &Machine, errors: &Errors) {
+    if m.args.output.is_some() {
+        return;
+    }
+    let has_succeed = m
+        .states
+        .iter()
+        .any(|s| matches!(s.kind.as_ref().map(|k| &k.spec), Some(KindSpec::Succeed)));
+    if has_succeed {
+        return;
+    }
+    let end = m
+        .states
+        .iter()
+        .find_map(|s| match s.kind.as_ref().map(|k| &k.spec) {
+            Some(
+                KindSpec::Task { next, .. }
+                | KindSpec::Parallel { next, .. }
+                | KindSpec::Map { next, .. },
+            ) => match next {
+                Target::End(span) => Some(*span),
+                Target::Next(_) => None,
+            },
+            _ => None,
+        });
+    if let Some(span) = end {
+        errors.at(
+            span,
+            "this workflow has no #[succeed] state, so the compiler cannot tell its output type from `end`; \
+             name it: #[workflow(output = T)]",
+        );
+    }
+}

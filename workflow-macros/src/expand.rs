@@ -1,0 +1,582 @@
+//! Code generation: the `Workflow` impl (one `match` arm per state), the
+//! static definition, and the module of choice enums.
+//!
+//! Every expression that the compiler checks against the user's types is
+//! spanned on the user's own tokens (the handler, the `next = X`, the branch
+//! workflow), so a type error lands there and not on the macro call. Locals
+//! that such an expression mentions are re-spanned to the same tokens: a
+//! call whose argument sits at the macro call would otherwise draw the error
+//! there.
+
+use heck::ToSnakeCase;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Type, Visibility};
+use workflow_core::Definition;
+
+use crate::ast::{KindSpec, Machine, MatcherAst, StateAst, Target, WaitAst};
+use crate::lower;
+use crate::tokens;
+
+/// The generated code for a workflow that passed every check.
+pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
+    let rt = runtime(m);
+    let item = &m.item;
+    let module = choice_module(m);
+    let workflow = m.ident();
+    let input_ty = input_type(m);
+    let output_ty = output_type(m);
+    let context_ty = context_type(m);
+    let core = quote!(#rt::core);
+    let definition = tokens::definition(def, &core);
+    let start = m.start().map(|s| &s.ident);
+    let indices = m.states.iter().enumerate().map(|(i, s)| {
+        let ident = &s.ident;
+        quote!(#workflow::#ident(_) => #i,)
+    });
+    let names = m.states.iter().map(|s| {
+        let ident = &s.ident;
+        let name = ident.to_string();
+        quote!(#workflow::#ident(_) => #name,)
+    });
+    let generator = Gen {
+        m,
+        rt: &rt,
+        output_ty: &output_ty,
+    };
+    let arms = m.states.iter().map(|s| generator.arm(s));
+    let cx = local("__cx", Span::call_site());
+    quote! {
+        #item
+        #module
+        impl #rt::Workflow for #workflow {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            type Context = #context_ty;
+
+            fn definition() -> &'static #core::Definition {
+                static DEFINITION: #core::Definition = #definition;
+                &DEFINITION
+            }
+
+            fn start(input: Self::Input) -> Self {
+                #workflow::#start(input)
+            }
+
+            fn state_index(&self) -> usize {
+                match self { #(#indices)* }
+            }
+
+            fn state_name(&self) -> &'static str {
+                match self { #(#names)* }
+            }
+
+            #[allow(clippy::needless_return, clippy::redundant_clone, unreachable_code)]
+            fn step<'__a>(
+                self,
+                #cx: #rt::StepCx<'__a, Self::Context>,
+            ) -> impl ::core::future::Future<Output = #rt::Step<Self>> + ::core::marker::Send + '__a {
+                async move {
+                    let _ = &#cx;
+                    match self { #(#arms)* }
+                }
+            }
+        }
+    }
+}
+
+/// After an error: the enum, the choice module and a placeholder impl, so
+/// code that uses the workflow does not add errors of its own.
+pub(crate) fn fallback(m: &Machine) -> TokenStream {
+    let item = &m.item;
+    if !m.item.generics.params.is_empty() {
+        return quote!(#item);
+    }
+    let rt = runtime(m);
+    let module = choice_module(m);
+    let workflow = m.ident();
+    let input_ty = input_type(m);
+    let output_ty = if m.args.output.is_none() && succeed_type(m).is_none() {
+        quote!(())
+    } else {
+        output_type(m)
+    };
+    let context_ty = context_type(m);
+    // Never runs: the compile errors emitted beside it stop the build.
+    let stub = quote!(::core::unreachable!("#[workflow] reported an error"));
+    quote! {
+        #item
+        #module
+        impl #rt::Workflow for #workflow {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            type Context = #context_ty;
+            fn definition() -> &'static #rt::core::Definition { #stub }
+            fn start(_: Self::Input) -> Self { #stub }
+            fn state_index(&self) -> usize { #stub }
+            fn state_name(&self) -> &'static str { #stub }
+            #[allow(unreachable_code)]
+            fn step<'__a>(
+                self,
+                _: #rt::StepCx<'__a, Self::Context>,
+            ) -> impl ::core::future::Future<Output = #rt::Step<Self>> + ::core::marker::Send + '__a {
+                async move { #stub }
+            }
+        }
+    }
+}
+
+fn runtime(m: &Machine) -> TokenStream {
+    let krate = &m.args.krate;
+    quote!(#krate::__private)
+}
+
+fn input_type(m: &Machine) -> TokenStream {
+    match m.start().or(m.states.first()) {
+        Some(s) => {
+            let ty = &s.ty;
+            quote!(#ty)
+        }
+        None => quote!(()),
+    }
+}
+
+fn succeed_type(m: &Machine) -> Option<&Type> {
+    m.states
+        .iter()
+        .find(|s| matches!(s.kind.as_ref().map(|k| &k.spec), Some(KindSpec::Succeed)))
+        .map(|s| &s.ty)
+}
+
+fn output_type(m: &Machine) -> TokenStream {
+    match (&m.args.output, succeed_type(m)) {
+        (Some(ty), _) => quote!(#ty),
+        (None, Some(ty)) => quote!(#ty),
+        (None, None) => quote!(::core::convert::Infallible),
+    }
+}
+
+fn context_type(m: &Machine) -> TokenStream {
+    match &m.args.context {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
+    }
+}
+
+/// The module's name: `#[workflow(module = ...)]` or the enum's in snake_case.
+fn module_ident(m: &Machine) -> Ident {
+    m.args
+        .module
+        .clone()
+        .unwrap_or_else(|| Ident::new(&m.ident().to_string().to_snake_case(), m.ident().span()))
+}
+
+/// `mod checkout { pub enum Route { Pack(Payment), Hold(Payment) } ... }`:
+/// one enum per choice state, holding only its targets.
+fn choice_module(m: &Machine) -> TokenStream {
+    let workflow = m.ident();
+    let choices: Vec<(&StateAst, &Vec<Ident>)> = m
+        .states
+        .iter()
+        .filter_map(|s| match s.kind.as_ref().map(|k| &k.spec) {
+            Some(KindSpec::Choice { targets, .. }) => Some((s, targets)),
+            _ => None,
+        })
+        .collect();
+    if choices.is_empty() {
+        return TokenStream::new();
+    }
+    let vis = m.vis();
+    let inner_vis = match vis {
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Restricted(_) => quote!(pub(crate)),
+    };
+    let module = module_ident(m);
+    let enums = choices.iter().map(|(state, targets)| {
+        let name = &state.ident;
+        // Targets that name no state are reported already; leaving them out
+        // keeps the module compiling.
+        let known: Vec<(&Ident, &Type)> = targets
+            .iter()
+            .filter_map(|t| m.state(t).map(|s| (t, &s.ty)))
+            .collect();
+        let variants = known.iter().map(|(t, ty)| quote!(#t(#ty)));
+        let conversions = known.iter().map(|(t, _)| quote!(#name::#t(data) => super::#workflow::#t(data),));
+        let list = targets
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = format!(
+            "Where the choice state `{name}` of [`{workflow}`](super::{workflow}) may go: {list}, and nowhere else."
+        );
+        quote! {
+            #[doc = #doc]
+            #inner_vis enum #name { #(#[allow(missing_docs)] #variants),* }
+
+            impl ::core::convert::From<#name> for super::#workflow {
+                fn from(choice: #name) -> Self {
+                    match choice { #(#conversions)* }
+                }
+            }
+        }
+    });
+    let doc = format!("The choice enums of the workflow [`{workflow}`](super::{workflow}).");
+    quote! {
+        #[doc = #doc]
+        #vis mod #module {
+            #[allow(unused_imports)]
+            use super::*;
+            #(#enums)*
+        }
+    }
+}
+
+/// A local variable of generated code, spanned on `span` so that expressions
+/// that mention it are reported at `span`.
+fn local(name: &str, span: Span) -> Ident {
+    Ident::new(name, span)
+}
+
+/// How a state's errors are matched: by pattern on the handler's typed error,
+/// or by name on a branch's failure.
+#[derive(Clone, Copy, PartialEq)]
+enum ErrorMode {
+    Task,
+    Branch,
+}
+
+struct Gen<'a> {
+    m: &'a Machine,
+    rt: &'a TokenStream,
+    output_ty: &'a TokenStream,
+}
+
+impl Gen<'_> {
+    fn arm(&self, s: &StateAst) -> TokenStream {
+        let workflow = self.m.ident();
+        let state = &s.ident;
+        let rt = self.rt;
+        let input = local("__input", Span::call_site());
+        let Some(kind) = &s.kind else {
+            return TokenStream::new();
+        };
+        match &kind.spec {
+            KindSpec::Task { handler, next, .. } => {
+                let span = handler.span();
+                let cx = local("__cx", span);
+                let input_at = local("__input", span);
+                let policies = !s.retry.is_empty() || !s.catch.is_empty();
+                let arg = if policies {
+                    quote_spanned!(span=> #rt::typing::resend(&#input_at))
+                } else {
+                    quote!(#input_at)
+                };
+                let call = quote_spanned! {span=>
+                    #rt::typing::task(#handler(#cx.task_ctx(), #arg))
+                };
+                let out = local("__out", Span::call_site());
+                let deliver = self.deliver(next, &out);
+                let failure = self.failure(s, ErrorMode::Task);
+                quote! {
+                    #workflow::#state(#input) => {
+                        let __future = #call;
+                        match #rt::typing::task_result(__cx.attempt(__future).await) {
+                            ::core::result::Result::Ok(#out) => #deliver,
+                            ::core::result::Result::Err(__error) => { #failure }
+                        }
+                    }
+                }
+            }
+            KindSpec::Choice { handler, .. } => {
+                let span = handler.span();
+                let module = module_ident(self.m);
+                let input_at = local("__input", span);
+                let call = quote_spanned!(span=> #handler(#input_at));
+                quote! {
+                    #workflow::#state(#input) => {
+                        let __choice: #module::#state = #call;
+                        #rt::Step::Next(::core::convert::From::from(__choice))
+                    }
+                }
+            }
+            KindSpec::Pass { handler, next } => {
+                let value = match handler {
+                    Some(f) => {
+                        let span = f.span();
+                        let input_at = local("__input", span);
+                        quote_spanned!(span=> #f(#input_at))
+                    }
+                    None => quote!(#input),
+                };
+                let target = Target::Next(next.clone());
+                let value_ident = local("__value", Span::call_site());
+                let deliver = self.deliver(&target, &value_ident);
+                quote! {
+                    #workflow::#state(#input) => {
+                        let #value_ident = #value;
+                        #deliver
+                    }
+                }
+            }
+            KindSpec::Wait { how, next } => {
+                let until = match how {
+                    WaitAst::Seconds(n) => {
+                        quote!(#rt::WaitUntil::Elapsed(::core::time::Duration::from_secs(#n)))
+                    }
+                    WaitAst::Duration(d) => {
+                        let d = crate::attr::duration_tokens(d.value);
+                        quote!(#rt::WaitUntil::Elapsed(#d))
+                    }
+                    WaitAst::Until(f) => {
+                        let span = f.span();
+                        let input_at = local("__input", span);
+                        quote_spanned!(span=> #rt::WaitUntil::Time(#f(&#input_at)))
+                    }
+                    WaitAst::Delay(f) => {
+                        let span = f.span();
+                        let input_at = local("__input", span);
+                        quote_spanned!(span=> #rt::WaitUntil::Elapsed(#f(&#input_at)))
+                    }
+                };
+                let target = Target::Next(next.clone());
+                let next_value = self.construct(&target, &input);
+                quote! {
+                    #workflow::#state(#input) => {
+                        let __until = #until;
+                        #rt::Step::Wait { next: #next_value, until: __until }
+                    }
+                }
+            }
+            KindSpec::Parallel { branches, next } => {
+                let policies = !s.retry.is_empty() || !s.catch.is_empty();
+                let last = branches.len().saturating_sub(1);
+                let starts = branches.iter().enumerate().map(|(i, branch)| {
+                    let span = branch.span();
+                    let cx = local("__cx", span);
+                    let input_at = local("__input", span);
+                    let var = format_ident!("__branch_{}", i);
+                    let arg = if i == last && !policies {
+                        quote!(#input_at)
+                    } else {
+                        quote_spanned!(span=> #rt::typing::resend(&#input_at))
+                    };
+                    let call = quote_spanned!(span=> #cx.branch::<#branch>(#i, #arg));
+                    quote!(let #var = #call;)
+                });
+                let vars = (0..branches.len()).map(|i| format_ident!("__branch_{}", i));
+                let out = local("__out", Span::call_site());
+                let deliver = self.deliver(next, &out);
+                let failure = self.failure(s, ErrorMode::Branch);
+                quote! {
+                    #workflow::#state(#input) => {
+                        let __outcome = {
+                            #(#starts)*
+                            #rt::tokio::try_join!(#(#vars),*)
+                        };
+                        match __outcome {
+                            ::core::result::Result::Ok(#out) => #deliver,
+                            ::core::result::Result::Err(__error) => { #failure }
+                        }
+                    }
+                }
+            }
+            KindSpec::Map {
+                workflow: item_workflow,
+                items,
+                tolerated_failures,
+                tolerated_percentage,
+                next,
+                ..
+            } => {
+                let items_span = items.span();
+                let input_at = local("__input", items_span);
+                let list = quote_spanned!(items_span=> #items(&#input_at));
+                let span = item_workflow.span();
+                let cx = local("__cx", span);
+                let items_var = local("__items", span);
+                let method = if tolerated_failures.is_some() || tolerated_percentage.is_some() {
+                    quote_spanned!(span=> map_tolerant)
+                } else {
+                    quote_spanned!(span=> map)
+                };
+                let run = quote_spanned!(span=> #cx.#method::<#item_workflow, _>(#items_var).await);
+                let out = local("__out", Span::call_site());
+                let deliver = self.deliver(next, &out);
+                let failure = self.failure(s, ErrorMode::Branch);
+                quote! {
+                    #workflow::#state(#input) => {
+                        let __items = #list;
+                        match #run {
+                            ::core::result::Result::Ok(#out) => #deliver,
+                            ::core::result::Result::Err(__error) => { #failure }
+                        }
+                    }
+                }
+            }
+            KindSpec::Succeed => {
+                let span = s.ident.span();
+                let input_at = local("__input", span);
+                let output_ty = self.output_ty;
+                let value = quote_spanned!(span=> #rt::typing::output::<#output_ty, _>(#input_at));
+                quote! {
+                    #workflow::#state(#input) => #rt::Step::Succeeded(#value),
+                }
+            }
+            KindSpec::Fail { error, cause } => {
+                let (pattern, cause) = match cause {
+                    Some(cause) => (quote!(_), quote!(::std::string::String::from(#cause))),
+                    None => {
+                        let span = s.ident.span();
+                        let input_at = local("__input", span);
+                        (
+                            quote!(#input),
+                            quote_spanned!(span=> #rt::typing::cause(&#input_at)),
+                        )
+                    }
+                };
+                quote! {
+                    #workflow::#state(#pattern) => #rt::Step::Failed(
+                        __cx.failure(#rt::ErrorInfo::new(#error, #cause))
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The checkpoint of state `next` holding `value`, checked to fit; the
+    /// check is spanned on the `next = X` token.
+    fn construct(&self, target: &Target, value: &Ident) -> TokenStream {
+        let workflow = self.m.ident();
+        let rt = self.rt;
+        match target {
+            Target::Next(next) => {
+                let span = next.span();
+                let value_at = Ident::new(&value.to_string(), span);
+                let ty = self
+                    .m
+                    .state(next)
+                    .map(|s| s.ty.clone())
+                    .unwrap_or_else(|| syn::parse_quote!(()));
+                quote_spanned!(span=> #workflow::#next(#rt::typing::edge::<#ty, _>(#value_at)))
+            }
+            // A Wait state's or pass's target is never `end`.
+            Target::End(_) => TokenStream::new(),
+        }
+    }
+
+    /// The step for a state's output: the next checkpoint, or success.
+    fn deliver(&self, target: &Target, value: &Ident) -> TokenStream {
+        let rt = self.rt;
+        match target {
+            Target::Next(_) => {
+                let next = self.construct(target, value);
+                quote!(#rt::Step::Next(#next))
+            }
+            Target::End(span) => {
+                let value_at = Ident::new(&value.to_string(), *span);
+                let output_ty = self.output_ty;
+                let checked =
+                    quote_spanned!(*span=> #rt::typing::output::<#output_ty, _>(#value_at));
+                quote!(#rt::Step::Succeeded(#checked))
+            }
+        }
+    }
+
+    /// After a failed attempt: the first matching retrier decides; once it is
+    /// spent (or none matched) the first matching catcher routes; otherwise
+    /// the execution fails.
+    fn failure(&self, s: &StateAst, mode: ErrorMode) -> TokenStream {
+        let workflow = self.m.ident();
+        let state = &s.ident;
+        let rt = self.rt;
+        let info = match mode {
+            ErrorMode::Task => quote!(__error.info()),
+            ErrorMode::Branch => quote!(#rt::branch_info(&__error)),
+        };
+        let mut retries = TokenStream::new();
+        for (i, retry) in s.retry.iter().enumerate() {
+            let condition = self.matches(&retry.on, mode);
+            let clause = quote! {
+                if #condition {
+                    if __cx.may_retry(#i) {
+                        return #rt::Step::Retry {
+                            state: #workflow::#state(__input),
+                            retrier: #i,
+                            error: __info,
+                        };
+                    }
+                }
+            };
+            retries = if i == 0 {
+                clause
+            } else {
+                quote!(#retries else #clause)
+            };
+        }
+        let catches = s.catch.iter().enumerate().map(|(i, catch)| {
+            let condition = self.matches(&catch.on, mode);
+            let next = &catch.next;
+            let span = next.span();
+            let ty = self
+                .m
+                .state(next)
+                .map(|s| s.ty.clone())
+                .unwrap_or_else(|| syn::parse_quote!(()));
+            let input_at = local("__input", span);
+            let error_at = local("__error", span);
+            let caught = quote_spanned! {span=>
+                #rt::typing::catch::<#ty, _>(#rt::Caught { input: #input_at, error: #error_at })
+            };
+            quote! {
+                if #condition {
+                    return #rt::Step::Caught {
+                        next: #workflow::#next(#caught),
+                        catcher: #i,
+                        error: __info,
+                    };
+                }
+            }
+        });
+        quote! {
+            let __info = #info;
+            #retries
+            #(#catches)*
+            #rt::Step::Failed(__cx.failure(__info))
+        }
+    }
+
+    /// Whether the error at hand is one of `on`.
+    fn matches(&self, on: &[MatcherAst], mode: ErrorMode) -> TokenStream {
+        let rt = self.rt;
+        let each = on.iter().map(|m| match (m, mode) {
+            (MatcherAst::Any(_), _) => quote!(true),
+            (MatcherAst::TaskFailed(_), ErrorMode::Task) => quote!(!__error.is_timeout()),
+            (MatcherAst::Timeout(_), ErrorMode::Task) => {
+                quote!(::core::matches!(&__error, #rt::TaskError::Timeout))
+            }
+            (MatcherAst::HeartbeatTimeout(_), ErrorMode::Task) => {
+                quote!(::core::matches!(&__error, #rt::TaskError::HeartbeatTimeout))
+            }
+            (MatcherAst::Variant(path), ErrorMode::Task) => {
+                let span = path.span();
+                let error_at = local("__error", span);
+                quote_spanned!(span=> ::core::matches!(&#error_at, #rt::TaskError::Failed(#path { .. })))
+            }
+            (MatcherAst::TaskFailed(_), ErrorMode::Branch) => {
+                quote!((__info.name != "States.Timeout" && __info.name != "States.HeartbeatTimeout"))
+            }
+            (MatcherAst::Timeout(_), ErrorMode::Branch) => quote!((__info.name == "States.Timeout")),
+            (MatcherAst::HeartbeatTimeout(_), ErrorMode::Branch) => {
+                quote!((__info.name == "States.HeartbeatTimeout"))
+            }
+            (MatcherAst::Variant(path), ErrorMode::Branch) => {
+                let name = lower::error_name(path);
+                quote!((__info.name == #name))
+            }
+        });
+        quote!((false #(|| #each)*))
+    }
+}
