@@ -11,6 +11,7 @@ pub(crate) fn check(m: &Machine, def: &Definition, errors: &Errors) {
     let parsed_cleanly = errors.is_empty();
     check_start(m, errors);
     check_output(m, errors);
+    check_module_name(m, errors);
     for problem in workflow_core::check(def) {
         let graph_level = matches!(
             problem.kind,
@@ -86,6 +87,27 @@ fn check_output(m: &Machine, errors: &Errors) {
             span,
             "this workflow has no #[succeed] state, so the compiler cannot tell its output type from `end`; \
              name it: #[workflow(output = T)]",
+        );
+    }
+}
+
+/// The generated module is named after the enum; a few names cannot be one.
+fn check_module_name(m: &Machine, errors: &Errors) {
+    use heck::ToSnakeCase;
+    let has_choice = m.states.iter().any(|s| {
+        matches!(
+            s.kind.as_ref().map(|k| &k.spec),
+            Some(KindSpec::Choice { .. })
+        )
+    });
+    let name = m.ident().to_string().to_snake_case();
+    if has_choice && m.args.module.is_none() && crate::expand::UNRAWABLE.contains(&name.as_str()) {
+        errors.spanned(
+            m.ident(),
+            format!(
+                "the choice enums go in a module named after the workflow, but `{name}` cannot name a module; \
+                 choose one: #[workflow(module = {name}_states)]"
+            ),
         );
     }
 }

@@ -164,13 +164,23 @@ fn context_type(m: &Machine) -> TokenStream {
     }
 }
 
-/// The module's name: `#[workflow(module = ...)]` or the enum's in snake_case.
-fn module_ident(m: &Machine) -> Ident {
-    m.args
-        .module
-        .clone()
-        .unwrap_or_else(|| Ident::new(&m.ident().to_string().to_snake_case(), m.ident().span()))
+/// The module's name: `#[workflow(module = ...)]` or the enum's in
+/// snake_case (raw if it is a keyword, such as `r#loop`). Names that cannot
+/// be a module at all are refused by the checks before this runs.
+pub(crate) fn module_ident(m: &Machine) -> Ident {
+    m.args.module.clone().unwrap_or_else(|| {
+        let name = m.ident().to_string().to_snake_case();
+        let span = m.ident().span();
+        match syn::parse_str::<Ident>(&name) {
+            Ok(_) => Ident::new(&name, span),
+            Err(_) if !UNRAWABLE.contains(&name.as_str()) => Ident::new_raw(&name, span),
+            Err(_) => Ident::new(&format!("{name}_"), span),
+        }
+    })
 }
+
+/// Keywords that cannot be raw identifiers.
+pub(crate) const UNRAWABLE: &[&str] = &["self", "super", "crate", "_"];
 
 /// `mod checkout { pub enum Route { Pack(Payment), Hold(Payment) } ... }`:
 /// one enum per choice state, holding only its targets.
