@@ -69,3 +69,8 @@ pub mod __private {
         Caught, ErrorInfo, Step, StepCx, TaskError, WaitUntil, Workflow, branch_info, typing,
     };
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
