@@ -75,3 +75,6 @@ fn item_keyword(item: &syn::Item) -> proc_macro2::TokenStream {
         other => other.to_token_stream(),
     }
 }
+
+#[cfg(test)]
+mod never_panics;
