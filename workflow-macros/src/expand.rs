@@ -47,6 +47,18 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
     };
     let arms = m.states.iter().map(|s| generator.arm(s));
     let cx = local("__cx", Span::call_site());
+    // Spanned on the enum's name: a misfit's "but it is implemented for"
+    // note then points at the workflow it is about.
+    let branch_impl = quote_spanned! {workflow.span()=>
+        impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
+            fn accept(input: #input_ty) -> #input_ty {
+                input
+            }
+            fn context(context: &#context_ty) -> &#context_ty {
+                context
+            }
+        }
+    };
     quote! {
         #item
         #module
@@ -72,7 +84,7 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
                 match self { #(#names)* }
             }
 
-            #[allow(clippy::needless_return, clippy::redundant_clone, unreachable_code)]
+            #[allow(clippy::needless_return, unreachable_code)]
             fn step<'__a>(
                 self,
                 #cx: #rt::StepCx<'__a, Self::Context>,
@@ -83,6 +95,8 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
                 }
             }
         }
+
+        #branch_impl
     }
 }
 
@@ -123,6 +137,10 @@ pub(crate) fn fallback(m: &Machine) -> TokenStream {
             ) -> impl ::core::future::Future<Output = #rt::Step<Self>> + ::core::marker::Send + '__a {
                 async move { #stub }
             }
+        }
+        impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
+            fn accept(_: #input_ty) -> #input_ty { #stub }
+            fn context(_: &#context_ty) -> &#context_ty { #stub }
         }
     }
 }
@@ -280,20 +298,19 @@ impl Gen<'_> {
                 let input_at = local("__input", span);
                 let policies = !s.retry.is_empty() || !s.catch.is_empty();
                 let arg = if policies {
-                    quote_spanned!(span=> #rt::typing::resend(&#input_at))
+                    self.resend(s)
                 } else {
                     quote!(#input_at)
                 };
-                let call = quote_spanned! {span=>
-                    #rt::typing::task(#handler(#cx.task_ctx(), #arg))
+                let run = quote_spanned! {span=>
+                    #cx.task(#handler(#cx.task_ctx(), #arg)).await
                 };
                 let out = local("__out", Span::call_site());
                 let deliver = self.deliver(next, &out);
                 let failure = self.failure(s, ErrorMode::Task);
                 quote! {
                     #workflow::#state(#input) => {
-                        let __future = #call;
-                        match #rt::typing::task_result(__cx.attempt(__future).await) {
+                        match #run {
                             ::core::result::Result::Ok(#out) => #deliver,
                             ::core::result::Result::Err(__error) => { #failure }
                         }
@@ -371,9 +388,10 @@ impl Gen<'_> {
                     let arg = if i == last && !policies {
                         quote!(#input_at)
                     } else {
-                        quote_spanned!(span=> #rt::typing::resend(&#input_at))
+                        self.resend(s)
                     };
-                    let call = quote_spanned!(span=> #cx.branch::<#branch>(#i, #arg));
+                    let ty = &s.ty;
+                    let call = quote_spanned!(span=> #cx.branch::<#branch, #ty>(#i, #arg));
                     quote!(let #var = #call;)
                 });
                 let vars = (0..branches.len()).map(|i| format_ident!("__branch_{}", i));
@@ -454,6 +472,16 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+
+    /// A copy of the state's input, checked to be `Clone` on the state's own
+    /// data type (`Reserve(Cart)` points at `Cart`).
+    fn resend(&self, s: &StateAst) -> TokenStream {
+        let rt = self.rt;
+        let ty = &s.ty;
+        let span = ty.span();
+        let input_at = local("__input", span);
+        quote_spanned!(span=> <#ty as #rt::typing::Resend>::resend(&#input_at))
     }
 
     /// The checkpoint of state `next` holding `value`, checked to fit; the

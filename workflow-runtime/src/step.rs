@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::context::{Ctx, Heartbeat};
 use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+use crate::typing::{Branch, TaskFuture, TaskOutput};
 use crate::workflow::Workflow;
 
 /// What running one state once led to.
@@ -104,7 +105,21 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         self.clock
     }
 
-    /// Runs one attempt of a task's handler under the state's `timeout` and
+    /// Runs one attempt of a task: the handler's future under the state's
+    /// `timeout` and `heartbeat`, a panic caught, the outcome split into the
+    /// output or a [`TaskError`]. One bound (`F: TaskFuture`) checks the
+    /// handler, so a handler of the wrong shape gives one error.
+    pub async fn task<F: TaskFuture>(
+        &self,
+        handler: F,
+    ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
+        match self.attempt(handler).await {
+            Ok(result) => result.into_result().map_err(TaskError::Failed),
+            Err(interrupt) => Err(interrupt.into()),
+        }
+    }
+
+    /// Runs one attempt of a future under the state's `timeout` and
     /// `heartbeat`, turning a panic into [`Interrupt::Panicked`].
     pub async fn attempt<F: Future>(&self, handler: F) -> Result<F::Output, Interrupt> {
         let (timeout, heartbeat) = match &self.state.kind {
@@ -136,15 +151,16 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
 
     /// Runs branch `index` of a Parallel state: workflow `W` on `input`, as a
     /// child execution of this one.
-    pub fn branch<W>(
+    pub fn branch<W, In>(
         &self,
         index: usize,
-        input: W::Input,
+        input: In,
     ) -> impl Future<Output = Result<W::Output, TaskError<ExecutionError>>> + Send + 'a
     where
-        W: Workflow<Context = C>,
+        W: Branch<In, C>,
     {
-        let child = self.child::<W>(index, input);
+        let input = W::accept(input);
+        let child = self.child::<W, In>(index, input);
         async move { child.await.map_err(TaskError::Failed) }
     }
 
@@ -153,8 +169,8 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// fails the state and cancels the items still running.
     pub async fn map<W, I>(&self, items: I) -> Result<Vec<W::Output>, TaskError<ExecutionError>>
     where
-        W: Workflow<Context = C>,
-        I: IntoIterator<Item = W::Input>,
+        W: Branch<I::Item, C>,
+        I: IntoIterator,
         I::IntoIter: Send,
     {
         let limit = self.map_limit();
@@ -162,7 +178,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             items
                 .into_iter()
                 .enumerate()
-                .map(|(i, item)| self.child::<W>(i, item)),
+                .map(|(i, item)| self.child::<W, I::Item>(i, W::accept(item))),
         )
         .buffered(limit);
         let mut outputs = Vec::new();
@@ -181,8 +197,8 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         items: I,
     ) -> Result<Vec<Result<W::Output, ExecutionError>>, TaskError<ExecutionError>>
     where
-        W: Workflow<Context = C>,
-        I: IntoIterator<Item = W::Input>,
+        W: Branch<I::Item, C>,
+        I: IntoIterator,
         I::IntoIter: Send,
     {
         let limit = self.map_limit();
@@ -194,7 +210,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             items
                 .into_iter()
                 .enumerate()
-                .map(|(i, item)| self.child::<W>(i, item)),
+                .map(|(i, item)| self.child::<W, I::Item>(i, W::accept(item))),
         )
         .buffered(limit)
         .collect()
@@ -221,20 +237,20 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     }
 
     /// A child execution, boxed because a workflow may contain itself.
-    fn child<W>(
+    fn child<W, In>(
         &self,
         index: usize,
         input: W::Input,
     ) -> Pin<Box<dyn Future<Output = Result<W::Output, ExecutionError>> + Send + 'a>>
     where
-        W: Workflow<Context = C>,
+        W: Branch<In, C>,
     {
         let id = format!(
             "{}/{}/{}/{index}",
             self.execution_id, self.state.name, self.entry
         );
         let runner = self.runner.child(id);
-        let context = self.context;
+        let context = W::context(self.context);
         Box::pin(runner.run::<W>(context, input))
     }
 }

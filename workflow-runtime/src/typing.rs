@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use crate::context::Caught;
-use crate::error::{Interrupt, TaskError};
+use crate::workflow::Workflow;
 
 /// A value that a state can receive as its data: exactly the state's type.
 #[diagnostic::on_unimplemented(
@@ -74,26 +74,12 @@ where
     type Result = F::Output;
 }
 
-/// Checks that a handler call is a task's future, and returns it.
-pub fn task<F: TaskFuture>(future: F) -> F {
-    future
-}
-
-/// Splits an attempt's outcome into the output or a [`TaskError`].
-pub fn task_result<R: TaskOutput>(
-    outcome: Result<R, Interrupt>,
-) -> Result<R::Ok, TaskError<R::Err>> {
-    match outcome {
-        Ok(result) => result.into_result().map_err(TaskError::Failed),
-        Err(interrupt) => Err(interrupt.into()),
-    }
-}
-
-/// An input that a state with retry or catch can send again.
+/// An input that a state sends more than once: again after a failure (with
+/// retry or catch) or to each of several branches.
 #[diagnostic::on_unimplemented(
-    message = "a state with #[retry] or #[catch] needs its input again after a failure, so `{Self}` must implement `Clone`",
+    message = "this state sends its data more than once (again after a failure, or to each branch), so `{Self}` must implement `Clone`",
     label = "`{Self}` is not `Clone`",
-    note = "derive `Clone` for `{Self}`, or remove the state's #[retry] and #[catch]"
+    note = "derive `Clone` for `{Self}`; a task without #[retry] and #[catch] needs no `Clone`"
 )]
 pub trait Resend: Sized {
     /// A copy to send.
@@ -104,11 +90,6 @@ impl<T: Clone> Resend for T {
     fn resend(&self) -> Self {
         self.clone()
     }
-}
-
-/// A copy of a state's input for one attempt or branch.
-pub fn resend<T: Resend>(input: &T) -> T {
-    input.resend()
 }
 
 /// What a catch sends to its target: `Caught<In, E>`, converted by `From`.
@@ -178,4 +159,22 @@ impl<T> Ends<T> for T {
 /// Checks that `value` is the workflow's output, and returns it.
 pub fn output<T, V: Ends<T>>(value: V) -> T {
     value.end()
+}
+
+/// A workflow that can run as a branch or map item of a state whose input
+/// (or item) type is `In` and whose context type is `C`.
+///
+/// `#[workflow]` implements it once per workflow, for exactly its own input
+/// and context types, so a misfit is an unimplemented trait with a message
+/// about the branch rather than a type mismatch deep in the runtime.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run here: this state would give it `{In}` and context `{C}`",
+    label = "this workflow's input or context type does not fit",
+    note = "a branch workflow's input must be the parallel state's data type, a map workflow's input the type of the items, and both must have this workflow's context type"
+)]
+pub trait Branch<In, C>: Workflow {
+    /// The input, as the workflow's own input type.
+    fn accept(input: In) -> Self::Input;
+    /// The context, as the workflow's own context type.
+    fn context(context: &C) -> &Self::Context;
 }
