@@ -49,15 +49,19 @@
 pub use workflow_core as core;
 pub use workflow_macros::workflow;
 pub use workflow_runtime::{
-    Caught, Clock, Ctx, ErrorInfo, ExecutionError, Failure, IdempotencyKey, Interrupt, Runner,
-    Step, StepCx, TaskError, WaitUntil, Workflow,
+    Caught, Clock, Ctx, Description, Engine, EngineBuilder, EngineError, ErrorInfo, Event,
+    EventKind, ExecutionError, ExecutionHandle, Failure, IdempotencyKey, Interrupt, Limits, Runner,
+    Status, Step, StepCx, TaskError, WaitUntil, Workflow,
 };
 
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {
     pub use crate::workflow;
     pub use workflow_core::Definition;
-    pub use workflow_runtime::{Caught, Ctx, ExecutionError, Failure, Runner, TaskError, Workflow};
+    pub use workflow_runtime::{
+        Caught, Ctx, Engine, EventKind, ExecutionError, ExecutionHandle, Failure, Runner, Status,
+        TaskError, Workflow,
+    };
 }
 
 /// What generated code refers to. Not a public API: it changes without notice.

@@ -140,7 +140,7 @@ impl Heartbeat {
 ///
 /// A catch target's data type is `Caught<In, E>` itself or any type that
 /// implements `From<Caught<In, E>>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Caught<In, E> {
     /// The input of the state that failed.
     pub input: In,

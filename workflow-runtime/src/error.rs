@@ -17,7 +17,7 @@ pub enum Interrupt {
 /// The error of one task attempt: the handler's own error, or an interrupt.
 ///
 /// Catch targets receive it inside [`Caught`](crate::Caught).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskError<E> {
     /// The handler returned `Err`.
     Failed(E),
@@ -182,6 +182,16 @@ pub enum ExecutionError {
         /// The workflow's timeout.
         after: Duration,
     },
+    /// The execution was cancelled.
+    #[error("the execution was cancelled")]
+    Aborted,
+    /// The execution's task ended abnormally: code outside a task handler
+    /// (a choice or pass function, say) panicked.
+    #[error("the execution crashed: {message}")]
+    Crashed {
+        /// What the panic said.
+        message: String,
+    },
     /// The workflow's generated code and its definition disagree; only a
     /// hand-written `Workflow` impl can cause this.
     #[error("the workflow `{workflow}` is inconsistent: {reason}")]
@@ -194,6 +204,20 @@ pub enum ExecutionError {
 }
 
 impl ExecutionError {
+    /// The error's name and cause, as the history records them.
+    pub fn info(&self) -> ErrorInfo {
+        match self {
+            ExecutionError::Failed(failure) => {
+                ErrorInfo::new(failure.error.clone(), failure.cause.clone())
+            }
+            ExecutionError::TimedOut { .. } => ErrorInfo::new("States.Timeout", self.to_string()),
+            ExecutionError::Aborted => ErrorInfo::new("States.Aborted", self.to_string()),
+            ExecutionError::Crashed { .. } | ExecutionError::InvalidWorkflow { .. } => {
+                ErrorInfo::new("States.Runtime", self.to_string())
+            }
+        }
+    }
+
     /// The failure, when the execution failed in a state.
     pub fn failure(&self) -> Option<&Failure> {
         match self {

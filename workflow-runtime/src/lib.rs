@@ -15,7 +15,9 @@ mod attempt;
 mod clock;
 mod context;
 mod driver;
+mod engine;
 mod error;
+mod history;
 mod step;
 pub mod typing;
 mod workflow;
@@ -23,7 +25,11 @@ mod workflow;
 pub use clock::Clock;
 pub use context::{Caught, Ctx, IdempotencyKey};
 pub use driver::Runner;
+pub use engine::{
+    Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, Status,
+};
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+pub use history::{Event, EventKind};
 pub use step::{Step, StepCx, WaitUntil, branch_info};
 pub use workflow::Workflow;
 pub use workflow_core as core;

@@ -1,0 +1,457 @@
+//! The engine: histories in Step Functions' vocabulary, handles, listings,
+//! cancellation, limits, and many executions at once. Time is tokio's paused
+//! clock throughout.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use workflow::prelude::*;
+use workflow::{EngineError, Event, Limits};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Fault {
+    #[error("busy")]
+    Busy,
+    #[error("broken")]
+    Broken,
+}
+
+#[derive(Default)]
+pub struct Ops {
+    /// Faults the `work` task returns before it succeeds, in order.
+    faults: Mutex<Vec<Fault>>,
+    dropped: AtomicBool,
+    started: AtomicU32,
+}
+
+async fn work(cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
+    cx.started.fetch_add(1, Ordering::SeqCst);
+    let fault = {
+        let mut faults = cx.faults.lock().unwrap();
+        (!faults.is_empty()).then(|| faults.remove(0))
+    };
+    match fault {
+        Some(fault) => Err(fault),
+        None => Ok(n * 2),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Broken {
+    n: u64,
+}
+
+impl From<Caught<u64, Fault>> for Broken {
+    fn from(caught: Caught<u64, Fault>) -> Self {
+        Broken { n: caught.input }
+    }
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Order {
+    #[start]
+    #[task(work, next = Route)]
+    #[retry(on = [Fault::Busy], max_attempts = 2, interval = "1s")]
+    #[catch(on = [Fault::Broken], next = Cancelled)]
+    Work(u64),
+
+    #[choice(route, next = [Hold, Done])]
+    Route(u64),
+
+    #[wait(seconds = 3600, next = Done)]
+    Hold(u64),
+
+    #[succeed]
+    Done(u64),
+
+    #[fail(error = "Cancelled")]
+    Cancelled(Broken),
+}
+
+fn route(n: u64) -> order::Route {
+    if n > 10 {
+        order::Route::Hold(n)
+    } else {
+        order::Route::Done(n)
+    }
+}
+
+fn engine(faults: &[Fault]) -> Engine<Ops> {
+    let engine = Engine::new(Ops {
+        faults: Mutex::new(faults.to_vec()),
+        ..Ops::default()
+    });
+    engine.register::<Order>();
+    engine
+}
+
+fn kinds(history: &[Event]) -> Vec<(&'static str, Option<&str>)> {
+    history
+        .iter()
+        .map(|e| (e.kind.name(), e.state.as_deref()))
+        .collect()
+}
+
+fn assert_linked(history: &[Event]) {
+    for (i, event) in history.iter().enumerate() {
+        assert_eq!(event.id, i as u64 + 1);
+        assert_eq!(event.previous_event_id, i as u64);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retried_task_and_a_choice_leave_the_step_functions_history() {
+    let engine = engine(&[Fault::Busy]);
+    let handle = engine.start::<Order>("order-1", 3).unwrap();
+    let id = handle.id().to_owned();
+    assert_eq!(handle.await, Ok(6));
+    let history = engine.history(&id).unwrap();
+    assert_linked(&history);
+    assert_eq!(
+        kinds(&history),
+        [
+            ("ExecutionStarted", None),
+            ("TaskStateEntered", Some("Work")),
+            ("TaskScheduled", Some("Work")),
+            ("TaskStarted", Some("Work")),
+            ("TaskFailed", Some("Work")),
+            ("TaskScheduled", Some("Work")),
+            ("TaskStarted", Some("Work")),
+            ("TaskSucceeded", Some("Work")),
+            ("TaskStateExited", Some("Work")),
+            ("ChoiceStateEntered", Some("Route")),
+            ("ChoiceStateExited", Some("Route")),
+            ("SucceedStateEntered", Some("Done")),
+            ("SucceedStateExited", Some("Done")),
+            ("ExecutionSucceeded", None),
+        ]
+    );
+    assert_eq!(history[0].data.as_deref(), Some("3"));
+    assert_eq!(
+        history[4].data.as_deref(),
+        Some(r#"{"cause":"busy","error":"Fault.Busy"}"#)
+    );
+    assert_eq!(
+        history[8].data.as_deref(),
+        Some("6"),
+        "the next state's input"
+    );
+    assert_eq!(history[13].data.as_deref(), Some("6"));
+    let retry_gap = history[5]
+        .timestamp
+        .duration_since(history[4].timestamp)
+        .unwrap();
+    assert_eq!(retry_gap, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caught_error_goes_to_the_fail_state() {
+    let engine = engine(&[Fault::Broken]);
+    let handle = engine.start::<Order>("order-1", 3).unwrap();
+    let id = handle.id().to_owned();
+    let error = handle.await.unwrap_err();
+    assert_eq!(error.failure().unwrap().error, "Cancelled");
+    let history = engine.history(&id).unwrap();
+    assert_eq!(
+        kinds(&history)[4..],
+        [
+            ("TaskFailed", Some("Work")),
+            ("TaskStateExited", Some("Work")),
+            ("FailStateEntered", Some("Cancelled")),
+            ("ExecutionFailed", None),
+        ]
+    );
+    assert_eq!(history[5].data.as_deref(), Some(r#"{"n":3}"#));
+    let description = engine.describe(&id).unwrap();
+    assert_eq!(description.status, Status::Failed);
+    assert_eq!(description.state, Some("Cancelled"));
+    assert_eq!(description.error.unwrap().name, "Cancelled");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_is_described_while_it_runs_and_timed_in_the_history() {
+    let engine = engine(&[]);
+    let handle = engine.start::<Order>("big", 30).unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let now = handle.describe();
+    assert_eq!((now.status, now.state), (Status::Running, Some("Hold")));
+    assert_eq!(now.stopped_at, None);
+    let id = handle.id().to_owned();
+    assert_eq!(handle.await, Ok(60));
+    let history = engine.history(&id).unwrap();
+    let entered = history
+        .iter()
+        .find(|e| e.kind == EventKind::WaitStateEntered)
+        .unwrap();
+    let exited = history
+        .iter()
+        .find(|e| e.kind == EventKind::WaitStateExited)
+        .unwrap();
+    assert_eq!(
+        exited.timestamp.duration_since(entered.timestamp).unwrap(),
+        Duration::from_secs(3600)
+    );
+    let done = engine.describe(&id).unwrap();
+    assert_eq!(done.status, Status::Succeeded);
+    assert_eq!(
+        done.stopped_at
+            .unwrap()
+            .duration_since(done.started_at)
+            .unwrap(),
+        Duration::from_secs(3600)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn executions_are_listed_by_workflow_and_status() {
+    let engine = engine(&[]);
+    let waiting = engine.start::<Order>("waits", 50).unwrap();
+    let quick = engine.start::<Order>("quick", 1).unwrap();
+    assert_eq!(quick.await, Ok(2));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let running = engine.list(Some("Order"), Some(Status::Running));
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].name, "waits");
+    let succeeded = engine.list(None, Some(Status::Succeeded));
+    assert_eq!(succeeded.len(), 1);
+    assert_eq!(succeeded[0].name, "quick");
+    assert_eq!(engine.list(Some("Other"), None).len(), 0);
+    assert_eq!(engine.list(None, None).len(), 2);
+    assert_eq!(waiting.await, Ok(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_drops_the_running_state_and_records_the_abort() {
+    let engine = engine(&[]);
+    let handle = engine.start::<Order>("to-cancel", 50).unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    handle.cancel();
+    let id = handle.id().to_owned();
+    assert_eq!(handle.await, Err(ExecutionError::Aborted));
+    let history = engine.history(&id).unwrap();
+    assert_linked(&history);
+    let last = kinds(&history);
+    assert_eq!(
+        last[last.len() - 2..],
+        [
+            ("WaitStateEntered", Some("Hold")),
+            ("ExecutionAborted", None)
+        ]
+    );
+    assert_eq!(engine.describe(&id).unwrap().status, Status::Aborted);
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Slow {
+    #[start]
+    #[task(slow, next = Done)]
+    Work(u64),
+
+    #[succeed]
+    Done(u64),
+}
+
+struct DropFlag<'a>(&'a AtomicBool);
+
+impl Drop for DropFlag<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn slow(cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
+    let _flag = DropFlag(&cx.dropped);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_a_running_task_drops_its_future() {
+    let engine = engine(&[]);
+    engine.register::<Slow>();
+    let handle = engine.start::<Slow>("slow", 1).unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(!engine.context().dropped.load(Ordering::SeqCst));
+    handle.cancel();
+    assert_eq!(handle.await, Err(ExecutionError::Aborted));
+    assert!(engine.context().dropped.load(Ordering::SeqCst));
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_refuses_unregistered_workflows_and_taken_names() {
+    let engine = engine(&[]);
+    assert_eq!(
+        engine.start::<Slow>("x", 1).err(),
+        Some(EngineError::NotRegistered("Slow".into()))
+    );
+    let first = engine.start::<Order>("same", 1).unwrap();
+    assert_eq!(
+        engine.start::<Order>("same", 2).err(),
+        Some(EngineError::NameTaken("same".into()))
+    );
+    assert_eq!(first.await, Ok(2));
+}
+
+#[test]
+fn start_outside_a_runtime_is_a_clear_error() {
+    let engine = engine(&[]);
+    assert_eq!(
+        engine.start::<Order>("x", 1).err(),
+        Some(EngineError::NoRuntime)
+    );
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Blow {
+    #[start]
+    #[task(blow_up, next = Done)]
+    #[catch(on = [any], next = Recovered)]
+    Work(u64),
+
+    #[pass(describe_caught, next = Done)]
+    Recovered(Caught<u64, Fault>),
+
+    #[succeed]
+    Done(String),
+}
+
+fn describe_caught(caught: Caught<u64, Fault>) -> String {
+    format!("recovered {}", caught.input)
+}
+
+async fn blow_up(_cx: Ctx<'_, Ops>, n: u64) -> Result<String, Fault> {
+    Ok("x".repeat(n as usize))
+}
+
+#[tokio::test(start_paused = true)]
+async fn data_over_the_limit_fails_with_data_limit_exceeded_which_any_does_not_catch() {
+    let engine = Engine::builder(Ops::default())
+        .limits(Limits {
+            payload_bytes: 1000,
+            ..Limits::default()
+        })
+        .build();
+    engine.register::<Blow>();
+    let small = engine.start::<Blow>("small", 10).unwrap();
+    assert_eq!(small.await.unwrap(), "x".repeat(10));
+    let big = engine.start::<Blow>("big", 5000).unwrap();
+    let id = big.id().to_owned();
+    let error = big.await.unwrap_err();
+    let failure = error.failure().unwrap();
+    assert_eq!(failure.error, "States.DataLimitExceeded");
+    assert_eq!(failure.state, "Work");
+    let history = engine.history(&id).unwrap();
+    assert_eq!(history.last().unwrap().kind, EventKind::ExecutionFailed);
+    assert!(
+        history
+            .iter()
+            .all(|e| e.state.as_deref() != Some("Recovered"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_history_fails_the_execution() {
+    let engine = Engine::builder(Ops {
+        faults: Mutex::new(vec![Fault::Busy, Fault::Busy]),
+        ..Ops::default()
+    })
+    .limits(Limits {
+        history_events: 6,
+        ..Limits::default()
+    })
+    .build();
+    engine.register::<Order>();
+    let handle = engine.start::<Order>("long", 1).unwrap();
+    let id = handle.id().to_owned();
+    let error = handle.await.unwrap_err();
+    assert_eq!(
+        error.failure().unwrap().error,
+        "States.HistoryLimitExceeded"
+    );
+    let history = engine.history(&id).unwrap();
+    assert_eq!(history.len(), 7, "six events and the failure");
+    assert_eq!(history[6].kind, EventKind::ExecutionFailed);
+}
+
+// Ten states, a wait in the middle, so every execution is in flight at once.
+#[workflow]
+#[derive(Serialize, Deserialize)]
+pub enum Ten {
+    #[start]
+    #[task(add_one, next = S2)]
+    S1(u64),
+    #[task(add_one, next = S3)]
+    S2(u64),
+    #[pass(next = S4)]
+    S3(u64),
+    #[task(add_one, next = S5)]
+    S4(u64),
+    #[wait(seconds = 60, next = S6)]
+    S5(u64),
+    #[task(add_one, next = S7)]
+    S6(u64),
+    #[choice(parity, next = [S8, S9])]
+    S7(u64),
+    #[task(add_one, next = S9)]
+    S8(u64),
+    #[task(add_one, next = S10)]
+    S9(u64),
+    #[succeed]
+    S10(u64),
+}
+
+async fn add_one(_cx: Ctx<'_, ()>, n: u64) -> Result<u64, Fault> {
+    Ok(n + 1)
+}
+
+fn parity(n: u64) -> ten::S7 {
+    if n % 2 == 0 {
+        ten::S7::S8(n)
+    } else {
+        ten::S7::S9(n)
+    }
+}
+
+fn expected(n: u64) -> u64 {
+    let at_choice = n + 4;
+    if at_choice % 2 == 0 {
+        at_choice + 2
+    } else {
+        at_choice + 1
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_concurrent_executions_all_complete_correctly() {
+    let engine = Engine::new(());
+    engine.register::<Ten>();
+    let handles: Vec<_> = (0..10_000u64)
+        .map(|n| engine.start::<Ten>(format!("e{n}"), n).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let waiting = engine.list(Some("Ten"), Some(Status::Running));
+    assert_eq!(waiting.len(), 10_000, "all in flight at once");
+    assert!(waiting.iter().all(|d| d.state == Some("S5")));
+    for (n, handle) in handles.into_iter().enumerate() {
+        assert_eq!(handle.await, Ok(expected(n as u64)));
+    }
+    assert_eq!(engine.list(None, Some(Status::Succeeded)).len(), 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_a_multi_thread_runtime() {
+    // Inputs up to 5 never reach the hour-long wait: this runtime's clock is real.
+    let engine = engine(&[]);
+    let handles: Vec<_> = (0..1000u64)
+        .map(|n| engine.start::<Order>(format!("o{n}"), n % 6).unwrap())
+        .collect();
+    for (n, handle) in handles.into_iter().enumerate() {
+        assert_eq!(handle.await, Ok((n as u64 % 6) * 2));
+    }
+    assert_eq!(engine.list(None, Some(Status::Succeeded)).len(), 1000);
+}
