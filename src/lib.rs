@@ -70,7 +70,8 @@ pub mod __private {
     pub use tokio;
     pub use workflow_core as core;
     pub use workflow_runtime::{
-        Caught, ErrorInfo, Step, StepCx, TaskError, WaitUntil, Workflow, branch_info, typing,
+        Attempted, Caught, ErrorInfo, Step, StepCx, TaskError, WaitUntil, Workflow, branch_info,
+        typing,
     };
 }
 

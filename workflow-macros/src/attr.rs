@@ -245,7 +245,7 @@ fn list(keys: &[&str]) -> String {
 fn unknown_key(key: &Ident, attr: &str, known: &[&str], errors: &Errors) {
     let name = key.unraw().to_string();
     let hint = match workflow_core::closest(&name, known.iter().copied()) {
-        Some(close) => format!("; did you mean `{close}`?"),
+        Some(close) => format!(" (did you mean `{close}`?)"),
         None => String::new(),
     };
     let known = if known.is_empty() {
@@ -253,7 +253,7 @@ fn unknown_key(key: &Ident, attr: &str, known: &[&str], errors: &Errors) {
     } else {
         format!("#[{attr}] knows {}", list(known))
     };
-    errors.spanned(key, format!("unknown key `{name}`{hint} {known}"));
+    errors.spanned(key, format!("unknown key `{name}`{hint}; {known}"));
 }
 
 fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Option<KindSpec> {

@@ -15,10 +15,14 @@ pub(crate) fn check(m: &Machine, def: &Definition, errors: &Errors) {
     for problem in workflow_core::check(def) {
         let graph_level = matches!(
             problem.kind,
-            ProblemKind::Unreachable | ProblemKind::NoWayToEnd | ProblemKind::PassCycle { .. }
+            ProblemKind::Unreachable
+                | ProblemKind::NoWayToEnd
+                | ProblemKind::PassCycle { .. }
+                | ProblemKind::NoErrors { .. }
         );
-        // After a parse error the graph is incomplete (a catch that did not
-        // parse leaves its target unreachable); one message per mistake.
+        // After a parse error the model is incomplete (a catch that did not
+        // parse leaves its target unreachable, a misspelt error class leaves
+        // an empty list); one message per mistake.
         if graph_level && !parsed_cleanly {
             continue;
         }

@@ -51,11 +51,15 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
     // note then points at the workflow it is about.
     let branch_impl = quote_spanned! {workflow.span()=>
         impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
+            type Out = #output_ty;
             fn accept(input: #input_ty) -> #input_ty {
                 input
             }
             fn context(context: &#context_ty) -> &#context_ty {
                 context
+            }
+            fn finish(output: #output_ty) -> #output_ty {
+                output
             }
         }
     };
@@ -139,8 +143,10 @@ pub(crate) fn fallback(m: &Machine) -> TokenStream {
             }
         }
         impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
+            type Out = #output_ty;
             fn accept(_: #input_ty) -> #input_ty { #stub }
             fn context(_: &#context_ty) -> &#context_ty { #stub }
+            fn finish(_: #output_ty) -> #output_ty { #stub }
         }
     }
 }
@@ -226,10 +232,14 @@ fn choice_module(m: &Machine) -> TokenStream {
         let name = &state.ident;
         // Targets that name no state are reported already; leaving them out
         // keeps the module compiling.
-        let known: Vec<(&Ident, &Type)> = targets
-            .iter()
-            .filter_map(|t| m.state(t).map(|s| (t, &s.ty)))
-            .collect();
+        let mut known: Vec<(&Ident, &Type)> = Vec::new();
+        for target in targets.iter() {
+            if known.iter().all(|(t, _)| *t != target)
+                && let Some(s) = m.state(target)
+            {
+                known.push((target, &s.ty));
+            }
+        }
         let variants = known.iter().map(|(t, ty)| quote!(#t(#ty)));
         let conversions = known.iter().map(|(t, _)| quote!(#name::#t(data) => super::#workflow::#t(data),));
         let list = targets
@@ -240,9 +250,15 @@ fn choice_module(m: &Machine) -> TokenStream {
         let doc = format!(
             "Where the choice state `{name}` of [`{workflow}`](super::{workflow}) may go: {list}, and nowhere else."
         );
-        quote! {
+        // Spanned on the state's name, so "no variant `X` in this enum"
+        // points at the choice state, not at the macro call.
+        let inner_vis = respan(&inner_vis, name.span());
+        let declaration = quote_spanned! {name.span()=>
             #[doc = #doc]
             #inner_vis enum #name { #(#[allow(missing_docs)] #variants),* }
+        };
+        quote! {
+            #declaration
 
             impl ::core::convert::From<#name> for super::#workflow {
                 fn from(choice: #name) -> Self {
@@ -260,6 +276,26 @@ fn choice_module(m: &Machine) -> TokenStream {
             #(#enums)*
         }
     }
+}
+
+/// The same tokens, every one spanned on `span`: a path into the runtime
+/// written inside a check then points at the user's token, not at the call.
+fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// A local variable of generated code, spanned on `span` so that expressions
@@ -312,7 +348,11 @@ impl Gen<'_> {
                     #workflow::#state(#input) => {
                         match #run {
                             ::core::result::Result::Ok(#out) => #deliver,
-                            ::core::result::Result::Err(__error) => { #failure }
+                            ::core::result::Result::Err(__attempted) => {
+                                let __error = __attempted.error;
+                                let __info = __attempted.info;
+                                #failure
+                            }
                         }
                     }
                 }
@@ -322,9 +362,10 @@ impl Gen<'_> {
                 let module = module_ident(self.m);
                 let input_at = local("__input", span);
                 let call = quote_spanned!(span=> #handler(#input_at));
+                let annotation = quote_spanned!(span=> #module::#state);
                 quote! {
                     #workflow::#state(#input) => {
-                        let __choice: #module::#state = #call;
+                        let __choice: #annotation = #call;
                         #rt::Step::Next(::core::convert::From::from(__choice))
                     }
                 }
@@ -360,12 +401,14 @@ impl Gen<'_> {
                     WaitAst::Until(f) => {
                         let span = f.span();
                         let input_at = local("__input", span);
-                        quote_spanned!(span=> #rt::WaitUntil::Time(#f(&#input_at)))
+                        let rt = respan(rt, span);
+                        quote_spanned!(span=> #rt::typing::until(#f(&#input_at)))
                     }
                     WaitAst::Delay(f) => {
                         let span = f.span();
                         let input_at = local("__input", span);
-                        quote_spanned!(span=> #rt::WaitUntil::Elapsed(#f(&#input_at)))
+                        let rt = respan(rt, span);
+                        quote_spanned!(span=> #rt::typing::delay(#f(&#input_at)))
                     }
                 };
                 let target = Target::Next(next.clone());
@@ -448,6 +491,7 @@ impl Gen<'_> {
                 let span = s.ident.span();
                 let input_at = local("__input", span);
                 let output_ty = self.output_ty;
+                let rt = respan(rt, span);
                 let value = quote_spanned!(span=> #rt::typing::output::<#output_ty, _>(#input_at));
                 quote! {
                     #workflow::#state(#input) => #rt::Step::Succeeded(#value),
@@ -459,6 +503,7 @@ impl Gen<'_> {
                     None => {
                         let span = s.ident.span();
                         let input_at = local("__input", span);
+                        let rt = respan(rt, span);
                         (
                             quote!(#input),
                             quote_spanned!(span=> #rt::typing::cause(&#input_at)),
@@ -481,6 +526,7 @@ impl Gen<'_> {
         let ty = &s.ty;
         let span = ty.span();
         let input_at = local("__input", span);
+        let rt = respan(rt, span);
         quote_spanned!(span=> <#ty as #rt::typing::Resend>::resend(&#input_at))
     }
 
@@ -498,6 +544,7 @@ impl Gen<'_> {
                     .state(next)
                     .map(|s| s.ty.clone())
                     .unwrap_or_else(|| syn::parse_quote!(()));
+                let rt = respan(rt, span);
                 quote_spanned!(span=> #workflow::#next(#rt::typing::edge::<#ty, _>(#value_at)))
             }
             // A Wait state's or pass's target is never `end`.
@@ -516,8 +563,9 @@ impl Gen<'_> {
             Target::End(span) => {
                 let value_at = Ident::new(&value.to_string(), *span);
                 let output_ty = self.output_ty;
+                let rt_at = respan(rt, *span);
                 let checked =
-                    quote_spanned!(*span=> #rt::typing::output::<#output_ty, _>(#value_at));
+                    quote_spanned!(*span=> #rt_at::typing::output::<#output_ty, _>(#value_at));
                 quote!(#rt::Step::Succeeded(#checked))
             }
         }
@@ -530,9 +578,10 @@ impl Gen<'_> {
         let workflow = self.m.ident();
         let state = &s.ident;
         let rt = self.rt;
+        // A task's attempt comes with its info; a branch's is derived here.
         let info = match mode {
-            ErrorMode::Task => quote!(__error.info()),
-            ErrorMode::Branch => quote!(#rt::branch_info(&__error)),
+            ErrorMode::Task => TokenStream::new(),
+            ErrorMode::Branch => quote!(let __info = #rt::branch_info(&__error);),
         };
         let mut retries = TokenStream::new();
         for (i, retry) in s.retry.iter().enumerate() {
@@ -565,8 +614,9 @@ impl Gen<'_> {
                 .unwrap_or_else(|| syn::parse_quote!(()));
             let input_at = local("__input", span);
             let error_at = local("__error", span);
+            let rt_at = respan(rt, span);
             let caught = quote_spanned! {span=>
-                #rt::typing::catch::<#ty, _>(#rt::Caught { input: #input_at, error: #error_at })
+                #rt_at::typing::catch::<#ty, _>(#rt_at::Caught { input: #input_at, error: #error_at })
             };
             quote! {
                 if #condition {
@@ -579,7 +629,7 @@ impl Gen<'_> {
             }
         });
         quote! {
-            let __info = #info;
+            #info
             #retries
             #(#catches)*
             #rt::Step::Failed(__cx.failure(__info))
@@ -601,6 +651,7 @@ impl Gen<'_> {
             (MatcherAst::Variant(path), ErrorMode::Task) => {
                 let span = path.span();
                 let error_at = local("__error", span);
+                let rt = respan(rt, span);
                 quote_spanned!(span=> ::core::matches!(&#error_at, #rt::TaskError::Failed(#path { .. })))
             }
             (MatcherAst::TaskFailed(_), ErrorMode::Branch) => {

@@ -30,6 +30,6 @@ pub use engine::{
 };
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 pub use history::{Event, EventKind};
-pub use step::{Step, StepCx, WaitUntil, branch_info};
+pub use step::{Attempted, Step, StepCx, WaitUntil, branch_info};
 pub use workflow::Workflow;
 pub use workflow_core as core;

@@ -56,6 +56,16 @@ pub enum Step<W: Workflow> {
     Failed(Failure),
 }
 
+/// A failed task attempt: the typed error, and its name and cause (computed
+/// here, where the error type is known to be describable).
+#[derive(Debug)]
+pub struct Attempted<E> {
+    /// The error, as a catch target receives it.
+    pub error: TaskError<E>,
+    /// Its name and cause.
+    pub info: ErrorInfo,
+}
+
 /// How long a Wait state waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitUntil {
@@ -112,11 +122,16 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     pub async fn task<F: TaskFuture>(
         &self,
         handler: F,
-    ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
-        match self.attempt(handler).await {
-            Ok(result) => result.into_result().map_err(TaskError::Failed),
-            Err(interrupt) => Err(interrupt.into()),
-        }
+    ) -> Result<<F::Result as TaskOutput>::Ok, Attempted<<F::Result as TaskOutput>::Err>> {
+        let error = match self.attempt(handler).await {
+            Ok(result) => match result.into_result() {
+                Ok(output) => return Ok(output),
+                Err(e) => TaskError::Failed(e),
+            },
+            Err(interrupt) => interrupt.into(),
+        };
+        let info = error.info();
+        Err(Attempted { error, info })
     }
 
     /// Runs one attempt of a future under the state's `timeout` and
@@ -151,17 +166,26 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
 
     /// Runs branch `index` of a Parallel state: workflow `W` on `input`, as a
     /// child execution of this one.
+    #[allow(clippy::type_complexity)]
     pub fn branch<W, In>(
         &self,
         index: usize,
         input: In,
-    ) -> impl Future<Output = Result<W::Output, TaskError<ExecutionError>>> + Send + 'a
+    ) -> Pin<Box<dyn Future<Output = Result<W::Out, TaskError<ExecutionError>>> + Send + 'a>>
     where
         W: Branch<In, C>,
     {
+        let runner = self.runner.child(self.child_id(index));
+        let context = W::context(self.context);
         let input = W::accept(input);
-        let child = self.child::<W, In>(index, input);
-        async move { child.await.map_err(TaskError::Failed) }
+        // Boxed: a workflow may contain itself, and the future must be sized.
+        Box::pin(async move {
+            runner
+                .run::<W>(context, input)
+                .await
+                .map(W::finish)
+                .map_err(TaskError::Failed)
+        })
     }
 
     /// Runs a Map state: workflow `W` once per item, at most
@@ -234,6 +258,13 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             } if *max_concurrency > 0 => usize::try_from(*max_concurrency).unwrap_or(usize::MAX),
             _ => usize::MAX,
         }
+    }
+
+    fn child_id(&self, index: usize) -> String {
+        format!(
+            "{}/{}/{}/{index}",
+            self.execution_id, self.state.name, self.entry
+        )
     }
 
     /// A child execution, boxed because a workflow may contain itself.

@@ -173,8 +173,57 @@ pub fn output<T, V: Ends<T>>(value: V) -> T {
     note = "a branch workflow's input must be the parallel state's data type, a map workflow's input the type of the items, and both must have this workflow's context type"
 )]
 pub trait Branch<In, C>: Workflow {
+    /// The workflow's output, named through this trait so that a misfit
+    /// leaves no other type to check (and no second error).
+    type Out: Send + 'static;
     /// The input, as the workflow's own input type.
     fn accept(input: In) -> Self::Input;
     /// The context, as the workflow's own context type.
     fn context(context: &C) -> &Self::Context;
+    /// The output, as [`Branch::Out`].
+    fn finish(output: Self::Output) -> Self::Out;
+}
+
+/// What `#[wait(until = f)]` computes: a point in time.
+#[diagnostic::on_unimplemented(
+    message = "`until = f` must return a `SystemTime`, but this function returns `{Self}`",
+    label = "expected `fn(&Input) -> SystemTime`",
+    note = "for a duration instead, write `delay = f` with `fn(&Input) -> Duration`"
+)]
+pub trait WaitTime {
+    /// The time.
+    fn time(self) -> std::time::SystemTime;
+}
+
+impl WaitTime for std::time::SystemTime {
+    fn time(self) -> std::time::SystemTime {
+        self
+    }
+}
+
+/// Checks what `#[wait(until = f)]` returns.
+pub fn until<T: WaitTime>(time: T) -> crate::step::WaitUntil {
+    crate::step::WaitUntil::Time(time.time())
+}
+
+/// What `#[wait(delay = f)]` computes: a duration.
+#[diagnostic::on_unimplemented(
+    message = "`delay = f` must return a `Duration`, but this function returns `{Self}`",
+    label = "expected `fn(&Input) -> Duration`",
+    note = "for a point in time instead, write `until = f` with `fn(&Input) -> SystemTime`"
+)]
+pub trait WaitDelay {
+    /// The duration.
+    fn duration(self) -> std::time::Duration;
+}
+
+impl WaitDelay for std::time::Duration {
+    fn duration(self) -> std::time::Duration {
+        self
+    }
+}
+
+/// Checks what `#[wait(delay = f)]` returns.
+pub fn delay<T: WaitDelay>(duration: T) -> crate::step::WaitUntil {
+    crate::step::WaitUntil::Elapsed(duration.duration())
 }

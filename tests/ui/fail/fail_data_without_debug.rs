@@ -1,0 +1,33 @@
+use workflow::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("oops")]
+struct Oops;
+
+struct Reason(String);
+
+#[workflow]
+enum Order {
+    #[start]
+    #[task(reserve, next = Done)]
+    #[catch(on = [any], next = Cancelled)]
+    Reserve(u32),
+
+    #[succeed]
+    Done(u32),
+
+    #[fail(error = "Cancelled")]
+    Cancelled(Reason),
+}
+
+impl From<Caught<u32, Oops>> for Reason {
+    fn from(c: Caught<u32, Oops>) -> Self {
+        Reason(c.error.to_string())
+    }
+}
+
+async fn reserve(_cx: Ctx<'_, ()>, n: u32) -> Result<u32, Oops> {
+    Ok(n)
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use workflow::prelude::*;
+
+#[workflow]
+enum Order {
+    #[start]
+    #[pass(next = Done)]
+    Count(u32),
+
+    #[succeed]
+    Done(String),
+}
+
+fn main() {}

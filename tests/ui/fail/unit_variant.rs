@@ -1,0 +1,22 @@
+use workflow::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("oops")]
+struct Oops;
+
+#[workflow]
+enum Order {
+    #[start]
+    #[task(reserve, next = Done)]
+    Reserve(u32),
+
+    #[succeed]
+    Done,
+}
+
+async fn reserve(_cx: Ctx<'_, ()>, n: u32) -> Result<(), Oops> {
+    let _ = n;
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,21 @@
+use workflow::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("oops")]
+struct Oops;
+
+#[workflow(timeout = "forever")]
+enum Order {
+    #[start]
+    #[task(reserve, next = Done)]
+    Reserve(u32),
+
+    #[succeed]
+    Done(u32),
+}
+
+async fn reserve(_cx: Ctx<'_, ()>, n: u32) -> Result<u32, Oops> {
+    Ok(n)
+}
+
+fn main() {}

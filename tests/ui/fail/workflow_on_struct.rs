@@ -1,0 +1,8 @@
+use workflow::prelude::*;
+
+#[workflow]
+struct Order {
+    amount: u32,
+}
+
+fn main() {}
