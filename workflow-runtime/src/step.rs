@@ -189,7 +189,8 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     }
 
     /// Runs a Map state: workflow `W` once per item, at most
-    /// `max_concurrency` at once, outputs in item order. The first failure
+    /// `max_concurrency` at once (a finished item frees its slot at once,
+    /// whatever its position), outputs in item order. The first failure
     /// fails the state and cancels the items still running.
     pub async fn map<W, I>(&self, items: I) -> Result<Vec<W::Output>, TaskError<ExecutionError>>
     where
@@ -197,19 +198,12 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         I: IntoIterator,
         I::IntoIter: Send,
     {
-        let limit = self.map_limit();
-        let mut runs = stream::iter(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| self.child::<W, I::Item>(i, W::accept(item))),
-        )
-        .buffered(limit);
         let mut outputs = Vec::new();
-        while let Some(result) = runs.next().await {
-            outputs.push(result.map_err(TaskError::Failed)?);
+        let mut runs = self.items::<W, I>(items);
+        while let Some((index, result)) = runs.next().await {
+            place(&mut outputs, index, result.map_err(TaskError::Failed)?);
         }
-        Ok(outputs)
+        Ok(outputs.into_iter().flatten().collect())
     }
 
     /// Runs a Map state that tolerates failures: every item runs, each output
@@ -225,20 +219,16 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         I: IntoIterator,
         I::IntoIter: Send,
     {
-        let limit = self.map_limit();
         let tolerance = match &self.state.kind {
             Kind::Map { tolerance, .. } => *tolerance,
             _ => Tolerance::default(),
         };
-        let results: Vec<_> = stream::iter(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| self.child::<W, I::Item>(i, W::accept(item))),
-        )
-        .buffered(limit)
-        .collect()
-        .await;
+        let mut results = Vec::new();
+        let mut runs = self.items::<W, I>(items);
+        while let Some((index, result)) = runs.next().await {
+            place(&mut results, index, result);
+        }
+        let results: Vec<_> = results.into_iter().flatten().collect();
         let failed = results.iter().filter(|r| r.is_err()).count();
         if exceeds(tolerance, failed, results.len()) {
             let cause = format!("{failed} of {} items failed", results.len());
@@ -249,6 +239,29 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             })));
         }
         Ok(results)
+    }
+
+    /// The map's item executions, at most `max_concurrency` at once, each
+    /// result tagged with its item's position.
+    fn items<W, I>(
+        &self,
+        items: I,
+    ) -> impl futures_util::Stream<Item = (usize, Result<W::Output, ExecutionError>)> + Send + 'a
+    where
+        W: Branch<I::Item, C>,
+        I: IntoIterator,
+        I::IntoIter: Send,
+    {
+        let limit = self.map_limit();
+        let runs: Vec<_> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let child = self.child::<W, I::Item>(i, W::accept(item));
+                async move { (i, child.await) }
+            })
+            .collect();
+        stream::iter(runs).buffer_unordered(limit)
     }
 
     fn map_limit(&self) -> usize {
@@ -305,6 +318,14 @@ pub fn branch_info(error: &TaskError<ExecutionError>) -> ErrorInfo {
         ),
         TaskError::Panicked(message) => ErrorInfo::new("States.TaskFailed", message.clone()),
     }
+}
+
+/// Puts `value` at `index`, growing the list as needed.
+fn place<T>(list: &mut Vec<Option<T>>, index: usize, value: T) {
+    if list.len() <= index {
+        list.resize_with(index + 1, || None);
+    }
+    list[index] = Some(value);
 }
 
 fn exceeds(tolerance: Tolerance, failed: usize, total: usize) -> bool {
