@@ -1,11 +1,14 @@
 //! The inline driver: one loop that runs an execution from start to end.
 
+use std::sync::Arc;
+
+use tracing::Instrument;
 use workflow_core::Kind;
 
 use crate::clock::Clock;
 use crate::context::Heartbeat;
 use crate::error::{ErrorInfo, ExecutionError};
-use crate::history::EventKind;
+use crate::history::{EventKind, Journal};
 use crate::step::{Step, StepCx, WaitUntil};
 use crate::workflow::Workflow;
 
@@ -95,6 +98,7 @@ impl Runner {
         };
         let clock = Clock::new();
         let heartbeat = Heartbeat::new();
+        let journal = recorder.journal();
         let mut checkpoint = W::start(input);
         recorder.record(
             EventKind::ExecutionStarted,
@@ -139,8 +143,13 @@ impl Runner {
                 heartbeat: &heartbeat,
                 clock: &clock,
                 runner: self,
+                journal: journal.as_deref(),
             };
-            match checkpoint.step(cx).await {
+            let step = checkpoint
+                .step(cx)
+                .instrument(tracing::debug_span!("state", name))
+                .await;
+            match step {
                 Step::Next(next) => {
                     if let Some(succeeded) = events.succeeded {
                         recorder.record(succeeded, Some(name), Data::None)?;
@@ -267,6 +276,11 @@ pub(crate) trait Recorder<W: Workflow>: Send {
         state: Option<&'static str>,
         data: Data<'_, W>,
     ) -> Result<(), ExecutionError>;
+
+    /// Where branches and map items report their start and end.
+    fn journal(&self) -> Option<Arc<dyn Journal>> {
+        None
+    }
 }
 
 /// An event's data, serialized only by a recorder that wants it.

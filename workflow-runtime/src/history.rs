@@ -58,6 +58,20 @@ pub enum EventKind {
     MapStateSucceeded,
     MapStateFailed,
     MapStateExited,
+    MapIterationStarted,
+    MapIterationSucceeded,
+    MapIterationFailed,
+    MapIterationAborted,
+    /// Not in Step Functions' vocabulary (which logs a branch only through
+    /// its states): one branch of a Parallel state started.
+    ParallelBranchStarted,
+    /// One branch of a Parallel state succeeded.
+    ParallelBranchSucceeded,
+    /// One branch of a Parallel state failed.
+    ParallelBranchFailed,
+    /// One branch of a Parallel state was cancelled because a sibling failed
+    /// (or the execution was).
+    ParallelBranchAborted,
     SucceedStateEntered,
     SucceedStateExited,
     FailStateEntered,
@@ -95,6 +109,14 @@ impl EventKind {
             EventKind::MapStateSucceeded => "MapStateSucceeded",
             EventKind::MapStateFailed => "MapStateFailed",
             EventKind::MapStateExited => "MapStateExited",
+            EventKind::MapIterationStarted => "MapIterationStarted",
+            EventKind::MapIterationSucceeded => "MapIterationSucceeded",
+            EventKind::MapIterationFailed => "MapIterationFailed",
+            EventKind::MapIterationAborted => "MapIterationAborted",
+            EventKind::ParallelBranchStarted => "ParallelBranchStarted",
+            EventKind::ParallelBranchSucceeded => "ParallelBranchSucceeded",
+            EventKind::ParallelBranchFailed => "ParallelBranchFailed",
+            EventKind::ParallelBranchAborted => "ParallelBranchAborted",
             EventKind::SucceedStateEntered => "SucceedStateEntered",
             EventKind::SucceedStateExited => "SucceedStateExited",
             EventKind::FailStateEntered => "FailStateEntered",
@@ -105,5 +127,105 @@ impl EventKind {
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Where child executions (branches, map items) report, in their parent's
+/// history. Shared, so many children can report at once.
+pub(crate) trait Journal: Send + Sync {
+    fn push(&self, kind: EventKind, state: &'static str, data: Option<String>);
+}
+
+/// Which child events a state's children record.
+#[derive(Clone, Copy)]
+pub(crate) struct ChildEvents {
+    pub(crate) started: EventKind,
+    pub(crate) succeeded: EventKind,
+    pub(crate) failed: EventKind,
+    pub(crate) aborted: EventKind,
+}
+
+impl ChildEvents {
+    pub(crate) const BRANCH: ChildEvents = ChildEvents {
+        started: EventKind::ParallelBranchStarted,
+        succeeded: EventKind::ParallelBranchSucceeded,
+        failed: EventKind::ParallelBranchFailed,
+        aborted: EventKind::ParallelBranchAborted,
+    };
+    pub(crate) const ITEM: ChildEvents = ChildEvents {
+        started: EventKind::MapIterationStarted,
+        succeeded: EventKind::MapIterationSucceeded,
+        failed: EventKind::MapIterationFailed,
+        aborted: EventKind::MapIterationAborted,
+    };
+}
+
+/// Records one child's start now, and its end when told, or `aborted` if it
+/// is dropped first (a sibling failed, or the execution was cancelled).
+pub(crate) struct ChildRecord<'a> {
+    journal: Option<&'a dyn Journal>,
+    events: ChildEvents,
+    state: &'static str,
+    index: usize,
+    ended: bool,
+}
+
+impl<'a> ChildRecord<'a> {
+    pub(crate) fn start(
+        journal: Option<&'a dyn Journal>,
+        events: ChildEvents,
+        state: &'static str,
+        index: usize,
+    ) -> Self {
+        if let Some(journal) = journal {
+            journal.push(
+                events.started,
+                state,
+                Some(format!(r#"{{"index":{index}}}"#)),
+            );
+        }
+        ChildRecord {
+            journal,
+            events,
+            state,
+            index,
+            ended: false,
+        }
+    }
+
+    pub(crate) fn end(mut self, error: Option<&crate::ErrorInfo>) {
+        self.ended = true;
+        let Some(journal) = self.journal else {
+            return;
+        };
+        match error {
+            None => journal.push(
+                self.events.succeeded,
+                self.state,
+                Some(format!(r#"{{"index":{}}}"#, self.index)),
+            ),
+            Some(error) => {
+                let data = serde_json::json!({
+                    "index": self.index,
+                    "error": error.name,
+                    "cause": error.cause,
+                });
+                journal.push(self.events.failed, self.state, Some(data.to_string()));
+            }
+        }
+    }
+}
+
+impl Drop for ChildRecord<'_> {
+    fn drop(&mut self) {
+        if !self.ended
+            && let Some(journal) = self.journal
+        {
+            journal.push(
+                self.events.aborted,
+                self.state,
+                Some(format!(r#"{{"index":{}}}"#, self.index)),
+            );
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::context::{Ctx, Heartbeat};
 use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+use crate::history::{ChildEvents, ChildRecord, Journal};
 use crate::typing::{Branch, TaskFuture, TaskOutput};
 use crate::workflow::Workflow;
 
@@ -90,6 +91,7 @@ pub struct StepCx<'a, C> {
     pub(crate) heartbeat: &'a Heartbeat,
     pub(crate) clock: &'a Clock,
     pub(crate) runner: &'a Runner,
+    pub(crate) journal: Option<&'a dyn Journal>,
 }
 
 impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
@@ -178,13 +180,13 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         let runner = self.runner.child(self.child_id(index));
         let context = W::context(self.context);
         let input = W::accept(input);
+        let (journal, state) = (self.journal, state_name(self.state));
         // Boxed: a workflow may contain itself, and the future must be sized.
         Box::pin(async move {
-            runner
-                .run::<W>(context, input)
-                .await
-                .map(W::finish)
-                .map_err(TaskError::Failed)
+            let record = ChildRecord::start(journal, ChildEvents::BRANCH, state, index);
+            let result = runner.run::<W>(context, input).await;
+            record.end(result.as_ref().err().map(ExecutionError::info).as_ref());
+            result.map(W::finish).map_err(TaskError::Failed)
         })
     }
 
@@ -289,13 +291,15 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     where
         W: Branch<In, C>,
     {
-        let id = format!(
-            "{}/{}/{}/{index}",
-            self.execution_id, self.state.name, self.entry
-        );
-        let runner = self.runner.child(id);
+        let runner = self.runner.child(self.child_id(index));
         let context = W::context(self.context);
-        Box::pin(runner.run::<W>(context, input))
+        let (journal, state) = (self.journal, state_name(self.state));
+        Box::pin(async move {
+            let record = ChildRecord::start(journal, ChildEvents::ITEM, state, index);
+            let result = runner.run::<W>(context, input).await;
+            record.end(result.as_ref().err().map(ExecutionError::info).as_ref());
+            result
+        })
     }
 }
 

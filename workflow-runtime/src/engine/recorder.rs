@@ -10,7 +10,7 @@ use super::{Limits, lock};
 use crate::clock::Clock;
 use crate::driver::{Data, Recorder};
 use crate::error::{ExecutionError, Failure};
-use crate::history::{Event, EventKind};
+use crate::history::{Event, EventKind, Journal};
 use crate::workflow::Workflow;
 
 pub(crate) struct EngineRecorder {
@@ -88,11 +88,31 @@ fn checkpoint_json<W: Serialize>(checkpoint: &W) -> Result<String, serde_json::E
     serde_json::to_string(&inner.unwrap_or(serde_json::Value::Null))
 }
 
+/// The journal children report to: the parent's record.
+struct RecordJournal {
+    record: Arc<Mutex<Record>>,
+    clock: Clock,
+}
+
+impl Journal for RecordJournal {
+    fn push(&self, kind: EventKind, state: &'static str, data: Option<String>) {
+        let mut record = lock(&self.record);
+        append(&mut record, kind, Some(state), data, self.clock.now());
+    }
+}
+
 impl<W> Recorder<W> for EngineRecorder
 where
     W: Workflow + Serialize,
     W::Output: Serialize,
 {
+    fn journal(&self) -> Option<Arc<dyn Journal>> {
+        Some(Arc::new(RecordJournal {
+            record: Arc::clone(&self.record),
+            clock: self.clock,
+        }))
+    }
+
     fn record(
         &mut self,
         kind: EventKind,
