@@ -1,28 +1,32 @@
-//! The example to run first: an order pipeline with a task that retries, a
-//! catch, a choice, a wait, a map over the order's items and two parallel
-//! branches. It runs three orders and prints what happened to each.
+//! The example to run first: an order pipeline that uses every state kind
+//! (a task that retries, a catch, a choice, a wait, a map over the order's
+//! items, two parallel branches, a pass, succeed and fail). It runs three
+//! orders at once on an engine, then prints each one's history as a
+//! timeline.
 //!
 //! ```text
 //! cargo run --example checkout
 //! ```
 
 use std::sync::Mutex;
+use std::time::SystemTime;
 
+use serde::{Deserialize, Serialize};
 use workflow::prelude::*;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Order {
     pub id: u32,
     pub items: Vec<String>,
     pub paid: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reserved {
     pub order: Order,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Parcel(pub String);
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -34,7 +38,7 @@ pub enum ShopError {
 }
 
 /// Why an order was cancelled; built from what the catch hands over.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Cancelled {
     pub order: u32,
     pub reason: String,
@@ -62,6 +66,7 @@ impl Shop {
 }
 
 #[workflow(context = Shop)]
+#[derive(Serialize, Deserialize)]
 pub enum Checkout {
     #[start]
     #[task(reserve, next = Route, timeout = "5s")]
@@ -78,11 +83,14 @@ pub enum Checkout {
     #[map(PackItem, items = items_of, max_concurrency = 2, next = Notify)]
     Pack(Reserved),
 
-    #[parallel(branches = [Invoice, Email], next = Done)]
+    #[parallel(branches = [Invoice, Email], next = Summarize)]
     Notify(Vec<Parcel>),
 
+    #[pass(summarize, next = Done)]
+    Summarize((String, String)),
+
     #[succeed]
-    Done((String, String)),
+    Done(String),
 
     #[fail(error = "OrderCancelled")]
     Cancel(Cancelled),
@@ -128,6 +136,10 @@ fn route(reserved: Reserved) -> checkout::Route {
         );
         checkout::Route::AwaitPayment(reserved)
     }
+}
+
+fn summarize((invoice, email): (String, String)) -> String {
+    format!("{invoice}; {email}")
 }
 
 fn items_of(reserved: &Reserved) -> Vec<String> {
@@ -185,10 +197,18 @@ async fn email(cx: Ctx<'_, Shop>, parcels: Vec<Parcel>) -> Result<String, ShopEr
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let shop = Shop {
+    let engine = Engine::new(Shop {
         out_of_stock: vec!["umbrella".to_owned()],
         busy_answers: Mutex::new(2),
-    };
+    });
+    engine.register::<Checkout>();
+    println!(
+        "Checkout has {} states:",
+        Checkout::definition().states.len()
+    );
+    for state in Checkout::definition().states.iter() {
+        println!("  {:<14} {}", state.name, state.kind.type_name());
+    }
     let orders = [
         Order {
             id: 1,
@@ -206,20 +226,51 @@ async fn main() {
             paid: true,
         },
     ];
-    println!(
-        "Checkout has {} states:",
-        Checkout::definition().states.len()
-    );
-    for state in Checkout::definition().states.iter() {
-        println!("  {:<14} {}", state.name, state.kind.type_name());
-    }
+    println!("\nwhat the handlers say, as the three orders run at once:");
+    let mut handles = Vec::new();
     for order in orders {
-        println!("\norder {}:", order.id);
-        let started = tokio::time::Instant::now();
-        match Checkout::run(&shop, order).await {
-            Ok((invoice, email)) => println!("  -> done: {invoice}; {email}"),
-            Err(error) => println!("  -> {error}"),
+        let name = format!("order-{}", order.id);
+        match engine.start::<Checkout>(name, order) {
+            Ok(handle) => handles.push(handle),
+            Err(error) => println!("could not start: {error}"),
         }
-        println!("  ({} ms)", started.elapsed().as_millis());
+    }
+    let ids: Vec<String> = handles.iter().map(|h| h.id().to_owned()).collect();
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await);
+    }
+    for (id, outcome) in ids.iter().zip(outcomes) {
+        let Some(execution) = engine.describe(id) else {
+            continue;
+        };
+        println!("\n{} ({:?}):", execution.name, execution.status);
+        match outcome {
+            Ok(summary) => println!("  output: {summary}"),
+            Err(error) => println!("  {error}"),
+        }
+        print_timeline(
+            &engine.history(id).unwrap_or_default(),
+            execution.started_at,
+        );
+    }
+}
+
+/// One line per event: milliseconds since the start, event, state, data.
+fn print_timeline(history: &[workflow::Event], started: SystemTime) {
+    for event in history {
+        let at = event
+            .timestamp
+            .duration_since(started)
+            .unwrap_or_default()
+            .as_millis();
+        let state = event.state.as_deref().unwrap_or("");
+        let data = event.data.as_deref().unwrap_or("");
+        let data = if data.chars().count() > 60 {
+            format!("{}...", data.chars().take(57).collect::<String>())
+        } else {
+            data.to_owned()
+        };
+        println!("  {at:>5} ms  {:<24} {state:<13} {data}", event.kind.name());
     }
 }
