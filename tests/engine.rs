@@ -591,3 +591,134 @@ async fn map_iterations_are_in_the_history() {
         "the third item waits for a free slot"
     );
 }
+
+// Waits computed from the input, timeouts and heartbeats, in the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    at: std::time::SystemTime,
+    pause_secs: u64,
+}
+
+fn at(plan: &Plan) -> std::time::SystemTime {
+    plan.at
+}
+
+fn pause(plan: &Plan) -> Duration {
+    Duration::from_secs(plan.pause_secs)
+}
+
+fn seconds(plan: Plan) -> u64 {
+    plan.pause_secs
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Timed {
+    #[start]
+    #[wait(until = at, next = Pause)]
+    Until(Plan),
+    #[wait(delay = pause, next = Count)]
+    Pause(Plan),
+    #[pass(seconds, next = Hang)]
+    Count(Plan),
+    #[task(hang, next = Done, timeout = "30s", heartbeat = "5s")]
+    #[retry(on = [heartbeat_timeout], max_attempts = 1, interval = "1s")]
+    Hang(u64),
+    #[succeed]
+    Done(u64),
+}
+
+/// Sleeps `n` seconds without a heartbeat.
+async fn hang(_cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
+    tokio::time::sleep(Duration::from_secs(n)).await;
+    Ok(n)
+}
+
+fn timed_events(history: &[Event]) -> Vec<(&'static str, Option<&str>, u64)> {
+    let start = history[0].timestamp;
+    history
+        .iter()
+        .map(|e| {
+            let at = e.timestamp.duration_since(start).unwrap().as_secs();
+            (e.kind.name(), e.state.as_deref(), at)
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn until_and_delay_waits_then_a_silent_task_times_out_on_its_heartbeat() {
+    let engine = engine(&[]);
+    engine.register::<Timed>();
+    let plan = Plan {
+        at: std::time::SystemTime::now() + Duration::from_secs(100),
+        pause_secs: 7,
+    };
+    let handle = engine.start::<Timed>("timed", plan).unwrap();
+    let id = handle.id().to_owned();
+    let error = handle.await.unwrap_err();
+    assert_eq!(error.failure().unwrap().error, "States.HeartbeatTimeout");
+    let history = engine.history(&id).unwrap();
+    let events = timed_events(&history);
+    // `until` is a wall-clock time taken just before the start, so the
+    // first wait ends within a second of 100 s on the engine's clock.
+    let until_exit = events.iter().find(|e| e.0 == "WaitStateExited").unwrap().2;
+    assert!((99..=100).contains(&until_exit), "{until_exit}");
+    let rest: Vec<_> = events
+        .iter()
+        .skip_while(|e| e.0 != "WaitStateExited")
+        .map(|&(kind, state, at)| (kind, state, at - until_exit))
+        .collect();
+    assert_eq!(
+        rest,
+        [
+            ("WaitStateExited", Some("Until"), 0),
+            ("WaitStateEntered", Some("Pause"), 0),
+            ("WaitStateExited", Some("Pause"), 7),
+            ("PassStateEntered", Some("Count"), 7),
+            ("PassStateExited", Some("Count"), 7),
+            ("TaskStateEntered", Some("Hang"), 7),
+            ("TaskScheduled", Some("Hang"), 7),
+            ("TaskStarted", Some("Hang"), 7),
+            ("TaskTimedOut", Some("Hang"), 12),
+            ("TaskScheduled", Some("Hang"), 13),
+            ("TaskStarted", Some("Hang"), 13),
+            ("TaskTimedOut", Some("Hang"), 18),
+            ("ExecutionFailed", None, 18),
+        ]
+    );
+}
+
+#[workflow(context = Ops, timeout = "10m")]
+#[derive(Serialize, Deserialize)]
+pub enum Bounded {
+    #[start]
+    #[wait(duration = "1h", next = Done)]
+    Hold(u64),
+    #[succeed]
+    Done(u64),
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_execution_timeout_ends_the_history_with_execution_timed_out() {
+    let engine = engine(&[]);
+    engine.register::<Bounded>();
+    let handle = engine.start::<Bounded>("bounded", 1).unwrap();
+    let id = handle.id().to_owned();
+    assert_eq!(
+        handle.await,
+        Err(ExecutionError::TimedOut {
+            after: Duration::from_secs(600)
+        })
+    );
+    let history = engine.history(&id).unwrap();
+    let events = timed_events(&history);
+    assert_eq!(
+        events,
+        [
+            ("ExecutionStarted", None, 0),
+            ("WaitStateEntered", Some("Hold"), 0),
+            ("ExecutionTimedOut", None, 600),
+        ]
+    );
+    assert_eq!(engine.describe(&id).unwrap().status, Status::TimedOut);
+}
