@@ -410,7 +410,7 @@ async fn add_one(_cx: Ctx<'_, ()>, n: u64) -> Result<u64, Fault> {
 }
 
 fn parity(n: u64) -> ten::S7 {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         ten::S7::S8(n)
     } else {
         ten::S7::S9(n)
@@ -419,7 +419,7 @@ fn parity(n: u64) -> ten::S7 {
 
 fn expected(n: u64) -> u64 {
     let at_choice = n + 4;
-    if at_choice % 2 == 0 {
+    if at_choice.is_multiple_of(2) {
         at_choice + 2
     } else {
         at_choice + 1

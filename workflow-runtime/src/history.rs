@@ -78,6 +78,57 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind of event.
+    pub const ALL: [EventKind; 39] = {
+        use EventKind::*;
+        [
+            ExecutionStarted,
+            ExecutionSucceeded,
+            ExecutionFailed,
+            ExecutionTimedOut,
+            ExecutionAborted,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted,
+            TaskSucceeded,
+            TaskFailed,
+            TaskTimedOut,
+            TaskStateExited,
+            ChoiceStateEntered,
+            ChoiceStateExited,
+            PassStateEntered,
+            PassStateExited,
+            WaitStateEntered,
+            WaitStateExited,
+            ParallelStateEntered,
+            ParallelStateStarted,
+            ParallelStateSucceeded,
+            ParallelStateFailed,
+            ParallelStateExited,
+            MapStateEntered,
+            MapStateStarted,
+            MapStateSucceeded,
+            MapStateFailed,
+            MapStateExited,
+            MapIterationStarted,
+            MapIterationSucceeded,
+            MapIterationFailed,
+            MapIterationAborted,
+            ParallelBranchStarted,
+            ParallelBranchSucceeded,
+            ParallelBranchFailed,
+            ParallelBranchAborted,
+            SucceedStateEntered,
+            SucceedStateExited,
+            FailStateEntered,
+        ]
+    };
+
+    /// The kind with this name, as [`EventKind::name`] spells it.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
     /// The event's name, as Step Functions spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -227,5 +278,22 @@ impl Drop for ChildRecord<'_> {
                 Some(format!(r#"{{"index":{}}}"#, self.index)),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name_once() {
+        let mut names: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_name(kind.name()), Some(kind));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventKind::ALL.len());
+        assert_eq!(EventKind::from_name("NoSuchEvent"), None);
     }
 }

@@ -19,6 +19,7 @@ mod engine;
 mod error;
 mod history;
 mod step;
+pub mod store;
 pub mod typing;
 mod workflow;
 

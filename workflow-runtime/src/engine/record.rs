@@ -20,6 +20,32 @@ pub enum Status {
     Aborted,
 }
 
+impl Status {
+    /// The status's name (`"Running"`, ...), as stores write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Running => "Running",
+            Status::Succeeded => "Succeeded",
+            Status::Failed => "Failed",
+            Status::TimedOut => "TimedOut",
+            Status::Aborted => "Aborted",
+        }
+    }
+
+    /// The status with this name.
+    pub fn from_name(name: &str) -> Option<Status> {
+        [
+            Status::Running,
+            Status::Succeeded,
+            Status::Failed,
+            Status::TimedOut,
+            Status::Aborted,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}
+
 /// An execution, as [`Engine::describe`](super::Engine::describe) reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Description {

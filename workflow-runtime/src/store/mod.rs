@@ -1,0 +1,259 @@
+//! Where executions live between steps: the [`Store`] trait, and the
+//! in-memory and SQLite stores.
+//!
+//! The trait is shaped for many workers on many machines (the PostgreSQL
+//! store to come): a worker *claims* an execution for a while (a lease), each
+//! claim bumps the execution's *fence*, and every write carries the fence it
+//! was claimed with, so a worker whose lease was taken over cannot write any
+//! more. Each transition is one atomic [`Store::commit`]: the new checkpoint
+//! (state value, counters, status, timer) and its history events together.
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+use crate::engine::Status;
+use crate::error::ErrorInfo;
+use crate::history::Event;
+
+/// What a store operation returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The write carried a fence older than the execution's: another worker
+    /// has claimed it since. The writer must stop driving it.
+    #[error("execution `{execution}` was claimed by another worker (fence {held} is stale)")]
+    Fenced {
+        /// The execution.
+        execution: String,
+        /// The fence the writer held.
+        held: u64,
+    },
+    /// No execution with this id.
+    #[error("no execution `{0}`")]
+    NotFound(String),
+    /// A row that cannot be read back as written.
+    #[error("execution `{execution}` has a corrupt {what}: {detail}")]
+    Corrupt {
+        /// The execution.
+        execution: String,
+        /// Which part of it.
+        what: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The database is locked by another process.
+    #[error("the database is locked by another process: {0}")]
+    Locked(String),
+    /// The disk (or the database's size limit) is full.
+    #[error("the disk is full: {0}")]
+    Full(String),
+    /// The database was written by a newer version of this library.
+    #[error("the database has schema version {found}, newer than this library's {supported}")]
+    NewerSchema {
+        /// The schema version found.
+        found: i64,
+        /// The newest version this library knows.
+        supported: i64,
+    },
+    /// The store is shut down.
+    #[error("the store is closed")]
+    Closed,
+    /// Any other failure of the database.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// One execution's progress as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The workflow's enum value, as JSON: the current state and its data.
+    pub state: String,
+    /// How many states the execution has entered before this one; part of
+    /// the idempotency key.
+    pub entry: u64,
+    /// The attempt about to run (1 for the first).
+    pub attempt: u32,
+    /// Retries used per retrier of the current state.
+    pub retries: Vec<u32>,
+    /// The Wait state the execution is waiting in, if any (its exit is
+    /// recorded when the timer fires).
+    pub waiting: Option<String>,
+    /// When the execution is due to continue (a wait or a retry backoff).
+    pub wake_at: Option<SystemTime>,
+    /// Where it stands.
+    pub status: Status,
+    /// The output as JSON, once it succeeded.
+    pub output: Option<String>,
+    /// The error, once it failed.
+    pub error: Option<ErrorInfo>,
+}
+
+/// An execution to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    /// Its id.
+    pub id: String,
+    /// Its name, unique in the store.
+    pub name: String,
+    /// Its workflow's name.
+    pub workflow: String,
+    /// Its workflow's version hash.
+    pub version: String,
+    /// Its input as JSON (compared on an idempotent start).
+    pub input: String,
+    /// Where it starts.
+    pub checkpoint: Checkpoint,
+    /// When it started.
+    pub started_at: SystemTime,
+}
+
+/// An execution as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredExecution {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its workflow's name.
+    pub workflow: String,
+    /// The version hash it was checkpointed under.
+    pub version: String,
+    /// Its input as JSON.
+    pub input: String,
+    /// Its latest checkpoint.
+    pub checkpoint: Checkpoint,
+    /// When it started.
+    pub started_at: SystemTime,
+    /// When it ended.
+    pub stopped_at: Option<SystemTime>,
+    /// The id of its last history event (0 if none).
+    pub last_event_id: u64,
+    /// The fence of its latest claim.
+    pub fence: u64,
+}
+
+/// The result of [`Store::create`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// A new execution, claimed by the creator with this fence.
+    New {
+        /// The fence to write with.
+        fence: u64,
+    },
+    /// An execution with that name already exists (compare its input).
+    Existing(Box<StoredExecution>),
+}
+
+/// One transition, written atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The execution.
+    pub execution: String,
+    /// The fence it was claimed with.
+    pub fence: u64,
+    /// The new checkpoint.
+    pub checkpoint: Checkpoint,
+    /// The history events since the last transition, ids consecutive.
+    pub events: Vec<Event>,
+    /// When it ended, if this transition ends it.
+    pub stopped_at: Option<SystemTime>,
+}
+
+/// Which executions to claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Who claims.
+    pub owner: String,
+    /// Until when the claim holds.
+    pub lease_until: SystemTime,
+    /// Claim running executions due by then (no timer, or a timer at or
+    /// before it).
+    pub due_by: SystemTime,
+    /// Take over leases that expire at or before this time. An embedded
+    /// store recovering after a restart passes a time far ahead: the old
+    /// process is gone.
+    pub leases_expired_by: SystemTime,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// Which executions to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Only this workflow's.
+    pub workflow: Option<String>,
+    /// Only those with this status.
+    pub status: Option<Status>,
+}
+
+/// Durable storage of executions and their histories.
+///
+/// Implementations must make [`commit`](Store::commit) atomic (checkpoint
+/// and events together, or neither) and reject a stale fence.
+pub trait Store: Send + Sync + 'static {
+    /// Creates an execution, claimed by `owner` until `lease_until`, unless
+    /// one with the same name exists, which is returned instead.
+    fn create(
+        &self,
+        execution: NewExecution,
+        owner: &str,
+        lease_until: SystemTime,
+    ) -> StoreFuture<'_, Created>;
+
+    /// Writes one transition, if `transition.fence` is still current.
+    fn commit(&self, transition: Transition) -> StoreFuture<'_, ()>;
+
+    /// Claims due, unclaimed running executions, bumping each one's fence.
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>>;
+
+    /// Gives up a claim (the execution is parked on a timer), if `fence` is
+    /// still current.
+    fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()>;
+
+    /// The earliest timer of a running execution.
+    fn next_wake(&self) -> StoreFuture<'_, Option<SystemTime>>;
+
+    /// The execution with this id.
+    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>>;
+
+    /// The history of the execution with this id, in order.
+    fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>>;
+
+    /// The executions that pass the filter, in start order.
+    fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
+}
+
+/// Event ids must continue the stored history one by one.
+pub(crate) fn check_events(
+    execution: &str,
+    last_event_id: u64,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let mut previous = last_event_id;
+    for event in events {
+        if event.id != previous + 1 || event.previous_event_id != previous {
+            return Err(StoreError::Corrupt {
+                execution: execution.to_owned(),
+                what: "history",
+                detail: format!(
+                    "event {} (after {}) does not follow event {previous}",
+                    event.id, event.previous_event_id
+                ),
+            });
+        }
+        previous = event.id;
+    }
+    Ok(())
+}

@@ -1,0 +1,619 @@
+//! The embedded store: one SQLite file, written by one thread.
+//!
+//! Every operation is a job sent to the database thread. The thread takes
+//! all the jobs waiting and runs them in one transaction (group commit),
+//! each inside its own savepoint so one job's failure (a stale fence, say)
+//! does not undo its neighbours; replies go out only after the COMMIT, so a
+//! caller never hears "done" for a write that a crash could still lose.
+//! The file is in WAL mode with `synchronous = NORMAL`: a killed process
+//! loses nothing committed; a power cut may lose the last transactions.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::{
+    Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
+    StoredExecution, Transition, check_events,
+};
+use crate::engine::Status;
+use crate::error::ErrorInfo;
+use crate::history::{Event, EventKind};
+
+/// The most jobs one transaction takes.
+const BATCH: usize = 512;
+
+/// The schema, one migration per version; `PRAGMA user_version` records how
+/// many have run.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        workflow TEXT NOT NULL,
+        version TEXT NOT NULL,
+        input TEXT NOT NULL,
+        state TEXT NOT NULL,
+        entry INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        retries TEXT NOT NULL,
+        waiting TEXT,
+        wake_at INTEGER,
+        status TEXT NOT NULL,
+        output TEXT,
+        error_name TEXT,
+        error_cause TEXT,
+        started_at INTEGER NOT NULL,
+        stopped_at INTEGER,
+        last_event_id INTEGER NOT NULL,
+        fence INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER
+    );
+    CREATE INDEX executions_due ON executions (status, wake_at);
+    CREATE INDEX executions_by_workflow ON executions (workflow, status);
+    CREATE TABLE events (
+        execution TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        previous_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT,
+        data TEXT,
+        PRIMARY KEY (execution, id)
+    ) WITHOUT ROWID;
+"#];
+
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// A job runs on the connection, or is told the batch could not begin.
+type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> Reply + Send>;
+
+/// Executions in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`, bringing its schema up to
+    /// date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(database)?;
+        Self::start(connection)
+    }
+
+    /// A database in memory, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let connection = Connection::open_in_memory().map_err(database)?;
+        Self::start(connection)
+    }
+
+    fn start(connection: Connection) -> Result<Self, StoreError> {
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(database)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(database)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(database)?;
+        migrate(&connection)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("workflow-sqlite".into())
+            .spawn(move || serve(connection, queue))
+            .map_err(|e| StoreError::Database(format!("cannot start the database thread: {e}")))?;
+        Ok(SqliteStore { jobs })
+    }
+
+    /// Runs `f` on the database thread, inside the current batch's
+    /// transaction and its own savepoint.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let result = match connection {
+                Ok(connection) => in_savepoint(connection, f),
+                Err(error) => Err(error.clone()),
+            };
+            Box::new(move |commit_error| {
+                let result = match commit_error {
+                    Some(error) => Err(error.clone()),
+                    None => result,
+                };
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = tx.send(result);
+            })
+        });
+        let sent = self.jobs.send(job);
+        Box::pin(async move {
+            sent.map_err(|_| StoreError::Closed)?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+}
+
+/// The database thread: batches of jobs, one transaction each.
+fn serve(connection: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(database)
+        {
+            for job in batch {
+                job(Err(&error))(Some(&error));
+            }
+            continue;
+        }
+        let replies: Vec<Reply> = batch.into_iter().map(|job| job(Ok(&connection))).collect();
+        let committed = connection.execute_batch("COMMIT").map_err(database);
+        if committed.is_err() {
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+        for reply in replies {
+            reply(committed.as_ref().err());
+        }
+    }
+}
+
+fn in_savepoint<T>(
+    connection: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    connection
+        .execute_batch("SAVEPOINT job")
+        .map_err(database)?;
+    let result = f(connection);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    connection.execute_batch(end).map_err(database)?;
+    result
+}
+
+fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(database)?;
+    let supported = MIGRATIONS.len() as i64;
+    if version > supported {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported,
+        });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let next = index as i64 + 1;
+        connection
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {next}; COMMIT;"
+            ))
+            .map_err(database)?;
+    }
+    Ok(())
+}
+
+fn database(error: rusqlite::Error) -> StoreError {
+    let text = error.to_string();
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked(text),
+        Some(ErrorCode::DiskFull) => StoreError::Full(text),
+        _ => StoreError::Database(text),
+    }
+}
+
+fn nanos(time: SystemTime) -> i64 {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn time(nanos: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+const COLUMNS: &str = "id, name, workflow, version, input, state, entry, attempt, retries, \
+    waiting, wake_at, status, output, error_name, error_cause, started_at, stopped_at, \
+    last_event_id, fence";
+
+/// A row as read, before it is checked.
+struct RawRow {
+    id: String,
+    name: String,
+    workflow: String,
+    version: String,
+    input: String,
+    state: String,
+    entry: i64,
+    attempt: i64,
+    retries: String,
+    waiting: Option<String>,
+    wake_at: Option<i64>,
+    status: String,
+    output: Option<String>,
+    error_name: Option<String>,
+    error_cause: Option<String>,
+    started_at: i64,
+    stopped_at: Option<i64>,
+    last_event_id: i64,
+    fence: i64,
+}
+
+fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        workflow: row.get(2)?,
+        version: row.get(3)?,
+        input: row.get(4)?,
+        state: row.get(5)?,
+        entry: row.get(6)?,
+        attempt: row.get(7)?,
+        retries: row.get(8)?,
+        waiting: row.get(9)?,
+        wake_at: row.get(10)?,
+        status: row.get(11)?,
+        output: row.get(12)?,
+        error_name: row.get(13)?,
+        error_cause: row.get(14)?,
+        started_at: row.get(15)?,
+        stopped_at: row.get(16)?,
+        last_event_id: row.get(17)?,
+        fence: row.get(18)?,
+    })
+}
+
+impl RawRow {
+    fn check(self) -> Result<StoredExecution, StoreError> {
+        let corrupt = |what, detail: String| StoreError::Corrupt {
+            execution: self.id.clone(),
+            what,
+            detail,
+        };
+        let status = Status::from_name(&self.status)
+            .ok_or_else(|| corrupt("status", format!("unknown status `{}`", self.status)))?;
+        let retries: Vec<u32> = serde_json::from_str(&self.retries)
+            .map_err(|e| corrupt("retry counters", e.to_string()))?;
+        let attempt = u32::try_from(self.attempt)
+            .map_err(|_| corrupt("attempt", format!("{} is not an attempt", self.attempt)))?;
+        let error = match (self.error_name, self.error_cause) {
+            (Some(name), cause) => Some(ErrorInfo::new(name, cause.unwrap_or_default())),
+            (None, _) => None,
+        };
+        Ok(StoredExecution {
+            checkpoint: Checkpoint {
+                state: self.state,
+                entry: count(self.entry),
+                attempt,
+                retries,
+                waiting: self.waiting,
+                wake_at: self.wake_at.map(time),
+                status,
+                output: self.output,
+                error,
+            },
+            id: self.id,
+            name: self.name,
+            workflow: self.workflow,
+            version: self.version,
+            input: self.input,
+            started_at: time(self.started_at),
+            stopped_at: self.stopped_at.map(time),
+            last_event_id: count(self.last_event_id),
+            fence: count(self.fence),
+        })
+    }
+}
+
+fn load(connection: &Connection, id: &str) -> Result<Option<StoredExecution>, StoreError> {
+    let raw = connection
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM executions WHERE id = ?1"),
+            [id],
+            raw,
+        )
+        .optional()
+        .map_err(database)?;
+    raw.map(RawRow::check).transpose()
+}
+
+fn select(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredExecution>, StoreError> {
+    let mut statement = connection.prepare_cached(sql).map_err(database)?;
+    let rows = statement
+        .query_map(params, raw)
+        .map_err(database)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(database)?;
+    rows.into_iter().map(RawRow::check).collect()
+}
+
+fn fence_of(connection: &Connection, id: &str) -> Result<u64, StoreError> {
+    connection
+        .query_row("SELECT fence FROM executions WHERE id = ?1", [id], |row| {
+            row.get::<_, i64>(0)
+        })
+        .optional()
+        .map_err(database)?
+        .map(count)
+        .ok_or_else(|| StoreError::NotFound(id.to_owned()))
+}
+
+fn require_fence(connection: &Connection, id: &str, fence: u64) -> Result<u64, StoreError> {
+    let current = fence_of(connection, id)?;
+    if current != fence {
+        return Err(StoreError::Fenced {
+            execution: id.to_owned(),
+            held: fence,
+        });
+    }
+    Ok(current)
+}
+
+impl Store for SqliteStore {
+    fn create(
+        &self,
+        execution: NewExecution,
+        owner: &str,
+        lease_until: SystemTime,
+    ) -> StoreFuture<'_, Created> {
+        let owner = owner.to_owned();
+        self.run(move |connection| {
+            let existing = connection
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM executions WHERE name = ?1"),
+                    [&execution.name],
+                    raw,
+                )
+                .optional()
+                .map_err(database)?;
+            if let Some(existing) = existing {
+                return Ok(Created::Existing(Box::new(existing.check()?)));
+            }
+            let c = &execution.checkpoint;
+            let retries = serde_json::to_string(&c.retries)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            connection
+                .execute(
+                    "INSERT INTO executions (id, name, workflow, version, input, state, entry, \
+                     attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
+                     started_at, stopped_at, last_event_id, fence, lease_owner, lease_until) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, NULL, 0, 1, ?17, ?18)",
+                    params![
+                        execution.id,
+                        execution.name,
+                        execution.workflow,
+                        execution.version,
+                        execution.input,
+                        c.state,
+                        i64::try_from(c.entry).unwrap_or(i64::MAX),
+                        i64::from(c.attempt),
+                        retries,
+                        c.waiting,
+                        c.wake_at.map(nanos),
+                        c.status.name(),
+                        c.output,
+                        c.error.as_ref().map(|e| e.name.as_str()),
+                        c.error.as_ref().map(|e| e.cause.as_str()),
+                        nanos(execution.started_at),
+                        owner,
+                        nanos(lease_until),
+                    ],
+                )
+                .map_err(database)?;
+            Ok(Created::New { fence: 1 })
+        })
+    }
+
+    fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
+        self.run(move |connection| {
+            let id = &transition.execution;
+            require_fence(connection, id, transition.fence)?;
+            let last: i64 = connection
+                .query_row(
+                    "SELECT last_event_id FROM executions WHERE id = ?1",
+                    [id],
+                    |row| row.get(0),
+                )
+                .map_err(database)?;
+            check_events(id, count(last), &transition.events)?;
+            let mut insert = connection
+                .prepare_cached(
+                    "INSERT INTO events (execution, id, previous_id, at, kind, state, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(database)?;
+            for event in &transition.events {
+                insert
+                    .execute(params![
+                        id,
+                        i64::try_from(event.id).unwrap_or(i64::MAX),
+                        i64::try_from(event.previous_event_id).unwrap_or(i64::MAX),
+                        nanos(event.timestamp),
+                        event.kind.name(),
+                        event.state,
+                        event.data,
+                    ])
+                    .map_err(database)?;
+            }
+            let c = &transition.checkpoint;
+            let retries = serde_json::to_string(&c.retries)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            let last_event_id = transition
+                .events
+                .last()
+                .map_or(last, |e| i64::try_from(e.id).unwrap_or(i64::MAX));
+            connection
+                .prepare_cached(
+                    "UPDATE executions SET state = ?2, entry = ?3, attempt = ?4, retries = ?5, \
+                     waiting = ?6, wake_at = ?7, status = ?8, output = ?9, error_name = ?10, \
+                     error_cause = ?11, stopped_at = COALESCE(?12, stopped_at), \
+                     last_event_id = ?13 WHERE id = ?1",
+                )
+                .map_err(database)?
+                .execute(params![
+                    id,
+                    c.state,
+                    i64::try_from(c.entry).unwrap_or(i64::MAX),
+                    i64::from(c.attempt),
+                    retries,
+                    c.waiting,
+                    c.wake_at.map(nanos),
+                    c.status.name(),
+                    c.output,
+                    c.error.as_ref().map(|e| e.name.as_str()),
+                    c.error.as_ref().map(|e| e.cause.as_str()),
+                    transition.stopped_at.map(nanos),
+                    last_event_id,
+                ])
+                .map_err(database)?;
+            Ok(())
+        })
+    }
+
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+        self.run(move |connection| {
+            let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+            let ids: Vec<String> = connection
+                .prepare_cached(
+                    "SELECT id FROM executions WHERE status = 'Running' \
+                     AND (wake_at IS NULL OR wake_at <= ?1) \
+                     AND (lease_until IS NULL OR lease_until <= ?2) \
+                     ORDER BY rowid LIMIT ?3",
+                )
+                .map_err(database)?
+                .query_map(
+                    params![nanos(claim.due_by), nanos(claim.leases_expired_by), limit],
+                    |row| row.get(0),
+                )
+                .map_err(database)?
+                .collect::<Result<_, _>>()
+                .map_err(database)?;
+            let mut claimed = Vec::with_capacity(ids.len());
+            for id in ids {
+                connection
+                    .prepare_cached(
+                        "UPDATE executions SET fence = fence + 1, lease_owner = ?2, \
+                         lease_until = ?3 WHERE id = ?1",
+                    )
+                    .map_err(database)?
+                    .execute(params![id, claim.owner, nanos(claim.lease_until)])
+                    .map_err(database)?;
+                if let Some(execution) = load(connection, &id)? {
+                    claimed.push(execution);
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()> {
+        let id = execution.to_owned();
+        self.run(move |connection| {
+            require_fence(connection, &id, fence)?;
+            connection
+                .execute(
+                    "UPDATE executions SET lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+                    [&id],
+                )
+                .map_err(database)?;
+            Ok(())
+        })
+    }
+
+    fn next_wake(&self) -> StoreFuture<'_, Option<SystemTime>> {
+        self.run(|connection| {
+            let next: Option<i64> = connection
+                .query_row(
+                    "SELECT MIN(wake_at) FROM executions WHERE status = 'Running'",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(database)?;
+            Ok(next.map(time))
+        })
+    }
+
+    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        let id = id.to_owned();
+        self.run(move |connection| load(connection, &id))
+    }
+
+    fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
+        let id = id.to_owned();
+        self.run(move |connection| {
+            fence_of(connection, &id)?;
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, previous_id, at, kind, state, data FROM events \
+                     WHERE execution = ?1 ORDER BY id",
+                )
+                .map_err(database)?;
+            let rows = statement
+                .query_map([&id], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, Option<String>>(5)?,
+                    ))
+                })
+                .map_err(database)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(database)?;
+            rows.into_iter()
+                .map(|(event_id, previous, at, kind, state, data)| {
+                    let kind = EventKind::from_name(&kind).ok_or_else(|| StoreError::Corrupt {
+                        execution: id.clone(),
+                        what: "history",
+                        detail: format!("unknown event `{kind}`"),
+                    })?;
+                    Ok(Event {
+                        id: count(event_id),
+                        previous_event_id: count(previous),
+                        timestamp: time(at),
+                        kind,
+                        state,
+                        data,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
+        self.run(move |connection| {
+            select(
+                connection,
+                &format!(
+                    "SELECT {COLUMNS} FROM executions WHERE (?1 IS NULL OR workflow = ?1) \
+                     AND (?2 IS NULL OR status = ?2) ORDER BY rowid"
+                ),
+                params![filter.workflow, filter.status.map(Status::name)],
+            )
+        })
+    }
+}

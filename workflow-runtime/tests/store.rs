@@ -1,0 +1,506 @@
+//! One behavioural suite, run against every store.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use workflow_runtime::store::{
+    Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, SqliteStore, Store, StoreError,
+    StoredExecution, Transition,
+};
+use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+}
+
+fn checkpoint(state: &str, status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
+    Checkpoint {
+        state: state.to_owned(),
+        entry: 0,
+        attempt: 1,
+        retries: vec![0, 2],
+        waiting: None,
+        wake_at,
+        status,
+        output: None,
+        error: None,
+    }
+}
+
+fn new(id: &str, name: &str, workflow: &str) -> NewExecution {
+    NewExecution {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        workflow: workflow.to_owned(),
+        version: "v1".to_owned(),
+        input: r#"{"n":1}"#.to_owned(),
+        checkpoint: checkpoint(r#"{"Start":1}"#, Status::Running, None),
+        started_at: at(0),
+    }
+}
+
+fn events(from: u64, count: u64) -> Vec<Event> {
+    (from..from + count)
+        .map(|id| Event {
+            id,
+            previous_event_id: id - 1,
+            timestamp: at(id),
+            kind: if id == 1 {
+                EventKind::ExecutionStarted
+            } else {
+                EventKind::TaskScheduled
+            },
+            state: (id > 1).then(|| "Start".to_owned()),
+            data: Some(format!("{id}")),
+        })
+        .collect()
+}
+
+fn transition(id: &str, fence: u64, events: Vec<Event>, checkpoint: Checkpoint) -> Transition {
+    Transition {
+        execution: id.to_owned(),
+        fence,
+        checkpoint,
+        events,
+        stopped_at: None,
+    }
+}
+
+fn claim(owner: &str, now: SystemTime, take_over: bool) -> Claim {
+    Claim {
+        owner: owner.to_owned(),
+        lease_until: now + Duration::from_secs(30),
+        due_by: now,
+        leases_expired_by: if take_over { at(1_000_000) } else { now },
+        limit: 100,
+    }
+}
+
+async fn create(store: &dyn Store, id: &str, name: &str) -> u64 {
+    match store
+        .create(new(id, name, "Order"), "w1", at(30))
+        .await
+        .unwrap()
+    {
+        Created::New { fence } => fence,
+        Created::Existing(e) => panic!("{} exists", e.name),
+    }
+}
+
+fn ids(list: Vec<StoredExecution>) -> Vec<String> {
+    list.into_iter().map(|e| e.id).collect()
+}
+
+async fn creates_and_reads_back(store: &dyn Store) {
+    create(store, "e1", "order-1").await;
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.name, "order-1");
+    assert_eq!(stored.workflow, "Order");
+    assert_eq!(stored.version, "v1");
+    assert_eq!(stored.input, r#"{"n":1}"#);
+    assert_eq!(
+        stored.checkpoint,
+        checkpoint(r#"{"Start":1}"#, Status::Running, None)
+    );
+    assert_eq!(stored.started_at, at(0));
+    assert_eq!((stored.last_event_id, stored.stopped_at), (0, None));
+    assert_eq!(store.execution("nope").await.unwrap(), None);
+}
+
+async fn a_taken_name_returns_the_existing_execution(store: &dyn Store) {
+    create(store, "e1", "order-1").await;
+    let mut again = new("e2", "order-1", "Order");
+    again.input = "other".to_owned();
+    match store.create(again, "w2", at(30)).await.unwrap() {
+        Created::Existing(existing) => {
+            assert_eq!(existing.id, "e1");
+            assert_eq!(existing.input, r#"{"n":1}"#);
+        }
+        Created::New { .. } => panic!("created twice"),
+    }
+    assert_eq!(store.execution("e2").await.unwrap(), None);
+}
+
+async fn a_commit_writes_checkpoint_and_events_together(store: &dyn Store) {
+    let fence = create(store, "e1", "order-1").await;
+    let mut next = checkpoint(r#"{"Next":2}"#, Status::Running, Some(at(50)));
+    next.entry = 1;
+    next.waiting = Some("Hold".to_owned());
+    store
+        .commit(transition("e1", fence, events(1, 3), next.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.execution("e1").await.unwrap().unwrap().checkpoint,
+        next
+    );
+    let mut done = checkpoint(r#"{"Done":3}"#, Status::Succeeded, None);
+    done.output = Some("3".to_owned());
+    let mut last = transition("e1", fence, events(4, 1), done.clone());
+    last.stopped_at = Some(at(60));
+    store.commit(last).await.unwrap();
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.checkpoint, done);
+    assert_eq!((stored.last_event_id, stored.stopped_at), (4, Some(at(60))));
+    assert_eq!(store.history("e1").await.unwrap(), events(1, 4));
+}
+
+async fn a_stale_fence_writes_nothing(store: &dyn Store) {
+    let fence = create(store, "e1", "order-1").await;
+    let running = |state| checkpoint(state, Status::Running, None);
+    store
+        .commit(transition("e1", fence, events(1, 1), running("a")))
+        .await
+        .unwrap();
+    // Another worker takes the execution over.
+    let taken = store.claim(claim("w2", at(100), true)).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].fence, fence + 1);
+    let stale = store
+        .commit(transition("e1", fence, events(2, 1), running("b")))
+        .await;
+    assert_eq!(
+        stale,
+        Err(StoreError::Fenced {
+            execution: "e1".into(),
+            held: fence
+        })
+    );
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.checkpoint.state.as_str(), stored.last_event_id),
+        ("a", 1)
+    );
+    assert_eq!(store.history("e1").await.unwrap().len(), 1);
+    store
+        .commit(transition("e1", fence + 1, events(2, 1), running("b")))
+        .await
+        .unwrap();
+}
+
+async fn events_must_follow_the_history(store: &dyn Store) {
+    let fence = create(store, "e1", "order-1").await;
+    let gap = store
+        .commit(transition(
+            "e1",
+            fence,
+            events(2, 1),
+            checkpoint("a", Status::Running, None),
+        ))
+        .await;
+    assert!(
+        matches!(
+            gap,
+            Err(StoreError::Corrupt {
+                what: "history",
+                ..
+            })
+        ),
+        "{gap:?}"
+    );
+    assert_eq!(store.history("e1").await.unwrap(), []);
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.checkpoint.state, r#"{"Start":1}"#);
+}
+
+async fn claims_take_due_unleased_running_executions(store: &dyn Store) {
+    let now = at(100);
+    for (id, wake) in [
+        ("soon", Some(at(90))),
+        ("later", Some(at(500))),
+        ("now", None),
+    ] {
+        let fence = create(store, id, id).await;
+        store
+            .commit(transition(
+                id,
+                fence,
+                vec![],
+                checkpoint(id, Status::Running, wake),
+            ))
+            .await
+            .unwrap();
+    }
+    let fence = create(store, "ended", "ended").await;
+    store
+        .commit(transition(
+            "ended",
+            fence,
+            vec![],
+            checkpoint("x", Status::Succeeded, None),
+        ))
+        .await
+        .unwrap();
+    // Leases from creation hold until at(30): expired by now.
+    let claimed = store.claim(claim("w2", now, false)).await.unwrap();
+    assert!(claimed.iter().all(|e| e.fence == 2));
+    assert_eq!(ids(claimed), ["soon", "now"]);
+    // Claimed executions are leased: a second claim finds nothing.
+    assert_eq!(store.claim(claim("w3", now, false)).await.unwrap(), []);
+    // Released, an execution can be claimed again, with a new fence.
+    store.release("soon", 2).await.unwrap();
+    let again = store.claim(claim("w3", now, false)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].fence), ("soon", 3));
+    assert_eq!(
+        store.release("soon", 2).await,
+        Err(StoreError::Fenced {
+            execution: "soon".into(),
+            held: 2
+        })
+    );
+    assert_eq!(store.next_wake().await.unwrap(), Some(at(90)));
+}
+
+async fn lists_filter_by_workflow_and_status_in_start_order(store: &dyn Store) {
+    for (id, workflow) in [("a", "Order"), ("b", "Refund"), ("c", "Order")] {
+        store
+            .create(new(id, id, workflow), "w", at(30))
+            .await
+            .unwrap();
+    }
+    store
+        .commit(transition(
+            "c",
+            1,
+            vec![],
+            checkpoint("x", Status::Failed, None),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.list(Filter::default()).await.unwrap()),
+        ["a", "b", "c"]
+    );
+    let orders = Filter {
+        workflow: Some("Order".into()),
+        status: None,
+    };
+    assert_eq!(ids(store.list(orders).await.unwrap()), ["a", "c"]);
+    let failed_orders = Filter {
+        workflow: Some("Order".into()),
+        status: Some(Status::Failed),
+    };
+    assert_eq!(ids(store.list(failed_orders).await.unwrap()), ["c"]);
+}
+
+async fn errors_are_typed(store: &dyn Store) {
+    assert_eq!(
+        store.history("nope").await,
+        Err(StoreError::NotFound("nope".into()))
+    );
+    let missing = store
+        .commit(transition(
+            "nope",
+            1,
+            vec![],
+            checkpoint("x", Status::Running, None),
+        ))
+        .await;
+    assert_eq!(missing, Err(StoreError::NotFound("nope".into())));
+    let fence = create(store, "e1", "order-1").await;
+    let mut failed = checkpoint("x", Status::Failed, None);
+    failed.error = Some(ErrorInfo::new("States.Timeout", "too slow"));
+    store
+        .commit(transition("e1", fence, vec![], failed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.execution("e1").await.unwrap().unwrap().checkpoint,
+        failed
+    );
+}
+
+macro_rules! suite {
+    ($store:ident, $make:expr) => {
+        mod $store {
+            use super::*;
+
+            fn make() -> impl Store {
+                $make
+            }
+
+            #[tokio::test]
+            async fn creates_and_reads_back() {
+                super::creates_and_reads_back(&make()).await;
+            }
+            #[tokio::test]
+            async fn a_taken_name_returns_the_existing_execution() {
+                super::a_taken_name_returns_the_existing_execution(&make()).await;
+            }
+            #[tokio::test]
+            async fn a_commit_writes_checkpoint_and_events_together() {
+                super::a_commit_writes_checkpoint_and_events_together(&make()).await;
+            }
+            #[tokio::test]
+            async fn a_stale_fence_writes_nothing() {
+                super::a_stale_fence_writes_nothing(&make()).await;
+            }
+            #[tokio::test]
+            async fn events_must_follow_the_history() {
+                super::events_must_follow_the_history(&make()).await;
+            }
+            #[tokio::test]
+            async fn claims_take_due_unleased_running_executions() {
+                super::claims_take_due_unleased_running_executions(&make()).await;
+            }
+            #[tokio::test]
+            async fn lists_filter_by_workflow_and_status_in_start_order() {
+                super::lists_filter_by_workflow_and_status_in_start_order(&make()).await;
+            }
+            #[tokio::test]
+            async fn errors_are_typed() {
+                super::errors_are_typed(&make()).await;
+            }
+        }
+    };
+}
+
+suite!(memory, MemoryStore::new());
+suite!(
+    sqlite,
+    SqliteStore::in_memory().expect("an in-memory database")
+);
+
+mod sqlite_file {
+    use super::*;
+
+    #[tokio::test]
+    async fn what_was_committed_is_there_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wf.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            let fence = create(&store, "e1", "order-1").await;
+            store
+                .commit(transition(
+                    "e1",
+                    fence,
+                    events(1, 2),
+                    checkpoint("a", Status::Running, None),
+                ))
+                .await
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.history("e1").await.unwrap(), events(1, 2));
+        assert_eq!(
+            store.execution("e1").await.unwrap().unwrap().last_event_id,
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_row_is_a_typed_error_and_the_others_still_serve() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wf.db");
+        let store = SqliteStore::open(&path).unwrap();
+        create(&store, "good", "good").await;
+        create(&store, "bad", "bad").await;
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute(
+            "UPDATE executions SET status = 'Sleeping' WHERE id = 'bad'",
+            [],
+        )
+        .unwrap();
+        raw.execute(
+            "UPDATE executions SET retries = 'not json' WHERE id = 'good'",
+            [],
+        )
+        .unwrap();
+        raw.execute(
+            "INSERT INTO events VALUES ('good', 1, 0, 0, 'NoSuchEvent', NULL, NULL)",
+            [],
+        )
+        .unwrap();
+        drop(raw);
+        let bad = store.execution("bad").await;
+        assert!(
+            matches!(&bad, Err(StoreError::Corrupt { execution, what: "status", .. }) if execution == "bad"),
+            "{bad:?}"
+        );
+        let good = store.execution("good").await;
+        assert!(
+            matches!(
+                good,
+                Err(StoreError::Corrupt {
+                    what: "retry counters",
+                    ..
+                })
+            ),
+            "{good:?}"
+        );
+        let history = store.history("good").await;
+        assert!(
+            matches!(
+                history,
+                Err(StoreError::Corrupt {
+                    what: "history",
+                    ..
+                })
+            ),
+            "{history:?}"
+        );
+        // The store keeps serving: a new execution works.
+        create(&store, "fresh", "fresh").await;
+        assert!(store.execution("fresh").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wf.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.pragma_update(None, "user_version", 99).unwrap();
+        drop(raw);
+        assert_eq!(
+            SqliteStore::open(&path).err(),
+            Some(StoreError::NewerSchema {
+                found: 99,
+                supported: 1
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wf.db");
+        std::fs::write(&path, [b'x'; 4096]).unwrap();
+        let error = SqliteStore::open(&path).err();
+        assert!(matches!(error, Some(StoreError::Database(_))), "{error:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_commits_are_grouped_and_all_land() {
+        let store = std::sync::Arc::new(SqliteStore::in_memory().unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = std::sync::Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                let id = format!("e{i}");
+                let fence = create(&*store, &id, &id).await;
+                for step in 0..10 {
+                    store
+                        .commit(transition(
+                            &id,
+                            fence,
+                            events(step + 1, 1),
+                            checkpoint(&format!("s{step}"), Status::Running, None),
+                        ))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let all = store.list(Filter::default()).await.unwrap();
+        assert_eq!(all.len(), 200);
+        assert!(
+            all.iter()
+                .all(|e| e.last_event_id == 10 && e.checkpoint.state == "s9")
+        );
+    }
+}
