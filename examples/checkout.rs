@@ -230,7 +230,7 @@ async fn main() {
     let mut handles = Vec::new();
     for order in orders {
         let name = format!("order-{}", order.id);
-        match engine.start::<Checkout>(name, order) {
+        match engine.start::<Checkout>(name, order).await {
             Ok(handle) => handles.push(handle),
             Err(error) => println!("could not start: {error}"),
         }
@@ -241,7 +241,7 @@ async fn main() {
         outcomes.push(handle.await);
     }
     for (id, outcome) in ids.iter().zip(outcomes) {
-        let Some(execution) = engine.describe(id) else {
+        let Ok(Some(execution)) = engine.describe(id).await else {
             continue;
         };
         println!("\n{} ({:?}):", execution.name, execution.status);
@@ -250,7 +250,7 @@ async fn main() {
             Err(error) => println!("  {error}"),
         }
         print_timeline(
-            &engine.history(id).unwrap_or_default(),
+            &engine.history(id).await.unwrap_or_default(),
             execution.started_at,
         );
     }

@@ -105,10 +105,10 @@ fn assert_linked(history: &[Event]) {
 #[tokio::test(start_paused = true)]
 async fn a_retried_task_and_a_choice_leave_the_step_functions_history() {
     let engine = engine(&[Fault::Busy]);
-    let handle = engine.start::<Order>("order-1", 3).unwrap();
+    let handle = engine.start::<Order>("order-1", 3).await.unwrap();
     let id = handle.id().to_owned();
     assert_eq!(handle.await, Ok(6));
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_linked(&history);
     assert_eq!(
         kinds(&history),
@@ -150,11 +150,11 @@ async fn a_retried_task_and_a_choice_leave_the_step_functions_history() {
 #[tokio::test(start_paused = true)]
 async fn a_caught_error_goes_to_the_fail_state() {
     let engine = engine(&[Fault::Broken]);
-    let handle = engine.start::<Order>("order-1", 3).unwrap();
+    let handle = engine.start::<Order>("order-1", 3).await.unwrap();
     let id = handle.id().to_owned();
     let error = handle.await.unwrap_err();
     assert_eq!(error.failure().unwrap().error, "Cancelled");
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_eq!(
         kinds(&history)[4..],
         [
@@ -165,23 +165,23 @@ async fn a_caught_error_goes_to_the_fail_state() {
         ]
     );
     assert_eq!(history[5].data.as_deref(), Some(r#"{"n":3}"#));
-    let description = engine.describe(&id).unwrap();
+    let description = engine.describe(&id).await.unwrap().unwrap();
     assert_eq!(description.status, Status::Failed);
-    assert_eq!(description.state, Some("Cancelled"));
+    assert_eq!(description.state, "Cancelled");
     assert_eq!(description.error.unwrap().name, "Cancelled");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_wait_is_described_while_it_runs_and_timed_in_the_history() {
     let engine = engine(&[]);
-    let handle = engine.start::<Order>("big", 30).unwrap();
+    let handle = engine.start::<Order>("big", 30).await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
-    let now = handle.describe();
-    assert_eq!((now.status, now.state), (Status::Running, Some("Hold")));
+    let now = handle.describe().await.unwrap().unwrap();
+    assert_eq!((now.status, now.state.as_str()), (Status::Running, "Hold"));
     assert_eq!(now.stopped_at, None);
     let id = handle.id().to_owned();
     assert_eq!(handle.await, Ok(60));
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     let entered = history
         .iter()
         .find(|e| e.kind == EventKind::WaitStateEntered)
@@ -194,7 +194,7 @@ async fn a_wait_is_described_while_it_runs_and_timed_in_the_history() {
         exited.timestamp.duration_since(entered.timestamp).unwrap(),
         Duration::from_secs(3600)
     );
-    let done = engine.describe(&id).unwrap();
+    let done = engine.describe(&id).await.unwrap().unwrap();
     assert_eq!(done.status, Status::Succeeded);
     assert_eq!(
         done.stopped_at
@@ -208,30 +208,33 @@ async fn a_wait_is_described_while_it_runs_and_timed_in_the_history() {
 #[tokio::test(start_paused = true)]
 async fn executions_are_listed_by_workflow_and_status() {
     let engine = engine(&[]);
-    let waiting = engine.start::<Order>("waits", 50).unwrap();
-    let quick = engine.start::<Order>("quick", 1).unwrap();
+    let waiting = engine.start::<Order>("waits", 50).await.unwrap();
+    let quick = engine.start::<Order>("quick", 1).await.unwrap();
     assert_eq!(quick.await, Ok(2));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let running = engine.list(Some("Order"), Some(Status::Running));
+    let running = engine
+        .list(Some("Order"), Some(Status::Running))
+        .await
+        .unwrap();
     assert_eq!(running.len(), 1);
     assert_eq!(running[0].name, "waits");
-    let succeeded = engine.list(None, Some(Status::Succeeded));
+    let succeeded = engine.list(None, Some(Status::Succeeded)).await.unwrap();
     assert_eq!(succeeded.len(), 1);
     assert_eq!(succeeded[0].name, "quick");
-    assert_eq!(engine.list(Some("Other"), None).len(), 0);
-    assert_eq!(engine.list(None, None).len(), 2);
+    assert_eq!(engine.list(Some("Other"), None).await.unwrap().len(), 0);
+    assert_eq!(engine.list(None, None).await.unwrap().len(), 2);
     assert_eq!(waiting.await, Ok(100));
 }
 
 #[tokio::test(start_paused = true)]
 async fn cancelling_drops_the_running_state_and_records_the_abort() {
     let engine = engine(&[]);
-    let handle = engine.start::<Order>("to-cancel", 50).unwrap();
+    let handle = engine.start::<Order>("to-cancel", 50).await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
     handle.cancel();
     let id = handle.id().to_owned();
     assert_eq!(handle.await, Err(ExecutionError::Aborted));
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_linked(&history);
     let last = kinds(&history);
     assert_eq!(
@@ -241,7 +244,10 @@ async fn cancelling_drops_the_running_state_and_records_the_abort() {
             ("ExecutionAborted", None)
         ]
     );
-    assert_eq!(engine.describe(&id).unwrap().status, Status::Aborted);
+    assert_eq!(
+        engine.describe(&id).await.unwrap().unwrap().status,
+        Status::Aborted
+    );
 }
 
 #[workflow(context = Ops)]
@@ -273,7 +279,7 @@ async fn slow(cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
 async fn cancelling_a_running_task_drops_its_future() {
     let engine = engine(&[]);
     engine.register::<Slow>();
-    let handle = engine.start::<Slow>("slow", 1).unwrap();
+    let handle = engine.start::<Slow>("slow", 1).await.unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(!engine.context().dropped.load(Ordering::SeqCst));
     handle.cancel();
@@ -285,24 +291,37 @@ async fn cancelling_a_running_task_drops_its_future() {
 async fn start_refuses_unregistered_workflows_and_taken_names() {
     let engine = engine(&[]);
     assert_eq!(
-        engine.start::<Slow>("x", 1).err(),
+        engine.start::<Slow>("x", 1).await.err(),
         Some(EngineError::NotRegistered("Slow".into()))
     );
-    let first = engine.start::<Order>("same", 1).unwrap();
+    let first = engine.start::<Order>("same", 1).await.unwrap();
+    let id = first.id().to_owned();
     assert_eq!(
-        engine.start::<Order>("same", 2).err(),
-        Some(EngineError::NameTaken("same".into()))
+        engine.start::<Order>("same", 2).await.err(),
+        Some(EngineError::NameConflict {
+            name: "same".into(),
+            existing: id.clone()
+        })
     );
+    // The same name and input is the same execution: nothing new runs.
+    let again = engine.start::<Order>("same", 1).await.unwrap();
+    assert_eq!(again.id(), id);
     assert_eq!(first.await, Ok(2));
+    assert_eq!(again.await, Ok(2));
+    assert_eq!(engine.context().started.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn start_outside_a_runtime_is_a_clear_error() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
     let engine = engine(&[]);
-    assert_eq!(
-        engine.start::<Order>("x", 1).err(),
-        Some(EngineError::NoRuntime)
-    );
+    let start = std::pin::pin!(engine.start::<Order>("x", 1));
+    // Nothing to wait for before the check: one poll, without any runtime.
+    match start.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => assert_eq!(result.err(), Some(EngineError::NoRuntime)),
+        Poll::Pending => panic!("start waited for something"),
+    }
 }
 
 #[workflow(context = Ops)]
@@ -337,15 +356,15 @@ async fn data_over_the_limit_fails_with_data_limit_exceeded_which_any_does_not_c
         })
         .build();
     engine.register::<Blow>();
-    let small = engine.start::<Blow>("small", 10).unwrap();
+    let small = engine.start::<Blow>("small", 10).await.unwrap();
     assert_eq!(small.await.unwrap(), "x".repeat(10));
-    let big = engine.start::<Blow>("big", 5000).unwrap();
+    let big = engine.start::<Blow>("big", 5000).await.unwrap();
     let id = big.id().to_owned();
     let error = big.await.unwrap_err();
     let failure = error.failure().unwrap();
     assert_eq!(failure.error, "States.DataLimitExceeded");
     assert_eq!(failure.state, "Work");
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_eq!(history.last().unwrap().kind, EventKind::ExecutionFailed);
     assert!(
         history
@@ -366,14 +385,14 @@ async fn a_full_history_fails_the_execution() {
     })
     .build();
     engine.register::<Order>();
-    let handle = engine.start::<Order>("long", 1).unwrap();
+    let handle = engine.start::<Order>("long", 1).await.unwrap();
     let id = handle.id().to_owned();
     let error = handle.await.unwrap_err();
     assert_eq!(
         error.failure().unwrap().error,
         "States.HistoryLimitExceeded"
     );
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_eq!(history.len(), 7, "six events and the failure");
     assert_eq!(history[6].kind, EventKind::ExecutionFailed);
 }
@@ -430,30 +449,49 @@ fn expected(n: u64) -> u64 {
 async fn ten_thousand_concurrent_executions_all_complete_correctly() {
     let engine = Engine::new(());
     engine.register::<Ten>();
-    let handles: Vec<_> = (0..10_000u64)
-        .map(|n| engine.start::<Ten>(format!("e{n}"), n).unwrap())
-        .collect();
+    let mut handles = Vec::new();
+    for n in 0..10_000u64 {
+        handles.push(engine.start::<Ten>(format!("e{n}"), n).await.unwrap());
+    }
     tokio::time::sleep(Duration::from_secs(30)).await;
-    let waiting = engine.list(Some("Ten"), Some(Status::Running));
+    let waiting = engine
+        .list(Some("Ten"), Some(Status::Running))
+        .await
+        .unwrap();
     assert_eq!(waiting.len(), 10_000, "all in flight at once");
-    assert!(waiting.iter().all(|d| d.state == Some("S5")));
+    assert!(waiting.iter().all(|d| d.state == "S5"));
     for (n, handle) in handles.into_iter().enumerate() {
         assert_eq!(handle.await, Ok(expected(n as u64)));
     }
-    assert_eq!(engine.list(None, Some(Status::Succeeded)).len(), 10_000);
+    assert_eq!(
+        engine
+            .list(None, Some(Status::Succeeded))
+            .await
+            .unwrap()
+            .len(),
+        10_000
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_on_a_multi_thread_runtime() {
     // Inputs up to 5 never reach the hour-long wait: this runtime's clock is real.
     let engine = engine(&[]);
-    let handles: Vec<_> = (0..1000u64)
-        .map(|n| engine.start::<Order>(format!("o{n}"), n % 6).unwrap())
-        .collect();
+    let mut handles = Vec::new();
+    for n in 0..1000u64 {
+        handles.push(engine.start::<Order>(format!("o{n}"), n % 6).await.unwrap());
+    }
     for (n, handle) in handles.into_iter().enumerate() {
         assert_eq!(handle.await, Ok((n as u64 % 6) * 2));
     }
-    assert_eq!(engine.list(None, Some(Status::Succeeded)).len(), 1000);
+    assert_eq!(
+        engine
+            .list(None, Some(Status::Succeeded))
+            .await
+            .unwrap()
+            .len(),
+        1000
+    );
 }
 
 // Children in the parent's history: branches and map items.
@@ -499,11 +537,11 @@ pub enum Fork {
 async fn a_failed_branch_aborts_its_sibling_in_the_history() {
     let engine = engine(&[]);
     engine.register::<Fork>();
-    let handle = engine.start::<Fork>("fork", 1).unwrap();
+    let handle = engine.start::<Fork>("fork", 1).await.unwrap();
     let id = handle.id().to_owned();
     let error = handle.await.unwrap_err();
     assert_eq!(error.failure().unwrap().error, "Fault.Broken");
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_linked(&history);
     let events: Vec<(&str, Option<&str>)> = history
         .iter()
@@ -551,10 +589,10 @@ pub enum Fan {
 async fn map_iterations_are_in_the_history() {
     let engine = engine(&[]);
     engine.register::<Fan>();
-    let handle = engine.start::<Fan>("fan", 5).unwrap();
+    let handle = engine.start::<Fan>("fan", 5).await.unwrap();
     let id = handle.id().to_owned();
     assert_eq!(handle.await, Ok(vec![5, 6, 7]));
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     assert_linked(&history);
     let names: Vec<&str> = history.iter().map(|e| e.kind.name()).collect();
     assert_eq!(
@@ -653,11 +691,11 @@ async fn until_and_delay_waits_then_a_silent_task_times_out_on_its_heartbeat() {
         at: std::time::SystemTime::now() + Duration::from_secs(100),
         pause_secs: 7,
     };
-    let handle = engine.start::<Timed>("timed", plan).unwrap();
+    let handle = engine.start::<Timed>("timed", plan).await.unwrap();
     let id = handle.id().to_owned();
     let error = handle.await.unwrap_err();
     assert_eq!(error.failure().unwrap().error, "States.HeartbeatTimeout");
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     let events = timed_events(&history);
     // `until` is a wall-clock time taken just before the start, so the
     // first wait ends within a second of 100 s on the engine's clock.
@@ -702,7 +740,7 @@ pub enum Bounded {
 async fn the_execution_timeout_ends_the_history_with_execution_timed_out() {
     let engine = engine(&[]);
     engine.register::<Bounded>();
-    let handle = engine.start::<Bounded>("bounded", 1).unwrap();
+    let handle = engine.start::<Bounded>("bounded", 1).await.unwrap();
     let id = handle.id().to_owned();
     assert_eq!(
         handle.await,
@@ -710,7 +748,7 @@ async fn the_execution_timeout_ends_the_history_with_execution_timed_out() {
             after: Duration::from_secs(600)
         })
     );
-    let history = engine.history(&id).unwrap();
+    let history = engine.history(&id).await.unwrap();
     let events = timed_events(&history);
     assert_eq!(
         events,
@@ -720,5 +758,8 @@ async fn the_execution_timeout_ends_the_history_with_execution_timed_out() {
             ("ExecutionTimedOut", None, 600),
         ]
     );
-    assert_eq!(engine.describe(&id).unwrap().status, Status::TimedOut);
+    assert_eq!(
+        engine.describe(&id).await.unwrap().unwrap().status,
+        Status::TimedOut
+    );
 }

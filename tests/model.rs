@@ -158,7 +158,7 @@ async fn engine_run(schedule: Vec<Outcome>) -> (End, usize, Duration) {
     let engine = Engine::new(Script(Mutex::new(schedule)));
     engine.register::<Modelled>();
     let started = tokio::time::Instant::now();
-    let handle = engine.start::<Modelled>("run", 1).unwrap();
+    let handle = engine.start::<Modelled>("run", 1).await.unwrap();
     let id = handle.id().to_owned();
     let end = match handle.await {
         Ok(2) => End::Succeeded,
@@ -167,6 +167,7 @@ async fn engine_run(schedule: Vec<Outcome>) -> (End, usize, Duration) {
     };
     let attempts = engine
         .history(&id)
+        .await
         .unwrap()
         .iter()
         .filter(|e| e.kind == EventKind::TaskStarted)

@@ -1,6 +1,9 @@
-//! The inline driver: one loop that runs an execution from start to end.
+//! The driver: one loop that runs an execution from a checkpoint to its end,
+//! for inline runs and for the engine alike.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tracing::Instrument;
 use workflow_core::Kind;
@@ -21,6 +24,41 @@ use crate::workflow::Workflow;
 pub struct Runner {
     seed: Option<u64>,
     execution_id: Option<String>,
+    /// How long the execution ran before this run (it is being resumed), so
+    /// the workflow's timeout counts from its real start.
+    elapsed: Duration,
+    /// The clock to run on; the engine shares its own, so that every time
+    /// it records is on one clock.
+    clock: Option<Clock>,
+}
+
+/// Where an execution stands between steps: everything the driver needs,
+/// besides the checkpoint itself, to go on after a restart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Progress {
+    /// States entered before the current one; part of the idempotency key.
+    pub(crate) entry: u64,
+    /// The attempt about to run.
+    pub(crate) attempt: u32,
+    /// Retries used per retrier of the current state.
+    pub(crate) retries: Vec<u32>,
+    /// The Wait state being waited in; its exit is recorded on waking.
+    pub(crate) waiting: Option<&'static str>,
+    /// When to go on (a wait, or a retry's backoff).
+    pub(crate) wake_at: Option<SystemTime>,
+    /// Whether the current state's entry is already recorded.
+    pub(crate) entered: bool,
+    /// Whether the execution has recorded anything yet.
+    pub(crate) started: bool,
+}
+
+impl Progress {
+    fn fresh() -> Self {
+        Progress {
+            attempt: 1,
+            ..Progress::default()
+        }
+    }
 }
 
 impl Runner {
@@ -41,11 +79,25 @@ impl Runner {
         self
     }
 
+    /// Runs on `clock`.
+    pub(crate) fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Counts `elapsed` as already run against the workflow's timeout.
+    pub(crate) fn elapsed(mut self, elapsed: Duration) -> Self {
+        self.elapsed = elapsed;
+        self
+    }
+
     /// A runner for a child execution (a branch or a map item).
     pub(crate) fn child(&self, id: String) -> Runner {
         Runner {
             seed: self.seed.map(|seed| seed.wrapping_add(fastrand::u64(..))),
             execution_id: Some(id),
+            elapsed: Duration::ZERO,
+            clock: self.clock,
         }
     }
 
@@ -55,36 +107,46 @@ impl Runner {
         context: &W::Context,
         input: W::Input,
     ) -> Result<W::Output, ExecutionError> {
-        self.run_recorded::<W, _>(context, input, &mut Silent).await
+        self.run_from::<W, _>(context, W::start(input), Progress::fresh(), &mut Silent)
+            .await
     }
 
-    /// Runs one execution, telling `recorder` what happens: the one driver
-    /// loop behind both inline runs and the engine.
-    pub(crate) async fn run_recorded<W: Workflow, R: Recorder<W>>(
+    /// Runs an execution from `checkpoint` on, telling `recorder` what
+    /// happens: the one driver loop behind inline runs and the engine.
+    pub(crate) async fn run_from<W: Workflow, R: Recorder<W>>(
         &self,
         context: &W::Context,
-        input: W::Input,
+        checkpoint: W,
+        progress: Progress,
         recorder: &mut R,
     ) -> Result<W::Output, ExecutionError> {
         let def = W::definition();
+        let span = tracing::debug_span!(
+            "execution",
+            workflow = &*def.name,
+            id = self.execution_id.as_deref()
+        );
+        let drive = self
+            .drive::<W, R>(context, checkpoint, progress, recorder)
+            .instrument(span);
         let result = match def.timeout {
-            None => self.drive::<W, R>(context, input, recorder).await,
+            None => drive.await,
             Some(after) => {
-                match tokio::time::timeout(after, self.drive::<W, R>(context, input, recorder))
-                    .await
-                {
+                let left = after.saturating_sub(self.elapsed);
+                match tokio::time::timeout(left, drive).await {
                     Ok(result) => result,
                     Err(_) => Err(ExecutionError::TimedOut { after }),
                 }
             }
         };
-        finish(recorder, result)
+        finish(recorder, result).await
     }
 
     async fn drive<W: Workflow, R: Recorder<W>>(
         &self,
         context: &W::Context,
-        input: W::Input,
+        mut checkpoint: W,
+        mut progress: Progress,
         recorder: &mut R,
     ) -> Result<W::Output, ExecutionError> {
         let def = W::definition();
@@ -96,20 +158,17 @@ impl Runner {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
         };
-        let clock = Clock::new();
+        let clock = self.clock.unwrap_or_default();
         let heartbeat = Heartbeat::new();
         let journal = recorder.journal();
-        let mut checkpoint = W::start(input);
-        recorder.record(
-            EventKind::ExecutionStarted,
-            None,
-            Data::Checkpoint(&checkpoint),
-        )?;
-        // Counters of one entry of a state: reset whenever a state is entered.
-        let mut entry: u64 = 0;
-        let mut attempt: u32 = 1;
-        let mut retries_used: Vec<u32> = Vec::new();
-        let mut entered = true;
+        if !progress.started {
+            recorder.record(
+                EventKind::ExecutionStarted,
+                None,
+                Data::Checkpoint(&checkpoint),
+            )?;
+            progress.started = true;
+        }
         loop {
             let index = checkpoint.state_index();
             let Some(state) = def.states.get(index) else {
@@ -120,26 +179,43 @@ impl Runner {
             };
             let name: &'static str = &state.name;
             let events = Events::of(&state.kind);
-            if entered {
-                retries_used.clear();
-                retries_used.resize(state.retry.len(), 0);
+            // A timer that was pending when the execution was last committed
+            // (a wait, or a retry's backoff): sleep out what is left of it.
+            if let Some(wake_at) = progress.wake_at.take() {
+                clock.sleep_until(wake_at).await;
+            }
+            if let Some(waited_in) = progress.waiting.take() {
+                recorder.record(
+                    EventKind::WaitStateExited,
+                    Some(waited_in),
+                    Data::Checkpoint(&checkpoint),
+                )?;
+            }
+            if !progress.entered {
+                progress.retries.clear();
+                progress.retries.resize(state.retry.len(), 0);
+                progress.attempt = 1;
                 tracing::trace!(execution = %execution_id, state = name, "state entered");
                 recorder.record(events.entered, Some(name), Data::Checkpoint(&checkpoint))?;
                 if let Some(started) = events.started {
                     recorder.record(started, Some(name), Data::None)?;
                 }
+                progress.entered = true;
             }
             if matches!(state.kind, Kind::Task { .. }) {
                 recorder.record(EventKind::TaskScheduled, Some(name), Data::None)?;
                 recorder.record(EventKind::TaskStarted, Some(name), Data::None)?;
             }
+            // The one write per transition: from here on a restart resumes
+            // this state, with this entry and attempt.
+            recorder.commit(&checkpoint, &progress).await?;
             let cx = StepCx {
                 context,
                 execution_id: &execution_id,
                 state,
-                entry,
-                attempt,
-                retries_used: &retries_used,
+                entry: progress.entry,
+                attempt: progress.attempt,
+                retries_used: &progress.retries,
                 heartbeat: &heartbeat,
                 clock: &clock,
                 runner: self,
@@ -158,7 +234,6 @@ impl Runner {
                         recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
                     }
                     checkpoint = next;
-                    entered = true;
                 }
                 Step::Retry {
                     state: same,
@@ -167,7 +242,7 @@ impl Runner {
                 } => {
                     recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
                     let (Some(used), Some(policy)) =
-                        (retries_used.get_mut(retrier), state.retry.get(retrier))
+                        (progress.retries.get_mut(retrier), state.retry.get(retrier))
                     else {
                         return Err(ExecutionError::InvalidWorkflow {
                             workflow: def.name.to_string(),
@@ -180,10 +255,12 @@ impl Runner {
                         execution = %execution_id, state = name, retrier,
                         retry = *used, ?delay, error = %error, "retrying"
                     );
-                    clock.sleep(delay).await;
                     checkpoint = same;
-                    attempt += 1;
-                    entered = false;
+                    progress.attempt += 1;
+                    progress.wake_at = Some(clock.now() + delay);
+                    // The backoff is a stored deadline: a restart sleeps out
+                    // only what is left of it.
+                    recorder.commit(&checkpoint, &progress).await?;
                     continue;
                 }
                 Step::Caught {
@@ -200,18 +277,21 @@ impl Runner {
                         recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
                     }
                     checkpoint = next;
-                    entered = true;
                 }
                 Step::Wait { next, until } => {
-                    match until {
-                        WaitUntil::Elapsed(duration) => clock.sleep(duration).await,
-                        WaitUntil::Time(time) => clock.sleep_until(time).await,
-                    }
-                    if let Some(exited) = events.exited {
-                        recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
-                    }
+                    let wake_at = match until {
+                        WaitUntil::Elapsed(duration) => clock.now() + duration,
+                        WaitUntil::Time(time) => time,
+                    };
                     checkpoint = next;
-                    entered = true;
+                    progress.waiting = Some(name);
+                    progress.wake_at = Some(wake_at);
+                    // The next state is not entered until the wait is over;
+                    // commit the wait now so a restart keeps the deadline.
+                    progress.entry += 1;
+                    progress.entered = false;
+                    recorder.commit(&checkpoint, &progress).await?;
+                    continue;
                 }
                 Step::Succeeded(output) => {
                     if let Some(succeeded) = events.succeeded {
@@ -232,41 +312,52 @@ impl Runner {
                     return Err(ExecutionError::Failed(failure));
                 }
             }
-            entry += 1;
-            attempt = 1;
+            progress.entry += 1;
+            progress.entered = false;
         }
     }
 }
 
-/// Records how the execution ended; a failure to record the output (it is
-/// too large) fails the execution instead.
-fn finish<W: Workflow, R: Recorder<W>>(
+/// Records how the execution ended and writes its last transition; a
+/// failure to record the output (it is too large) fails the execution
+/// instead.
+async fn finish<W: Workflow, R: Recorder<W>>(
     recorder: &mut R,
     result: Result<W::Output, ExecutionError>,
 ) -> Result<W::Output, ExecutionError> {
+    // A store that refused a write has not recorded this execution's end,
+    // and must not be written to again by this driver.
+    if let Err(ExecutionError::Store(_)) = &result {
+        return result;
+    }
     let result = match result {
         Ok(output) => {
             match recorder.record(EventKind::ExecutionSucceeded, None, Data::Output(&output)) {
-                Ok(()) => return Ok(output),
+                Ok(()) => match recorder.end(Ok(&output)).await {
+                    Ok(()) => return Ok(output),
+                    Err(error) => return Err(error),
+                },
                 Err(error) => Err(error),
             }
         }
         Err(error) => Err(error),
     };
-    if let Err(error) = &result {
-        let kind = match error {
-            ExecutionError::TimedOut { .. } => EventKind::ExecutionTimedOut,
-            _ => EventKind::ExecutionFailed,
-        };
-        // The execution has ended either way; a refused terminal event
-        // (the history is full) changes nothing about the outcome.
-        let _ = recorder.record(kind, None, Data::Error(&error.info()));
-    }
-    result
+    let Err(error) = result else {
+        return result;
+    };
+    let kind = match error {
+        ExecutionError::TimedOut { .. } => EventKind::ExecutionTimedOut,
+        _ => EventKind::ExecutionFailed,
+    };
+    // The execution has ended either way; a refused terminal event (the
+    // history is full) changes nothing about the outcome.
+    let _ = recorder.record(kind, None, Data::Error(&error.info()));
+    recorder.end(Err(&error)).await?;
+    Err(error)
 }
 
 /// Hears what the driver does. Inline runs use [`Silent`]; the engine
-/// records a history.
+/// records a history and writes each transition to its store.
 pub(crate) trait Recorder<W: Workflow>: Send {
     /// Records one event. An error (a payload over the size limit, a full
     /// history) ends the execution with that error.
@@ -276,6 +367,20 @@ pub(crate) trait Recorder<W: Workflow>: Send {
         state: Option<&'static str>,
         data: Data<'_, W>,
     ) -> Result<(), ExecutionError>;
+
+    /// Writes one transition: the checkpoint, the progress and the events
+    /// recorded since the last one.
+    fn commit(
+        &mut self,
+        checkpoint: &W,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
+
+    /// Writes the execution's end.
+    fn end(
+        &mut self,
+        outcome: Result<&W::Output, &ExecutionError>,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
 
     /// Where branches and map items report their start and end.
     fn journal(&self) -> Option<Arc<dyn Journal>> {
@@ -291,7 +396,7 @@ pub(crate) enum Data<'a, W: Workflow> {
     Error(&'a ErrorInfo),
 }
 
-/// The recorder of inline runs: hears nothing.
+/// The recorder of inline runs: hears nothing, writes nothing.
 pub(crate) struct Silent;
 
 impl<W: Workflow> Recorder<W> for Silent {
@@ -303,6 +408,23 @@ impl<W: Workflow> Recorder<W> for Silent {
         _: Data<'_, W>,
     ) -> Result<(), ExecutionError> {
         Ok(())
+    }
+
+    #[inline]
+    fn commit(
+        &mut self,
+        _: &W,
+        _: &Progress,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    #[inline]
+    fn end(
+        &mut self,
+        _: Result<&W::Output, &ExecutionError>,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        std::future::ready(Ok(()))
     }
 }
 

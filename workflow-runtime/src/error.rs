@@ -192,6 +192,10 @@ pub enum ExecutionError {
         /// What the panic said.
         message: String,
     },
+    /// The store refused a write (the execution was claimed by another
+    /// worker, the disk is full, ...); this process stopped driving it.
+    #[error("the store refused the execution's progress: {0}")]
+    Store(crate::store::StoreError),
     /// The workflow's generated code and its definition disagree; only a
     /// hand-written `Workflow` impl can cause this.
     #[error("the workflow `{workflow}` is inconsistent: {reason}")]
@@ -212,9 +216,9 @@ impl ExecutionError {
             }
             ExecutionError::TimedOut { .. } => ErrorInfo::new("States.Timeout", self.to_string()),
             ExecutionError::Aborted => ErrorInfo::new("States.Aborted", self.to_string()),
-            ExecutionError::Crashed { .. } | ExecutionError::InvalidWorkflow { .. } => {
-                ErrorInfo::new("States.Runtime", self.to_string())
-            }
+            ExecutionError::Crashed { .. }
+            | ExecutionError::InvalidWorkflow { .. }
+            | ExecutionError::Store(_) => ErrorInfo::new("States.Runtime", self.to_string()),
         }
     }
 

@@ -15,6 +15,7 @@ fn at(secs: u64) -> SystemTime {
 fn checkpoint(state: &str, status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
     Checkpoint {
         state: state.to_owned(),
+        state_name: format!("{state}-name"),
         entry: 0,
         attempt: 1,
         retries: vec![0, 2],

@@ -3,38 +3,27 @@
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use serde::de::DeserializeOwned;
 
-use super::lock;
-use super::record::{Description, Record};
+use super::{Description, Engine, EngineError};
 use crate::error::ExecutionError;
+use crate::store::StoreError;
 use crate::workflow::Workflow;
 
 /// A started execution: its id, its description, cancellation, and its
 /// typed outcome (`handle.await` or [`outcome`](Self::outcome)).
 pub struct ExecutionHandle<W: Workflow> {
     id: String,
-    record: Arc<Mutex<Record>>,
-    cancel: watch::Sender<bool>,
-    join: JoinHandle<Result<W::Output, ExecutionError>>,
+    engine: Engine<W::Context>,
     _workflow: PhantomData<fn() -> W>,
 }
 
 impl<W: Workflow> ExecutionHandle<W> {
-    pub(crate) fn new(
-        id: String,
-        record: Arc<Mutex<Record>>,
-        cancel: watch::Sender<bool>,
-        join: JoinHandle<Result<W::Output, ExecutionError>>,
-    ) -> Self {
+    pub(crate) fn new(id: String, engine: Engine<W::Context>) -> Self {
         ExecutionHandle {
             id,
-            record,
-            cancel,
-            join,
+            engine,
             _workflow: PhantomData,
         }
     }
@@ -45,29 +34,48 @@ impl<W: Workflow> ExecutionHandle<W> {
     }
 
     /// Where the execution stands now.
-    pub fn describe(&self) -> Description {
-        lock(&self.record).describe()
+    pub async fn describe(&self) -> Result<Option<Description>, EngineError> {
+        self.engine.describe(&self.id).await
     }
 
-    /// Cancels the execution: whatever it is running is dropped, its history
-    /// ends with `ExecutionAborted`, and its outcome is
-    /// [`ExecutionError::Aborted`]. Cancelling an ended execution does nothing.
+    /// Cancels the execution, if this engine is driving it: whatever it is
+    /// running is dropped, its history ends with `ExecutionAborted`, and its
+    /// outcome is [`ExecutionError::Aborted`]. Cancelling an ended execution
+    /// does nothing.
     pub fn cancel(&self) {
-        self.cancel.send_replace(true);
-    }
-
-    /// Waits for the execution to end and returns its outcome.
-    pub async fn outcome(self) -> Result<W::Output, ExecutionError> {
-        match self.join.await {
-            Ok(outcome) => outcome,
-            Err(e) => Err(ExecutionError::Crashed {
-                message: e.to_string(),
-            }),
-        }
+        self.engine.cancel(&self.id);
     }
 }
 
-impl<W: Workflow> IntoFuture for ExecutionHandle<W> {
+impl<W: Workflow> ExecutionHandle<W>
+where
+    W::Output: DeserializeOwned,
+{
+    /// Waits for the execution to end and returns its outcome.
+    pub async fn outcome(self) -> Result<W::Output, ExecutionError> {
+        self.engine.finished(&self.id).await?;
+        let stored = self
+            .engine
+            .store()
+            .execution(&self.id)
+            .await
+            .map_err(ExecutionError::Store)?
+            .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(self.id.clone())))?;
+        let output = stored.checkpoint.output.unwrap_or_default();
+        serde_json::from_str(&output).map_err(|e| {
+            ExecutionError::Store(StoreError::Corrupt {
+                execution: self.id.clone(),
+                what: "output",
+                detail: e.to_string(),
+            })
+        })
+    }
+}
+
+impl<W: Workflow> IntoFuture for ExecutionHandle<W>
+where
+    W::Output: DeserializeOwned,
+{
     type Output = Result<W::Output, ExecutionError>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 

@@ -1,5 +1,5 @@
-//! The engine: many executions at once, each with a history, on whatever
-//! tokio runtime it is used from.
+//! The engine: many executions at once, each written to a store at every
+//! transition, on whatever tokio runtime it is used from.
 
 mod handle;
 mod record;
@@ -7,22 +7,28 @@ mod recorder;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 use workflow_core::Definition;
 
 use crate::clock::Clock;
-use crate::driver::Runner;
+use crate::driver::{Progress, Runner};
 use crate::error::ExecutionError;
-use crate::history::{Event, EventKind};
+use crate::history::Event;
+use crate::store::{
+    Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store, StoreError,
+    StoredExecution, Transition,
+};
 use crate::workflow::Workflow;
 
 pub use handle::ExecutionHandle;
 pub use record::{Description, Status};
 
-use record::Record;
-use recorder::EngineRecorder;
+use recorder::DurableRecorder;
 
 /// Limits that keep one execution from taking the engine down with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +51,18 @@ impl Default for Limits {
     }
 }
 
+/// What [`Engine::recover`] does with an execution checkpointed under
+/// another version of its workflow's definition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VersionPolicy {
+    /// Leave it as it is, and report it: deploy the old version to finish
+    /// it, or decide later.
+    #[default]
+    Park,
+    /// Fail it with `States.VersionMismatch`.
+    Fail,
+}
+
 /// Why the engine refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -54,16 +72,77 @@ pub enum EngineError {
         "workflow `{0}` is not registered with this engine: call `engine.register::<{0}>()` first"
     )]
     NotRegistered(String),
-    /// `start` under a name that another execution already has.
-    #[error("an execution named `{0}` already exists")]
-    NameTaken(String),
+    /// `start` under a name that an execution with another input (or of
+    /// another workflow) already has.
+    #[error(
+        "an execution named `{name}` already exists with a different input or workflow (id {existing})"
+    )]
+    NameConflict {
+        /// The name asked for.
+        name: String,
+        /// The existing execution's id.
+        existing: String,
+    },
     /// `start` outside a tokio runtime.
     #[error("the engine starts executions on a tokio runtime, and none is running here")]
     NoRuntime,
+    /// The input or a state's data could not be serialized.
+    #[error("cannot serialize the execution's data: {0}")]
+    Serialize(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// Runs many executions concurrently with Step Functions semantics, and
-/// keeps each one's status and history.
+/// Why [`Engine::recover`] left an execution where it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecoveryError {
+    /// Its workflow is not registered with this engine.
+    #[error("execution `{execution}` belongs to workflow `{workflow}`, which is not registered")]
+    Unregistered {
+        /// The execution.
+        execution: String,
+        /// Its workflow.
+        workflow: String,
+    },
+    /// It was checkpointed under another version of its workflow.
+    #[error(
+        "execution `{execution}` was checkpointed under version {stored} of `{workflow}`, \
+         but this build's is {current}"
+    )]
+    VersionMismatch {
+        /// The execution.
+        execution: String,
+        /// Its workflow.
+        workflow: String,
+        /// The version it was checkpointed under.
+        stored: String,
+        /// This build's version.
+        current: String,
+    },
+    /// Its checkpoint no longer deserializes as the workflow's enum.
+    #[error("execution `{execution}` cannot be read back: {detail}")]
+    Unreadable {
+        /// The execution.
+        execution: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// What [`Engine::recover`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// The ids of the executions resumed.
+    pub resumed: Vec<String>,
+    /// The executions left alone, and why.
+    pub skipped: Vec<RecoveryError>,
+}
+
+/// Runs many executions concurrently with Step Functions semantics, writes
+/// each transition to its store, and resumes open executions after a
+/// restart.
 ///
 /// One engine serves one context type: every registered workflow's handlers
 /// share the context given to [`Engine::new`]. Cloning an engine is cheap and
@@ -80,20 +159,41 @@ impl<C> Clone for Engine<C> {
     }
 }
 
+type ResumeFn<C> = fn(&Engine<C>, StoredExecution) -> Result<(), RecoveryError>;
+
+struct Registered<C> {
+    version: String,
+    resume: ResumeFn<C>,
+}
+
 struct Shared<C> {
     context: C,
     limits: Limits,
     seed: Option<u64>,
-    registry: Mutex<HashMap<&'static str, &'static Definition>>,
-    executions: Mutex<Executions>,
+    versions: VersionPolicy,
+    owner: String,
+    /// The one clock of every time the engine records.
+    clock: Clock,
+    store: Arc<dyn Store>,
+    registry: Mutex<HashMap<String, Registered<C>>>,
+    live: Mutex<HashMap<String, Live>>,
 }
 
-#[derive(Default)]
-struct Executions {
-    by_id: HashMap<String, Arc<Mutex<Record>>>,
-    /// Ids in start order, so listings are stable.
-    order: Vec<String>,
-    by_name: HashMap<String, String>,
+/// An execution this engine is driving, or that someone is waiting for.
+struct Live {
+    cancel: watch::Sender<bool>,
+    done: watch::Sender<Option<Result<(), ExecutionError>>>,
+    task: Option<AbortHandle>,
+}
+
+impl Live {
+    fn new() -> Self {
+        Live {
+            cancel: watch::channel(false).0,
+            done: watch::channel(None).0,
+            task: None,
+        }
+    }
 }
 
 /// Builds an [`Engine`].
@@ -101,6 +201,8 @@ pub struct EngineBuilder<C> {
     context: C,
     limits: Limits,
     seed: Option<u64>,
+    versions: VersionPolicy,
+    store: Arc<dyn Store>,
 }
 
 impl<C: Send + Sync + 'static> EngineBuilder<C> {
@@ -116,6 +218,18 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
         self
     }
 
+    /// Where executions are written; [`MemoryStore`] by default.
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// What recovery does with executions of another definition version.
+    pub fn on_version_mismatch(mut self, policy: VersionPolicy) -> Self {
+        self.versions = policy;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Engine<C> {
         Engine {
@@ -123,31 +237,56 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 context: self.context,
                 limits: self.limits,
                 seed: self.seed,
+                versions: self.versions,
+                owner: format!("engine-{:016x}", fastrand::u64(..)),
+                clock: Clock::new(),
+                store: self.store,
                 registry: Mutex::default(),
-                executions: Mutex::default(),
+                live: Mutex::default(),
             }),
         }
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind
-    // (maps and vectors that are always updated whole), so it stays usable.
+    // (maps that are always updated whole), so it stays usable.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A lease that lasts as long as this process: embedded stores have one
+/// writer, and recovery takes over whatever a dead process held.
+fn forever() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 8)
+}
+
+/// The version hash of a definition: its transition table and data types.
+pub fn version_of(def: &Definition) -> String {
+    // FNV-1a over the definition's JSON: stable across builds and platforms.
+    let json = serde_json::to_string(def).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in json.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
 impl<C: Send + Sync + 'static> Engine<C> {
-    /// An engine whose handlers share `context`, with default limits.
+    /// An engine whose handlers share `context`, with default limits and an
+    /// in-memory store.
     pub fn new(context: C) -> Self {
         Engine::builder(context).build()
     }
 
-    /// A builder, to set limits or a jitter seed.
+    /// A builder, to set the store, limits or a jitter seed.
     pub fn builder(context: C) -> EngineBuilder<C> {
         EngineBuilder {
             context,
             limits: Limits::default(),
             seed: None,
+            versions: VersionPolicy::default(),
+            store: Arc::new(MemoryStore::new()),
         }
     }
 
@@ -156,118 +295,418 @@ impl<C: Send + Sync + 'static> Engine<C> {
         &self.shared.context
     }
 
-    /// Makes workflow `W` startable on this engine.
-    pub fn register<W: Workflow<Context = C>>(&self) -> &Self {
-        let def = W::definition();
-        lock(&self.shared.registry).insert(workflow_name(def), def);
-        self
+    /// The store executions are written to.
+    pub fn store(&self) -> &dyn Store {
+        &*self.shared.store
     }
 
-    /// The definitions of the registered workflows, by name.
-    pub fn workflows(&self) -> Vec<&'static Definition> {
-        let mut defs: Vec<_> = lock(&self.shared.registry).values().copied().collect();
-        defs.sort_by(|a, b| a.name.cmp(&b.name));
-        defs
+    /// Makes workflow `W` startable and recoverable on this engine.
+    ///
+    /// The enum and its output are written to the store at every
+    /// transition, so they must be `Serialize` and `DeserializeOwned`.
+    pub fn register<W>(&self) -> &Self
+    where
+        W: Workflow<Context = C> + Serialize + DeserializeOwned,
+        W::Output: Serialize + DeserializeOwned,
+    {
+        let def = W::definition();
+        lock(&self.shared.registry).insert(
+            def.name.to_string(),
+            Registered {
+                version: version_of(def),
+                resume: resume::<C, W>,
+            },
+        );
+        self
     }
 
     /// Starts an execution of `W` named `name` on the current tokio runtime.
     ///
-    /// The workflow's enum and output must be `Serialize`: the history
-    /// records each state's data, and the payload limit is measured on it.
-    pub fn start<W>(
+    /// Starting is idempotent: if an execution of `W` with this name and
+    /// the same input exists, its handle is returned and nothing new runs;
+    /// with another input, the start is refused with
+    /// [`EngineError::NameConflict`].
+    pub async fn start<W>(
         &self,
         name: impl Into<String>,
         input: W::Input,
     ) -> Result<ExecutionHandle<W>, EngineError>
     where
-        W: Workflow<Context = C> + Serialize,
-        W::Output: Serialize,
+        W: Workflow<Context = C> + Serialize + DeserializeOwned,
+        W::Input: Serialize,
+        W::Output: Serialize + DeserializeOwned,
     {
         let def = W::definition();
-        let workflow = workflow_name(def);
-        if !lock(&self.shared.registry).contains_key(workflow) {
-            return Err(EngineError::NotRegistered(workflow.to_owned()));
-        }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
+        let version = match lock(&self.shared.registry).get(&*def.name) {
+            Some(registered) => registered.version.clone(),
+            None => return Err(EngineError::NotRegistered(def.name.to_string())),
+        };
+        tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
         let name = name.into();
+        let input_json = json(&input)?;
+        let checkpoint = W::start(input);
         let id = format!("{:032x}", fastrand::u128(..));
-        let clock = Clock::new();
-        let (cancel, cancelled) = watch::channel(false);
-        let record = Arc::new(Mutex::new(Record::new(
-            id.clone(),
-            name.clone(),
-            workflow,
-            clock.now(),
-        )));
-        {
-            let mut executions = lock(&self.shared.executions);
-            if executions.by_name.contains_key(&name) {
-                return Err(EngineError::NameTaken(name));
+        let clock = self.shared.clock;
+        let new = NewExecution {
+            id: id.clone(),
+            name: name.clone(),
+            workflow: def.name.to_string(),
+            version,
+            input: input_json.clone(),
+            checkpoint: Checkpoint {
+                state: json(&checkpoint)?,
+                state_name: checkpoint.state_name().to_owned(),
+                entry: 0,
+                attempt: 1,
+                retries: Vec::new(),
+                waiting: None,
+                wake_at: None,
+                status: Status::Running,
+                output: None,
+                error: None,
+            },
+            started_at: clock.now(),
+        };
+        let store = &self.shared.store;
+        match store.create(new, &self.shared.owner, forever()).await? {
+            Created::New { fence } => {
+                let progress = Progress {
+                    attempt: 1,
+                    ..Progress::default()
+                };
+                self.spawn::<W>(id.clone(), checkpoint, progress, fence, 0, Duration::ZERO);
+                Ok(ExecutionHandle::new(id, self.clone()))
             }
-            executions.by_name.insert(name, id.clone());
-            executions.by_id.insert(id.clone(), Arc::clone(&record));
-            executions.order.push(id.clone());
+            Created::Existing(existing) => {
+                if existing.workflow == *def.name && existing.input == input_json {
+                    Ok(ExecutionHandle::new(existing.id, self.clone()))
+                } else {
+                    Err(EngineError::NameConflict {
+                        name,
+                        existing: existing.id,
+                    })
+                }
+            }
         }
+    }
+
+    /// A handle to an existing execution of `W`, to await or cancel it.
+    pub fn handle<W: Workflow<Context = C>>(&self, id: impl Into<String>) -> ExecutionHandle<W>
+    where
+        W::Output: DeserializeOwned,
+    {
+        ExecutionHandle::new(id.into(), self.clone())
+    }
+
+    /// Resumes every open execution in the store from its last checkpoint:
+    /// after a restart, call it once the workflows are registered. A task
+    /// that was running when the process died runs again, with the same
+    /// idempotency key; a wait or a backoff sleeps only what is left of it.
+    pub async fn recover(&self) -> Result<Recovery, EngineError> {
+        let claimed = self
+            .shared
+            .store
+            .claim(Claim {
+                owner: self.shared.owner.clone(),
+                lease_until: forever(),
+                due_by: forever(),
+                leases_expired_by: forever(),
+                limit: usize::MAX,
+            })
+            .await?;
+        let mut recovery = Recovery::default();
+        for execution in claimed {
+            if lock(&self.shared.live)
+                .get(&execution.id)
+                .is_some_and(|l| l.task.is_some())
+            {
+                continue;
+            }
+            let registered = lock(&self.shared.registry)
+                .get(&execution.workflow)
+                .map(|r| (r.version.clone(), r.resume));
+            let id = execution.id.clone();
+            let problem = match registered {
+                None => Some(RecoveryError::Unregistered {
+                    execution: id.clone(),
+                    workflow: execution.workflow.clone(),
+                }),
+                Some((version, _)) if version != execution.version => {
+                    let problem = RecoveryError::VersionMismatch {
+                        execution: id.clone(),
+                        workflow: execution.workflow.clone(),
+                        stored: execution.version.clone(),
+                        current: version,
+                    };
+                    if self.shared.versions == VersionPolicy::Fail {
+                        self.fail_unresumable(&execution, "States.VersionMismatch", &problem)
+                            .await?;
+                    }
+                    Some(problem)
+                }
+                Some((_, resume)) => resume(self, execution.clone()).err(),
+            };
+            match problem {
+                None => recovery.resumed.push(id),
+                Some(problem) => {
+                    if !matches!(problem, RecoveryError::VersionMismatch { .. })
+                        || self.shared.versions == VersionPolicy::Park
+                    {
+                        self.shared.store.release(&id, execution.fence).await?;
+                    }
+                    recovery.skipped.push(problem);
+                }
+            }
+        }
+        Ok(recovery)
+    }
+
+    /// Ends an execution that cannot be resumed, as failed, in the store.
+    async fn fail_unresumable(
+        &self,
+        execution: &StoredExecution,
+        error: &str,
+        problem: &RecoveryError,
+    ) -> Result<(), EngineError> {
+        let clock = self.shared.clock;
+        let mut checkpoint = execution.checkpoint.clone();
+        checkpoint.status = Status::Failed;
+        checkpoint.wake_at = None;
+        checkpoint.error = Some(crate::ErrorInfo::new(error, problem.to_string()));
+        let previous = execution.last_event_id;
+        let event = Event {
+            id: previous + 1,
+            previous_event_id: previous,
+            timestamp: clock.now(),
+            kind: crate::EventKind::ExecutionFailed,
+            state: None,
+            data: Some(
+                serde_json::json!({ "error": error, "cause": problem.to_string() }).to_string(),
+            ),
+        };
+        self.shared
+            .store
+            .commit(Transition {
+                execution: execution.id.clone(),
+                fence: execution.fence,
+                checkpoint,
+                events: vec![event],
+                stopped_at: Some(clock.now()),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Stops driving every execution at once, writing nothing more: what a
+    /// crash does. The store keeps their last checkpoints for
+    /// [`recover`](Engine::recover).
+    pub fn halt(&self) {
+        for live in lock(&self.shared.live).values_mut() {
+            if let Some(task) = live.task.take() {
+                task.abort();
+            }
+        }
+    }
+
+    /// The execution with this id, described.
+    pub async fn describe(&self, id: &str) -> Result<Option<Description>, EngineError> {
+        Ok(self
+            .shared
+            .store
+            .execution(id)
+            .await?
+            .map(Description::from))
+    }
+
+    /// The executions of `workflow` (all workflows if `None`) whose status is
+    /// `status` (any if `None`), in start order.
+    pub async fn list(
+        &self,
+        workflow: Option<&str>,
+        status: Option<Status>,
+    ) -> Result<Vec<Description>, EngineError> {
+        let filter = Filter {
+            workflow: workflow.map(str::to_owned),
+            status,
+        };
+        let list = self.shared.store.list(filter).await?;
+        Ok(list.into_iter().map(Description::from).collect())
+    }
+
+    /// The history of the execution with this id.
+    pub async fn history(&self, id: &str) -> Result<Vec<Event>, EngineError> {
+        Ok(self.shared.store.history(id).await?)
+    }
+
+    /// Drives an execution from `checkpoint` on, in a task of its own.
+    fn spawn<W>(
+        &self,
+        id: String,
+        checkpoint: W,
+        progress: Progress,
+        fence: u64,
+        last_event_id: u64,
+        elapsed: Duration,
+    ) where
+        W: Workflow<Context = C> + Serialize + DeserializeOwned,
+        W::Output: Serialize + DeserializeOwned,
+    {
+        let (cancelled, done) = {
+            let mut live = lock(&self.shared.live);
+            let entry = live.entry(id.clone()).or_insert_with(Live::new);
+            entry.cancel.send_replace(false);
+            (entry.cancel.subscribe(), entry.done.clone())
+        };
         let shared = Arc::clone(&self.shared);
-        let mut runner = Runner::new().execution_id(id.clone());
+        let mut runner = Runner::new()
+            .execution_id(id.clone())
+            .elapsed(elapsed)
+            .clock(shared.clock);
         if let Some(seed) = shared.seed {
             runner = runner.seed(seed ^ fastrand::u64(..));
         }
-        let task_record = Arc::clone(&record);
+        let state = json(&checkpoint).unwrap_or_default();
+        let state_name = checkpoint.state_name().to_owned();
+        let key = id.clone();
         let task = async move {
-            let mut recorder = EngineRecorder::new(Arc::clone(&task_record), shared.limits, clock);
+            let mut recorder = DurableRecorder::new(
+                Arc::clone(&shared.store),
+                id,
+                fence,
+                last_event_id,
+                shared.limits,
+                shared.clock,
+                (state, state_name),
+            );
             let outcome = {
-                let run = runner.run_recorded::<W, _>(&shared.context, input, &mut recorder);
+                let run =
+                    runner.run_from::<W, _>(&shared.context, checkpoint, progress, &mut recorder);
                 let mut cancelled = cancelled;
                 tokio::select! {
                     outcome = run => outcome,
                     _ = cancelled.wait_for(|c| *c) => Err(ExecutionError::Aborted),
                 }
             };
-            if matches!(outcome, Err(ExecutionError::Aborted)) {
-                recorder.push(EventKind::ExecutionAborted, None, None);
-            }
-            lock(&task_record).finish(&outcome, clock.now());
-            outcome
+            let outcome = match outcome {
+                Err(ExecutionError::Aborted) => match recorder.abort().await {
+                    Ok(()) => Err(ExecutionError::Aborted),
+                    Err(error) => Err(error),
+                },
+                other => other.map(|_| ()),
+            };
+            done.send_replace(Some(outcome));
         };
-        let join = runtime.spawn(task);
-        Ok(ExecutionHandle::new(id, record, cancel, join))
+        let handle = tokio::spawn(task);
+        if let Some(live) = lock(&self.shared.live).get_mut(&key) {
+            live.task = Some(handle.abort_handle());
+        }
     }
 
-    /// The execution with this id, described.
-    pub fn describe(&self, id: &str) -> Option<Description> {
-        let record = lock(&self.shared.executions).by_id.get(id).cloned()?;
-        let description = lock(&record).describe();
-        Some(description)
-    }
-
-    /// The executions of `workflow` (all workflows if `None`) whose status is
-    /// `status` (any if `None`), in start order.
-    pub fn list(&self, workflow: Option<&str>, status: Option<Status>) -> Vec<Description> {
-        let records: Vec<Arc<Mutex<Record>>> = {
-            let executions = lock(&self.shared.executions);
-            executions
-                .order
-                .iter()
-                .filter_map(|id| executions.by_id.get(id).cloned())
-                .collect()
+    /// Waits until the execution with this id ends; `Ok` means it succeeded
+    /// (its output is in the store).
+    pub(crate) async fn finished(&self, id: &str) -> Result<(), ExecutionError> {
+        let mut done = {
+            let mut live = lock(&self.shared.live);
+            live.entry(id.to_owned())
+                .or_insert_with(Live::new)
+                .done
+                .subscribe()
         };
-        records
-            .iter()
-            .map(|r| lock(r).describe())
-            .filter(|d| workflow.is_none_or(|w| d.workflow == w))
-            .filter(|d| status.is_none_or(|s| d.status == s))
-            .collect()
+        let stored = self
+            .shared
+            .store
+            .execution(id)
+            .await
+            .map_err(ExecutionError::Store)?
+            .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(id.to_owned())))?;
+        if stored.checkpoint.status != Status::Running {
+            return ended(&stored);
+        }
+        let published = done
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| ExecutionError::Store(StoreError::Closed))?
+            .clone();
+        published.unwrap_or(Err(ExecutionError::Store(StoreError::Closed)))
     }
 
-    /// The history of the execution with this id.
-    pub fn history(&self, id: &str) -> Option<Vec<Event>> {
-        let record = lock(&self.shared.executions).by_id.get(id).cloned()?;
-        let history = lock(&record).history.clone();
-        Some(history)
+    pub(crate) fn cancel(&self, id: &str) {
+        if let Some(live) = lock(&self.shared.live).get(id) {
+            live.cancel.send_replace(true);
+        }
     }
 }
 
-fn workflow_name(def: &'static Definition) -> &'static str {
-    &def.name
+/// How a stored execution ended, as an outcome.
+fn ended(stored: &StoredExecution) -> Result<(), ExecutionError> {
+    let checkpoint = &stored.checkpoint;
+    let error = checkpoint.error.clone().unwrap_or_else(|| {
+        crate::ErrorInfo::new("States.Runtime", "the execution ended without an error")
+    });
+    match checkpoint.status {
+        Status::Running | Status::Succeeded => Ok(()),
+        Status::Aborted => Err(ExecutionError::Aborted),
+        Status::TimedOut | Status::Failed => Err(ExecutionError::Failed(crate::Failure {
+            state: checkpoint.state_name.clone(),
+            error: error.name,
+            cause: error.cause,
+        })),
+    }
+}
+
+/// Resumes one stored execution of `W`.
+fn resume<C, W>(engine: &Engine<C>, stored: StoredExecution) -> Result<(), RecoveryError>
+where
+    C: Send + Sync + 'static,
+    W: Workflow<Context = C> + Serialize + DeserializeOwned,
+    W::Output: Serialize + DeserializeOwned,
+{
+    let unreadable = |detail: String| RecoveryError::Unreadable {
+        execution: stored.id.clone(),
+        detail,
+    };
+    let checkpoint: W = serde_json::from_str(&stored.checkpoint.state)
+        .map_err(|e| unreadable(format!("its state does not deserialize: {e}")))?;
+    let def = W::definition();
+    let waiting = match &stored.checkpoint.waiting {
+        None => None,
+        Some(name) => Some(
+            def.states
+                .iter()
+                .find(|s| s.name == *name)
+                .map(|s| -> &'static str { &s.name })
+                .ok_or_else(|| unreadable(format!("it waits in an unknown state `{name}`")))?,
+        ),
+    };
+    let started = stored.last_event_id > 0;
+    let progress = Progress {
+        entry: stored.checkpoint.entry,
+        attempt: stored.checkpoint.attempt,
+        retries: stored.checkpoint.retries.clone(),
+        waiting,
+        wake_at: stored.checkpoint.wake_at,
+        // Every commit but a wait's is made after the state's entry is
+        // recorded; a wait's names the state it waits in instead.
+        entered: started && waiting.is_none(),
+        started,
+    };
+    let elapsed = engine
+        .shared
+        .clock
+        .now()
+        .duration_since(stored.started_at)
+        .unwrap_or_default();
+    engine.spawn::<W>(
+        stored.id,
+        checkpoint,
+        progress,
+        stored.fence,
+        stored.last_event_id,
+        elapsed,
+    );
+    Ok(())
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, EngineError> {
+    serde_json::to_string(value).map_err(|e| EngineError::Serialize(e.to_string()))
 }

@@ -1,9 +1,9 @@
-//! What the engine keeps of one execution.
+//! How the engine describes an execution.
 
 use std::time::SystemTime;
 
-use crate::error::{ErrorInfo, ExecutionError};
-use crate::history::Event;
+use crate::error::ErrorInfo;
+use crate::store::StoredExecution;
 
 /// Where an execution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,11 +54,13 @@ pub struct Description {
     /// The name it was started under.
     pub name: String,
     /// Its workflow's name.
-    pub workflow: &'static str,
+    pub workflow: String,
     /// Where it stands.
     pub status: Status,
     /// The state it is in (or ended in).
-    pub state: Option<&'static str>,
+    pub state: String,
+    /// When it is due to go on, while it waits or backs off.
+    pub wake_at: Option<SystemTime>,
     /// When it started.
     pub started_at: SystemTime,
     /// When it ended.
@@ -67,56 +69,23 @@ pub struct Description {
     pub error: Option<ErrorInfo>,
 }
 
-pub(crate) struct Record {
-    pub(crate) id: String,
-    pub(crate) name: String,
-    pub(crate) workflow: &'static str,
-    pub(crate) status: Status,
-    pub(crate) state: Option<&'static str>,
-    pub(crate) started_at: SystemTime,
-    pub(crate) stopped_at: Option<SystemTime>,
-    pub(crate) error: Option<ErrorInfo>,
-    pub(crate) history: Vec<Event>,
-}
-
-impl Record {
-    pub(crate) fn new(id: String, name: String, workflow: &'static str, now: SystemTime) -> Self {
-        Record {
-            id,
-            name,
-            workflow,
-            status: Status::Running,
-            state: None,
-            started_at: now,
-            stopped_at: None,
-            error: None,
-            history: Vec::new(),
-        }
-    }
-
-    pub(crate) fn finish<T>(&mut self, outcome: &Result<T, ExecutionError>, now: SystemTime) {
-        self.stopped_at = Some(now);
-        self.status = match outcome {
-            Ok(_) => Status::Succeeded,
-            Err(ExecutionError::TimedOut { .. }) => Status::TimedOut,
-            Err(ExecutionError::Aborted) => Status::Aborted,
-            Err(_) => Status::Failed,
-        };
-        if let Err(error) = outcome {
-            self.error = Some(error.info());
-        }
-    }
-
-    pub(crate) fn describe(&self) -> Description {
+impl From<StoredExecution> for Description {
+    fn from(stored: StoredExecution) -> Self {
         Description {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            workflow: self.workflow,
-            status: self.status,
-            state: self.state,
-            started_at: self.started_at,
-            stopped_at: self.stopped_at,
-            error: self.error.clone(),
+            id: stored.id,
+            name: stored.name,
+            workflow: stored.workflow,
+            status: stored.checkpoint.status,
+            // While it waits, the checkpoint already holds the state after
+            // the wait; the execution is still in the Wait state.
+            state: stored
+                .checkpoint
+                .waiting
+                .unwrap_or(stored.checkpoint.state_name),
+            wake_at: stored.checkpoint.wake_at,
+            started_at: stored.started_at,
+            stopped_at: stored.stopped_at,
+            error: stored.checkpoint.error,
         }
     }
 }

@@ -1,70 +1,130 @@
 //! The engine's recorder: serializes each event's data, enforces the
-//! payload and history limits, and appends to the execution's record.
+//! payload and history limits, and writes each transition to the store.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use super::record::Record;
-use super::{Limits, lock};
+use super::{Limits, Status, lock};
 use crate::clock::Clock;
-use crate::driver::{Data, Recorder};
-use crate::error::{ExecutionError, Failure};
+use crate::driver::{Data, Progress, Recorder};
+use crate::error::{ErrorInfo, ExecutionError, Failure};
 use crate::history::{Event, EventKind, Journal};
+use crate::store::{Checkpoint, Store, Transition};
 use crate::workflow::Workflow;
 
-pub(crate) struct EngineRecorder {
-    record: Arc<Mutex<Record>>,
-    limits: Limits,
-    clock: Clock,
+/// Events recorded since the last commit, shared with the children
+/// (branches, map items) that report into the same history.
+#[derive(Default)]
+struct Pending {
+    events: Vec<Event>,
+    last_id: u64,
 }
 
-impl EngineRecorder {
-    pub(crate) fn new(record: Arc<Mutex<Record>>, limits: Limits, clock: Clock) -> Self {
-        EngineRecorder {
-            record,
+impl Pending {
+    fn push(&mut self, kind: EventKind, state: Option<&str>, data: Option<String>, clock: &Clock) {
+        let previous = self.last_id;
+        self.last_id += 1;
+        self.events.push(Event {
+            id: previous + 1,
+            previous_event_id: previous,
+            timestamp: clock.now(),
+            kind,
+            state: state.map(str::to_owned),
+            data,
+        });
+    }
+}
+
+pub(crate) struct DurableRecorder {
+    store: Arc<dyn Store>,
+    id: String,
+    fence: u64,
+    pending: Arc<Mutex<Pending>>,
+    limits: Limits,
+    clock: Clock,
+    /// The last committed state (JSON) and its name, for the final write.
+    last: (String, String),
+}
+
+impl DurableRecorder {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        id: String,
+        fence: u64,
+        last_event_id: u64,
+        limits: Limits,
+        clock: Clock,
+        last: (String, String),
+    ) -> Self {
+        DurableRecorder {
+            store,
+            id,
+            fence,
+            pending: Arc::new(Mutex::new(Pending {
+                events: Vec::new(),
+                last_id: last_event_id,
+            })),
             limits,
             clock,
+            last,
         }
     }
 
-    /// Appends an event, whatever the limits: for the events that end an
-    /// execution, which must be recorded for the history to be whole.
-    pub(crate) fn push(&self, kind: EventKind, state: Option<&'static str>, data: Option<String>) {
-        let mut record = lock(&self.record);
-        append(&mut record, kind, state, data, self.clock.now());
+    /// Writes the end of a cancelled execution.
+    pub(crate) async fn abort(&mut self) -> Result<(), ExecutionError> {
+        lock(&self.pending).push(EventKind::ExecutionAborted, None, None, &self.clock);
+        let error = ExecutionError::Aborted;
+        self.write_end(Status::Aborted, None, Some((&error.info(), None)))
+            .await
     }
-}
 
-fn append(
-    record: &mut Record,
-    kind: EventKind,
-    state: Option<&'static str>,
-    data: Option<String>,
-    now: std::time::SystemTime,
-) {
-    let previous = record.history.last().map_or(0, |e| e.id);
-    if let Some(state) = state {
-        record.state = Some(state);
+    fn write_end(
+        &mut self,
+        status: Status,
+        output: Option<String>,
+        error: Option<(&ErrorInfo, Option<&str>)>,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<> {
+        let state_name = error
+            .and_then(|(_, state)| state)
+            .map_or_else(|| self.last.1.clone(), str::to_owned);
+        let checkpoint = Checkpoint {
+            state: self.last.0.clone(),
+            state_name,
+            entry: 0,
+            attempt: 0,
+            retries: Vec::new(),
+            waiting: None,
+            wake_at: None,
+            status,
+            output,
+            error: error.map(|(e, _)| e.clone()),
+        };
+        self.write(checkpoint, true)
     }
-    record.history.push(Event {
-        id: previous + 1,
-        previous_event_id: previous,
-        timestamp: now,
-        kind,
-        state: state.map(str::to_owned),
-        data,
-    });
-}
 
-fn ends_execution(kind: EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::ExecutionSucceeded
-            | EventKind::ExecutionFailed
-            | EventKind::ExecutionTimedOut
-            | EventKind::ExecutionAborted
-    )
+    fn write(
+        &mut self,
+        checkpoint: Checkpoint,
+        ends: bool,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<> {
+        let events = std::mem::take(&mut lock(&self.pending).events);
+        let transition = Transition {
+            execution: self.id.clone(),
+            fence: self.fence,
+            checkpoint,
+            events,
+            stopped_at: ends.then(|| self.clock.now()),
+        };
+        let store = Arc::clone(&self.store);
+        async move {
+            store
+                .commit(transition)
+                .await
+                .map_err(ExecutionError::Store)
+        }
+    }
 }
 
 /// A failure the engine itself raises, in the state where it happened.
@@ -88,27 +148,36 @@ fn checkpoint_json<W: Serialize>(checkpoint: &W) -> Result<String, serde_json::E
     serde_json::to_string(&inner.unwrap_or(serde_json::Value::Null))
 }
 
-/// The journal children report to: the parent's record.
-struct RecordJournal {
-    record: Arc<Mutex<Record>>,
+/// The journal children report to: the parent's pending events.
+struct PendingJournal {
+    pending: Arc<Mutex<Pending>>,
     clock: Clock,
 }
 
-impl Journal for RecordJournal {
+impl Journal for PendingJournal {
     fn push(&self, kind: EventKind, state: &'static str, data: Option<String>) {
-        let mut record = lock(&self.record);
-        append(&mut record, kind, Some(state), data, self.clock.now());
+        lock(&self.pending).push(kind, Some(state), data, &self.clock);
     }
 }
 
-impl<W> Recorder<W> for EngineRecorder
+fn ends_execution(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::ExecutionSucceeded
+            | EventKind::ExecutionFailed
+            | EventKind::ExecutionTimedOut
+            | EventKind::ExecutionAborted
+    )
+}
+
+impl<W> Recorder<W> for DurableRecorder
 where
     W: Workflow + Serialize,
     W::Output: Serialize,
 {
     fn journal(&self) -> Option<Arc<dyn Journal>> {
-        Some(Arc::new(RecordJournal {
-            record: Arc::clone(&self.record),
+        Some(Arc::new(PendingJournal {
+            pending: Arc::clone(&self.pending),
             clock: self.clock,
         }))
     }
@@ -152,8 +221,9 @@ where
                 ),
             ));
         }
-        let mut record = lock(&self.record);
-        if record.history.len() >= self.limits.history_events && !ends_execution(kind) {
+        let mut pending = lock(&self.pending);
+        let recorded = usize::try_from(pending.last_id).unwrap_or(usize::MAX);
+        if recorded >= self.limits.history_events && !ends_execution(kind) {
             return Err(engine_failure(
                 state,
                 "States.HistoryLimitExceeded",
@@ -163,7 +233,68 @@ where
                 ),
             ));
         }
-        append(&mut record, kind, state, payload, self.clock.now());
+        pending.push(kind, state, payload, &self.clock);
         Ok(())
+    }
+
+    fn commit(
+        &mut self,
+        checkpoint: &W,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        let state = serde_json::to_string(checkpoint);
+        let name = checkpoint.state_name();
+        let write = match state {
+            Ok(state) => {
+                self.last = (state.clone(), name.to_owned());
+                Ok(self.write(
+                    Checkpoint {
+                        state,
+                        state_name: name.to_owned(),
+                        entry: progress.entry,
+                        attempt: progress.attempt,
+                        retries: progress.retries.clone(),
+                        waiting: progress.waiting.map(str::to_owned),
+                        wake_at: progress.wake_at,
+                        status: Status::Running,
+                        output: None,
+                        error: None,
+                    },
+                    false,
+                ))
+            }
+            Err(e) => Err(engine_failure(
+                Some(name),
+                "States.Runtime",
+                format!("the checkpoint does not serialize: {e}"),
+            )),
+        };
+        async move { write?.await }
+    }
+
+    fn end(
+        &mut self,
+        outcome: Result<&W::Output, &ExecutionError>,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        let write = match outcome {
+            Ok(output) => match serde_json::to_string(output) {
+                Ok(json) => Ok(self.write_end(Status::Succeeded, Some(json), None)),
+                Err(e) => Err(engine_failure(
+                    None,
+                    "States.Runtime",
+                    format!("the output does not serialize: {e}"),
+                )),
+            },
+            Err(error) => {
+                let status = match error {
+                    ExecutionError::TimedOut { .. } => Status::TimedOut,
+                    ExecutionError::Aborted => Status::Aborted,
+                    _ => Status::Failed,
+                };
+                let state = error.failure().map(|f| f.state.as_str());
+                Ok(self.write_end(status, None, Some((&error.info(), state))))
+            }
+        };
+        async move { write?.await }
     }
 }

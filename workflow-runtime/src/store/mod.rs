@@ -80,6 +80,8 @@ pub enum StoreError {
 pub struct Checkpoint {
     /// The workflow's enum value, as JSON: the current state and its data.
     pub state: String,
+    /// The current state's name (or, once failed, the state it failed in).
+    pub state_name: String,
     /// How many states the execution has entered before this one; part of
     /// the idempotency key.
     pub entry: u64,

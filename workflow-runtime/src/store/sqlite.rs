@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[r#"
         version TEXT NOT NULL,
         input TEXT NOT NULL,
         state TEXT NOT NULL,
+        state_name TEXT NOT NULL,
         entry INTEGER NOT NULL,
         attempt INTEGER NOT NULL,
         retries TEXT NOT NULL,
@@ -231,7 +232,7 @@ fn count(value: i64) -> u64 {
 
 const COLUMNS: &str = "id, name, workflow, version, input, state, entry, attempt, retries, \
     waiting, wake_at, status, output, error_name, error_cause, started_at, stopped_at, \
-    last_event_id, fence";
+    last_event_id, fence, state_name";
 
 /// A row as read, before it is checked.
 struct RawRow {
@@ -254,6 +255,7 @@ struct RawRow {
     stopped_at: Option<i64>,
     last_event_id: i64,
     fence: i64,
+    state_name: String,
 }
 
 fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -277,6 +279,7 @@ fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         stopped_at: row.get(16)?,
         last_event_id: row.get(17)?,
         fence: row.get(18)?,
+        state_name: row.get(19)?,
     })
 }
 
@@ -300,6 +303,7 @@ impl RawRow {
         Ok(StoredExecution {
             checkpoint: Checkpoint {
                 state: self.state,
+                state_name: self.state_name,
                 entry: count(self.entry),
                 attempt,
                 retries,
@@ -397,9 +401,10 @@ impl Store for SqliteStore {
                 .execute(
                     "INSERT INTO executions (id, name, workflow, version, input, state, entry, \
                      attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
-                     started_at, stopped_at, last_event_id, fence, lease_owner, lease_until) \
+                     started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
+                     state_name) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, NULL, 0, 1, ?17, ?18)",
+                     ?16, NULL, 0, 1, ?17, ?18, ?19)",
                     params![
                         execution.id,
                         execution.name,
@@ -419,6 +424,7 @@ impl Store for SqliteStore {
                         nanos(execution.started_at),
                         owner,
                         nanos(lease_until),
+                        c.state_name,
                     ],
                 )
                 .map_err(database)?;
@@ -469,7 +475,7 @@ impl Store for SqliteStore {
                     "UPDATE executions SET state = ?2, entry = ?3, attempt = ?4, retries = ?5, \
                      waiting = ?6, wake_at = ?7, status = ?8, output = ?9, error_name = ?10, \
                      error_cause = ?11, stopped_at = COALESCE(?12, stopped_at), \
-                     last_event_id = ?13 WHERE id = ?1",
+                     last_event_id = ?13, state_name = ?14 WHERE id = ?1",
                 )
                 .map_err(database)?
                 .execute(params![
@@ -486,6 +492,7 @@ impl Store for SqliteStore {
                     c.error.as_ref().map(|e| e.cause.as_str()),
                     transition.stopped_at.map(nanos),
                     last_event_id,
+                    c.state_name,
                 ])
                 .map_err(database)?;
             Ok(())
