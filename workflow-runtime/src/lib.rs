@@ -27,7 +27,8 @@ pub use clock::Clock;
 pub use context::{Caught, Ctx, IdempotencyKey};
 pub use driver::Runner;
 pub use engine::{
-    Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, Status,
+    Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, Recovery,
+    RecoveryError, Status, VersionPolicy, version_of,
 };
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 pub use history::{Event, EventKind};

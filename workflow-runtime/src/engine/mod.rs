@@ -203,9 +203,18 @@ pub struct EngineBuilder<C> {
     seed: Option<u64>,
     versions: VersionPolicy,
     store: Arc<dyn Store>,
+    clock: Option<Clock>,
 }
 
 impl<C: Send + Sync + 'static> EngineBuilder<C> {
+    /// The clock to run on. Engines that share a store should share a clock
+    /// in tests, where tokio's paused time would otherwise put each engine's
+    /// wall time at a different place.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Sets the limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -239,7 +248,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 seed: self.seed,
                 versions: self.versions,
                 owner: format!("engine-{:016x}", fastrand::u64(..)),
-                clock: Clock::new(),
+                clock: self.clock.unwrap_or_default(),
                 store: self.store,
                 registry: Mutex::default(),
                 live: Mutex::default(),
@@ -287,6 +296,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             seed: None,
             versions: VersionPolicy::default(),
             store: Arc::new(MemoryStore::new()),
+            clock: None,
         }
     }
 

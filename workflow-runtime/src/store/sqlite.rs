@@ -74,7 +74,15 @@ type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> Reply + Send>;
 /// Executions in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
-    jobs: mpsc::Sender<Job>,
+    mode: Mode,
+}
+
+#[derive(Debug)]
+enum Mode {
+    /// Jobs go to the database thread, which commits them in groups.
+    Thread(mpsc::Sender<Job>),
+    /// Jobs run on the caller's thread, one transaction each.
+    Inline(std::sync::Mutex<Connection>),
 }
 
 impl SqliteStore {
@@ -82,34 +90,57 @@ impl SqliteStore {
     /// date.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let connection = Connection::open(path).map_err(database)?;
-        Self::start(connection)
+        Self::threaded(prepare(connection)?)
     }
 
     /// A database in memory, for tests.
     pub fn in_memory() -> Result<Self, StoreError> {
         let connection = Connection::open_in_memory().map_err(database)?;
-        Self::start(connection)
+        Self::threaded(prepare(connection)?)
     }
 
-    fn start(connection: Connection) -> Result<Self, StoreError> {
-        connection
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(database)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(database)?;
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(database)?;
-        migrate(&connection)?;
+    /// Opens the database at `path` without a database thread: each
+    /// operation runs on the caller's thread in a transaction of its own (no
+    /// group commit), and is done when its future is first polled.
+    ///
+    /// For tests on tokio's paused clock. There, an `await` on another
+    /// thread leaves the runtime idle, and an idle paused runtime jumps to
+    /// its next timer: virtual time would run ahead of the engine.
+    pub fn open_inline(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let connection = prepare(Connection::open(path).map_err(database)?)?;
+        Ok(SqliteStore {
+            mode: Mode::Inline(std::sync::Mutex::new(connection)),
+        })
+    }
+
+    fn threaded(connection: Connection) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("workflow-sqlite".into())
             .spawn(move || serve(connection, queue))
             .map_err(|e| StoreError::Database(format!("cannot start the database thread: {e}")))?;
-        Ok(SqliteStore { jobs })
+        Ok(SqliteStore {
+            mode: Mode::Thread(jobs),
+        })
     }
+}
 
+/// Settings and schema for a freshly opened connection.
+fn prepare(connection: Connection) -> Result<Connection, StoreError> {
+    connection
+        .busy_timeout(Duration::from_secs(5))
+        .map_err(database)?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(database)?;
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(database)?;
+    migrate(&connection)?;
+    Ok(connection)
+}
+
+impl SqliteStore {
     /// Runs `f` on the database thread, inside the current batch's
     /// transaction and its own savepoint.
     fn run<T: Send + 'static>(
@@ -131,9 +162,20 @@ impl SqliteStore {
                 let _ = tx.send(result);
             })
         });
-        let sent = self.jobs.send(job);
+        let sent = match &self.mode {
+            Mode::Thread(jobs) => jobs.send(job).map_err(|_| StoreError::Closed),
+            Mode::Inline(connection) => {
+                // A panic inside a job cannot leave the connection mid-way:
+                // every job runs in a transaction that SQLite rolls back.
+                let connection = connection
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                run_batch(&connection, vec![job]);
+                Ok(())
+            }
+        };
         Box::pin(async move {
-            sent.map_err(|_| StoreError::Closed)?;
+            sent?;
             rx.await.map_err(|_| StoreError::Closed)?
         })
     }
@@ -149,23 +191,28 @@ fn serve(connection: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(error) = connection
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(database)
-        {
-            for job in batch {
-                job(Err(&error))(Some(&error));
-            }
-            continue;
+        run_batch(&connection, batch);
+    }
+}
+
+/// Runs jobs in one transaction and replies to each once it is committed.
+fn run_batch(connection: &Connection, batch: Vec<Job>) {
+    if let Err(error) = connection
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(database)
+    {
+        for job in batch {
+            job(Err(&error))(Some(&error));
         }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(Ok(&connection))).collect();
-        let committed = connection.execute_batch("COMMIT").map_err(database);
-        if committed.is_err() {
-            let _ = connection.execute_batch("ROLLBACK");
-        }
-        for reply in replies {
-            reply(committed.as_ref().err());
-        }
+        return;
+    }
+    let replies: Vec<Reply> = batch.into_iter().map(|job| job(Ok(connection))).collect();
+    let committed = connection.execute_batch("COMMIT").map_err(database);
+    if committed.is_err() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    for reply in replies {
+        reply(committed.as_ref().err());
     }
 }
 

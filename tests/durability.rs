@@ -1,0 +1,333 @@
+//! Durable executions on a SQLite file: an engine is halted mid-flight (as
+//! a crash would stop it: nothing more is written), a second engine on the
+//! same file recovers, and everything finishes as if nothing happened.
+//! Both engines share one clock, tokio's paused one, and the store runs
+//! inline (see `SqliteStore::open_inline`) so virtual time cannot run ahead
+//! of a write.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use workflow::prelude::*;
+use workflow::store::SqliteStore;
+use workflow::{Clock, Event, RecoveryError, VersionPolicy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Fault {
+    #[error("flaky")]
+    Flaky,
+}
+
+/// Shared by the engines before and after the "crash", like the outside
+/// world a task's side effects land in.
+#[derive(Default)]
+pub struct World {
+    /// Idempotency keys of every task attempt, in order.
+    keys: Mutex<Vec<String>>,
+    /// Attempt numbers seen by `flaky`.
+    attempts: Mutex<Vec<u32>>,
+}
+
+#[derive(Clone, Default)]
+pub struct Ctx2(Arc<World>);
+
+async fn slow(cx: Ctx<'_, Ctx2>, n: u64) -> Result<u64, Fault> {
+    cx.0.keys
+        .lock()
+        .unwrap()
+        .push(cx.idempotency_key().to_string());
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    Ok(n + 1)
+}
+
+async fn flaky(cx: Ctx<'_, Ctx2>, n: u64) -> Result<u64, Fault> {
+    cx.0.attempts.lock().unwrap().push(cx.attempt());
+    if cx.attempt() == 1 {
+        Err(Fault::Flaky)
+    } else {
+        Ok(n * 10)
+    }
+}
+
+#[workflow(context = Ctx2)]
+#[derive(Serialize, Deserialize)]
+pub enum Journey {
+    #[start]
+    #[wait(seconds = 3600, next = Work)]
+    Hold(u64),
+    #[task(slow, next = Retry)]
+    Work(u64),
+    #[task(flaky, next = Done)]
+    #[retry(on = [Fault::Flaky], max_attempts = 2, interval = "1h")]
+    Retry(u64),
+    #[succeed]
+    Done(u64),
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    clock: Clock,
+    world: Ctx2,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("workflows.db");
+        Setup {
+            _dir: dir,
+            path,
+            clock: Clock::new(),
+            world: Ctx2::default(),
+        }
+    }
+
+    fn engine(&self) -> Engine<Ctx2> {
+        self.engine_with(VersionPolicy::Park)
+    }
+
+    fn engine_with(&self, policy: VersionPolicy) -> Engine<Ctx2> {
+        let engine = Engine::builder(self.world.clone())
+            .store(SqliteStore::open_inline(&self.path).unwrap())
+            .clock(self.clock)
+            .on_version_mismatch(policy)
+            .build();
+        engine.register::<Journey>();
+        engine
+    }
+}
+
+fn assert_gapless(history: &[Event]) {
+    for (i, event) in history.iter().enumerate() {
+        assert_eq!(event.id, i as u64 + 1, "{history:#?}");
+        assert_eq!(event.previous_event_id, i as u64);
+    }
+}
+
+fn count(history: &[Event], kind: EventKind) -> usize {
+    history.iter().filter(|e| e.kind == kind).count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_mid_wait_sleeps_only_what_is_left() {
+    let setup = Setup::new();
+    let started = Instant::now();
+    let first = setup.engine();
+    let id = first
+        .start::<Journey>("trip", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    first.halt();
+
+    let second = setup.engine();
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(recovery.resumed, [id.clone()]);
+    assert_eq!(recovery.skipped, []);
+    let output = second.handle::<Journey>(id.clone()).await.unwrap();
+    assert_eq!(output, 20);
+    // 1 h wait + 10 min task + 1 h backoff, as if nothing had happened.
+    assert_eq!(started.elapsed(), Duration::from_secs(3600 + 600 + 3600));
+    let history = second.history(&id).await.unwrap();
+    assert_gapless(&history);
+    assert_eq!(count(&history, EventKind::WaitStateEntered), 1);
+    assert_eq!(count(&history, EventKind::WaitStateExited), 1);
+    assert_eq!(count(&history, EventKind::ExecutionSucceeded), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_running_at_the_crash_runs_again_with_the_same_key() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let id = first
+        .start::<Journey>("trip", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    // Past the wait, five minutes into the ten-minute task.
+    tokio::time::sleep(Duration::from_secs(3600 + 300)).await;
+    assert_eq!(setup.world.0.keys.lock().unwrap().len(), 1);
+    first.halt();
+
+    let second = setup.engine();
+    second.recover().await.unwrap();
+    assert_eq!(second.handle::<Journey>(id.clone()).await, Ok(20));
+    let keys = setup.world.0.keys.lock().unwrap().clone();
+    assert_eq!(
+        keys.len(),
+        2,
+        "at least once: the interrupted attempt ran again"
+    );
+    assert_eq!(keys[0], keys[1], "with the same idempotency key");
+    let history = second.history(&id).await.unwrap();
+    assert_gapless(&history);
+    assert_eq!(
+        count(&history, EventKind::TaskStateEntered),
+        2,
+        "Work and Retry, once each"
+    );
+    assert_eq!(count(&history, EventKind::TaskStateExited), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_backoff_survives_a_restart_with_its_counters() {
+    let setup = Setup::new();
+    let started = Instant::now();
+    let first = setup.engine();
+    let id = first
+        .start::<Journey>("trip", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    // Wait (1 h) and task (10 min) done, flaky failed once: 20 min into
+    // its 1 h backoff.
+    tokio::time::sleep(Duration::from_secs(3600 + 600 + 1200)).await;
+    let before = first.describe(&id).await.unwrap().unwrap();
+    assert_eq!(before.state, "Retry");
+    assert!(before.wake_at.is_some(), "the backoff is a stored deadline");
+    first.halt();
+
+    let second = setup.engine();
+    second.recover().await.unwrap();
+    assert_eq!(second.handle::<Journey>(id).await, Ok(20));
+    assert_eq!(*setup.world.0.attempts.lock().unwrap(), [1, 2]);
+    assert_eq!(started.elapsed(), Duration::from_secs(3600 + 600 + 3600));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_after_a_restart_finds_the_existing_execution() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let id = first
+        .start::<Journey>("trip", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    first.halt();
+    let second = setup.engine();
+    second.recover().await.unwrap();
+    let again = second.start::<Journey>("trip", 1).await.unwrap();
+    assert_eq!(again.id(), id);
+    let conflict = second.start::<Journey>("trip", 2).await.err();
+    assert!(matches!(
+        conflict,
+        Some(workflow::EngineError::NameConflict { .. })
+    ));
+    assert_eq!(again.await, Ok(20));
+}
+
+fn tamper(setup: &Setup, sql: &str) {
+    let raw = rusqlite::Connection::open(&setup.path).unwrap();
+    raw.execute(sql, []).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_version_is_parked_untouched_by_default() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let id = first
+        .start::<Journey>("trip", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    first.halt();
+    tamper(&setup, "UPDATE executions SET version = 'older'");
+    let second = setup.engine();
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(recovery.resumed, Vec::<String>::new());
+    assert!(matches!(
+        &recovery.skipped[..],
+        [RecoveryError::VersionMismatch { stored, .. }] if stored == "older"
+    ));
+    let parked = second.describe(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (parked.status, parked.state.as_str()),
+        (Status::Running, "Hold")
+    );
+    let history = second.history(&id).await.unwrap();
+    assert_eq!(history.last().unwrap().kind, EventKind::WaitStateEntered);
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_version_can_be_failed_instead() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let id = first
+        .start::<Journey>("trip", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    first.halt();
+    tamper(&setup, "UPDATE executions SET version = 'older'");
+    let second = setup.engine_with(VersionPolicy::Fail);
+    second.recover().await.unwrap();
+    let failed = second.describe(&id).await.unwrap().unwrap();
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(failed.error.unwrap().name, "States.VersionMismatch");
+    let history = second.history(&id).await.unwrap();
+    assert_gapless(&history);
+    assert_eq!(history.last().unwrap().kind, EventKind::ExecutionFailed);
+    let outcome = second.handle::<Journey>(id).await.unwrap_err();
+    assert_eq!(outcome.failure().unwrap().error, "States.VersionMismatch");
+}
+
+#[tokio::test(start_paused = true)]
+async fn unreadable_and_unregistered_executions_are_reported_and_the_rest_resume() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let broken = first
+        .start::<Journey>("broken", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    let alien = first
+        .start::<Journey>("alien", 2)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    let fine = first
+        .start::<Journey>("fine", 3)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    first.halt();
+    tamper(
+        &setup,
+        &format!("UPDATE executions SET state = '{{\"Nowhere\":1}}' WHERE id = '{broken}'"),
+    );
+    tamper(
+        &setup,
+        &format!("UPDATE executions SET workflow = 'Alien' WHERE id = '{alien}'"),
+    );
+    let second = setup.engine();
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(recovery.resumed, [fine.clone()]);
+    assert_eq!(recovery.skipped.len(), 2);
+    assert!(
+        recovery.skipped.iter().any(
+            |p| matches!(p, RecoveryError::Unreadable { execution, .. } if *execution == broken)
+        )
+    );
+    assert!(
+        recovery.skipped.iter().any(
+            |p| matches!(p, RecoveryError::Unregistered { workflow, .. } if workflow == "Alien")
+        )
+    );
+    assert_eq!(second.handle::<Journey>(fine).await, Ok(40));
+}
