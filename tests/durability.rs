@@ -127,7 +127,7 @@ async fn a_restart_mid_wait_sleeps_only_what_is_left() {
 
     let second = setup.engine();
     let recovery = second.recover().await.unwrap();
-    assert_eq!(recovery.resumed, [id.clone()]);
+    assert_eq!(recovery.resumed, [id.as_str()]);
     assert_eq!(recovery.skipped, []);
     let output = second.handle::<Journey>(id.clone()).await.unwrap();
     assert_eq!(output, 20);
@@ -317,7 +317,7 @@ async fn unreadable_and_unregistered_executions_are_reported_and_the_rest_resume
     );
     let second = setup.engine();
     let recovery = second.recover().await.unwrap();
-    assert_eq!(recovery.resumed, [fine.clone()]);
+    assert_eq!(recovery.resumed, [fine.as_str()]);
     assert_eq!(recovery.skipped.len(), 2);
     assert!(
         recovery.skipped.iter().any(
