@@ -763,3 +763,80 @@ async fn the_execution_timeout_ends_the_history_with_execution_timed_out() {
         Status::TimedOut
     );
 }
+
+// A panic outside a handler fails the execution; it does not hang it.
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Panicky {
+    #[start]
+    #[choice(explode, next = [Done])]
+    Pick(u64),
+    #[succeed]
+    Done(u64),
+}
+
+fn explode(_n: u64) -> panicky::Pick {
+    panic!("the choice function broke")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_a_choice_function_fails_the_execution() {
+    let engine = engine(&[]);
+    engine.register::<Panicky>();
+    let handle = engine.start::<Panicky>("boom", 1).await.unwrap();
+    let id = handle.id().to_owned();
+    let error = handle.await.unwrap_err();
+    assert_eq!(
+        error,
+        ExecutionError::Crashed {
+            message: "the choice function broke".into()
+        }
+    );
+    let described = engine.describe(&id).await.unwrap().unwrap();
+    assert_eq!(described.status, Status::Failed);
+    let history = engine.history(&id).await.unwrap();
+    assert_linked(&history);
+    assert_eq!(history.last().unwrap().kind, EventKind::ExecutionFailed);
+}
+
+// The same seed and execution name give the same jitter, engine after engine.
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Jittery {
+    #[start]
+    #[task(work, next = Done)]
+    #[retry(on = [any], max_attempts = 5, interval = "10s", jitter = full)]
+    Work(u64),
+    #[succeed]
+    Done(u64),
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_seed_repeats_the_jitter_of_an_execution_with_the_same_name() {
+    let run = |seed: u64| async move {
+        let engine = Engine::builder(Ops {
+            faults: Mutex::new(vec![Fault::Busy; 4]),
+            ..Ops::default()
+        })
+        .seed(seed)
+        .build();
+        engine.register::<Jittery>();
+        let handle = engine.start::<Jittery>("same-name", 1).await.unwrap();
+        let id = handle.id().to_owned();
+        handle.await.unwrap();
+        let history = engine.history(&id).await.unwrap();
+        let starts: Vec<_> = history
+            .iter()
+            .filter(|e| e.kind == EventKind::TaskStarted)
+            .map(|e| e.timestamp)
+            .collect();
+        starts
+            .windows(2)
+            .map(|w| w[1].duration_since(w[0]).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let first = run(42).await;
+    assert_eq!(first.len(), 4);
+    assert_eq!(run(42).await, first);
+    assert_ne!(run(7).await, first);
+}

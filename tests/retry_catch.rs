@@ -24,7 +24,14 @@ pub enum Act {
     Sleep(u64),
     Panic,
     Silent(u64),
-    Beat { every: u64, times: u32 },
+    Beat {
+        every: u64,
+        times: u32,
+    },
+    /// Beats every second `times` times, then goes silent for a minute.
+    BeatThenSilent {
+        times: u32,
+    },
 }
 
 #[derive(Default)]
@@ -84,6 +91,14 @@ async fn act(cx: Ctx<'_, Script>, input: u32) -> Result<u32, Fault> {
         Some(Act::Panic) => panic!("the scripted task panicked"),
         Some(Act::Silent(secs)) => {
             tokio::time::sleep(Duration::from_secs(secs)).await;
+            Ok(input + 1)
+        }
+        Some(Act::BeatThenSilent { times }) => {
+            for _ in 0..times {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                cx.heartbeat();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
             Ok(input + 1)
         }
         Some(Act::Beat { every, times }) => {
@@ -361,22 +376,27 @@ async fn a_task_that_beats_in_time_runs_past_the_heartbeat_interval() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_silent_task_fails_with_heartbeat_timeout_which_timeout_does_not_match() {
-    let script = Script::new(&[Act::Silent(30)]);
+async fn a_silent_task_times_out_on_its_heartbeat_which_timeout_matches() {
+    // As States.Timeout in Step Functions, `timeout` covers heartbeats too:
+    // the one retry runs, and times out the same way.
+    let script = Script::new(&[Act::Silent(30), Act::Silent(30)]);
     let started = Instant::now();
     let error = Heartbeats::run(&script, 1).await.unwrap_err();
     assert_eq!(error.failure().unwrap().error, "States.HeartbeatTimeout");
-    assert_eq!(started.elapsed(), Duration::from_secs(2));
-    assert_eq!(script.times().len(), 1);
+    assert_eq!(started.elapsed(), Duration::from_secs(2 + 1 + 2));
+    assert_eq!(script.times().len(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_task_that_stops_beating_fails_two_seconds_after_its_last_beat() {
-    let script = Script::new(&[Act::Beat { every: 3, times: 1 }]);
+    let script = Script::new(&[Act::BeatThenSilent { times: 3 }; 2]);
     let started = Instant::now();
     let error = Heartbeats::run(&script, 1).await.unwrap_err();
     assert_eq!(error.failure().unwrap().error, "States.HeartbeatTimeout");
-    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    // Each attempt beats at 1, 2 and 3 s and fails 2 s after its last beat;
+    // the retry waits 1 s between them.
+    assert_eq!(script.gaps(), [Duration::from_secs(5 + 1)]);
+    assert_eq!(started.elapsed(), Duration::from_secs(5 + 1 + 5));
 }
 
 // Full jitter draws each delay from [0, delay]; a seed makes it repeatable.

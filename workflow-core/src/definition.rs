@@ -263,6 +263,10 @@ impl Retrier {
     ///
     /// A delay too large to represent saturates at `Duration::MAX`.
     pub fn delay_before(&self, n: u32) -> Duration {
+        if self.interval.is_zero() {
+            // 0 * backoff^n is 0, but 0 * infinity would be NaN.
+            return Duration::ZERO;
+        }
         let exponent = i32::try_from(n.saturating_sub(1)).unwrap_or(i32::MAX);
         let seconds = self.interval.as_secs_f64() * self.backoff.powi(exponent);
         let delay = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
@@ -278,7 +282,8 @@ impl Retrier {
         let delay = self.delay_before(n);
         match self.jitter {
             Jitter::None => delay,
-            Jitter::Full => delay.mul_f64(unit.clamp(0.0, 1.0)),
+            Jitter::Full => Duration::try_from_secs_f64(delay.as_secs_f64() * unit.clamp(0.0, 1.0))
+                .unwrap_or(delay),
         }
     }
 }
@@ -410,6 +415,16 @@ mod tests {
     fn huge_delays_saturate_instead_of_panicking() {
         let r = retrier(1000, 10.0, None);
         assert_eq!(r.delay_before(u32::MAX), Duration::MAX);
+    }
+
+    #[test]
+    fn a_zero_interval_never_waits_and_saturated_jitter_does_not_panic() {
+        let r = retrier(0, 10.0, None);
+        assert_eq!(r.delay_before(2000), Duration::ZERO);
+        let mut r = retrier(1000, 10.0, None);
+        r.jitter = Jitter::Full;
+        assert_eq!(r.jittered_delay_before(u32::MAX, 1.0), Duration::MAX);
+        assert!(r.jittered_delay_before(u32::MAX, 0.5) <= Duration::MAX);
     }
 
     #[test]

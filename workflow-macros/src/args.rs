@@ -45,12 +45,13 @@ pub(crate) fn parse(attr: &Attribute, errors: &Errors) -> Vec<Arg> {
     };
     exprs
         .into_iter()
+        .map(peel_owned)
         .filter_map(|expr| match expr {
             Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Some(Arg::Bare(p.path)),
-            Expr::Assign(assign) => match *assign.left {
+            Expr::Assign(assign) => match peel_owned(*assign.left) {
                 Expr::Path(ref p) if p.path.get_ident().is_some() => Some(Arg::Pair {
                     key: p.path.get_ident().cloned()?,
-                    value: *assign.right,
+                    value: peel_owned(*assign.right),
                 }),
                 ref other => {
                     errors.spanned(other, "expected a key such as `next`");
@@ -68,6 +69,23 @@ pub(crate) fn parse(attr: &Attribute, errors: &Errors) -> Vec<Arg> {
         .collect()
 }
 
+/// An expression without the invisible groups `macro_rules!` wraps its
+/// fragments in (`$f:path` arrives as a group holding the path).
+fn peel_owned(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(group) => peel_owned(*group.expr),
+        other => other,
+    }
+}
+
+/// The same, by reference.
+fn peel(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(group) => peel(&group.expr),
+        other => other,
+    }
+}
+
 /// The last segment of a path, for messages.
 pub(crate) fn path_name(path: &Path) -> String {
     path.segments
@@ -78,7 +96,7 @@ pub(crate) fn path_name(path: &Path) -> String {
 
 /// A value that must be a path (a handler, a state, a workflow).
 pub(crate) fn as_path(value: &Expr, what: &str, errors: &Errors) -> Option<Path> {
-    match value {
+    match peel(value) {
         Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
         other => {
             errors.spanned(other, format!("expected {what}"));
@@ -89,7 +107,7 @@ pub(crate) fn as_path(value: &Expr, what: &str, errors: &Errors) -> Option<Path>
 
 /// A value that must be a plain identifier (a state name).
 pub(crate) fn as_ident(value: &Expr, errors: &Errors) -> Option<Ident> {
-    match value {
+    match peel(value) {
         Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
             p.path.get_ident().cloned()
         }
@@ -106,8 +124,8 @@ pub(crate) fn as_list<'a>(
     example: &str,
     errors: &Errors,
 ) -> Option<Vec<&'a Expr>> {
-    match value {
-        Expr::Array(array) => Some(array.elems.iter().collect()),
+    match peel(value) {
+        Expr::Array(array) => Some(array.elems.iter().map(peel).collect()),
         other => {
             errors.spanned(
                 other,
@@ -120,7 +138,7 @@ pub(crate) fn as_list<'a>(
 
 /// A value that must be a string literal.
 pub(crate) fn as_str(value: &Expr, example: &str, errors: &Errors) -> Option<(String, Span)> {
-    match value {
+    match peel(value) {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Str(s) => Some((s.value(), s.span())),
             other => {
@@ -148,7 +166,7 @@ pub(crate) fn as_u32(value: &Expr, what: &str, errors: &Errors) -> Option<u32> {
 
 /// A value that must be a non-negative integer.
 pub(crate) fn as_u64(value: &Expr, what: &str, errors: &Errors) -> Option<u64> {
-    if let Expr::Lit(lit) = value
+    if let Expr::Lit(lit) = peel(value)
         && let Lit::Int(int) = &lit.lit
     {
         return match int.base10_parse::<u64>() {
@@ -169,7 +187,7 @@ pub(crate) fn as_u64(value: &Expr, what: &str, errors: &Errors) -> Option<u64> {
 /// A value that must be a number, possibly negative (checked later, with a
 /// better message than a parse error).
 pub(crate) fn as_f64(value: &Expr, what: &str, errors: &Errors) -> Option<f64> {
-    let (negative, inner) = match value {
+    let (negative, inner) = match peel(value) {
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => (true, &*u.expr),
         other => (false, other),
     };

@@ -301,6 +301,10 @@ fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
 /// A local variable of generated code, spanned on `span` so that expressions
 /// that mention it are reported at `span`.
 fn local(name: &str, span: Span) -> Ident {
+    // The user's own span, not `call_site().located_at(span)`: with the
+    // latter rustc reports a handler's misfit twice (the call and its
+    // await). The price: a handler token passed in from another
+    // `macro_rules!` caller resolves these locals in that caller's context.
     Ident::new(name, span)
 }
 
@@ -499,7 +503,12 @@ impl Gen<'_> {
             }
             KindSpec::Fail { error, cause } => {
                 let (pattern, cause) = match cause {
-                    Some(cause) => (quote!(_), quote!(::std::string::String::from(#cause))),
+                    // The data is bound (and dropped) so that a fixed cause
+                    // does not leave the variant's field unread.
+                    Some(cause) => (
+                        quote!(#input),
+                        quote!({ let _ = #input; ::std::string::String::from(#cause) }),
+                    ),
                     None => {
                         let span = s.ident.span();
                         let input_at = local("__input", span);
@@ -538,7 +547,7 @@ impl Gen<'_> {
         match target {
             Target::Next(next) => {
                 let span = next.span();
-                let value_at = Ident::new(&value.to_string(), span);
+                let value_at = local(&value.to_string(), span);
                 let ty = self
                     .m
                     .state(next)
@@ -561,7 +570,7 @@ impl Gen<'_> {
                 quote!(#rt::Step::Next(#next))
             }
             Target::End(span) => {
-                let value_at = Ident::new(&value.to_string(), *span);
+                let value_at = local(&value.to_string(), *span);
                 let output_ty = self.output_ty;
                 let rt_at = respan(rt, *span);
                 let checked =
@@ -642,9 +651,8 @@ impl Gen<'_> {
         let each = on.iter().map(|m| match (m, mode) {
             (MatcherAst::Any(_), _) => quote!(true),
             (MatcherAst::TaskFailed(_), ErrorMode::Task) => quote!(!__error.is_timeout()),
-            (MatcherAst::Timeout(_), ErrorMode::Task) => {
-                quote!(::core::matches!(&__error, #rt::TaskError::Timeout))
-            }
+            // As States.Timeout in Step Functions: either kind of timeout.
+            (MatcherAst::Timeout(_), ErrorMode::Task) => quote!(__error.is_timeout()),
             (MatcherAst::HeartbeatTimeout(_), ErrorMode::Task) => {
                 quote!(::core::matches!(&__error, #rt::TaskError::HeartbeatTimeout))
             }
@@ -657,7 +665,9 @@ impl Gen<'_> {
             (MatcherAst::TaskFailed(_), ErrorMode::Branch) => {
                 quote!((__info.name != "States.Timeout" && __info.name != "States.HeartbeatTimeout"))
             }
-            (MatcherAst::Timeout(_), ErrorMode::Branch) => quote!((__info.name == "States.Timeout")),
+            (MatcherAst::Timeout(_), ErrorMode::Branch) => {
+                quote!((__info.name == "States.Timeout" || __info.name == "States.HeartbeatTimeout"))
+            }
             (MatcherAst::HeartbeatTimeout(_), ErrorMode::Branch) => {
                 quote!((__info.name == "States.HeartbeatTimeout"))
             }

@@ -55,10 +55,14 @@ async fn watch(beats: &Heartbeat, gap: Duration) {
 }
 
 fn panicked(payload: Box<dyn std::any::Any + Send>) -> Interrupt {
-    let message = payload
+    Interrupt::Panicked(panic_message(payload.as_ref()))
+}
+
+/// What a panic said, when it said it with a string.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the task panicked".to_owned());
-    Interrupt::Panicked(message)
+        .unwrap_or_else(|| "the code panicked".to_owned())
 }

@@ -94,7 +94,7 @@ impl Runner {
     /// A runner for a child execution (a branch or a map item).
     pub(crate) fn child(&self, id: String) -> Runner {
         Runner {
-            seed: self.seed.map(|seed| seed.wrapping_add(fastrand::u64(..))),
+            seed: self.seed.map(|seed| derive_seed(seed, &id)),
             execution_id: Some(id),
             elapsed: Duration::ZERO,
             clock: self.clock,
@@ -170,6 +170,10 @@ impl Runner {
             progress.started = true;
         }
         loop {
+            // States that finish without waiting (choices, passes, handlers
+            // that never await) must still let a timeout or a cancellation
+            // in, and other tasks run.
+            tokio::task::consume_budget().await;
             let index = checkpoint.state_index();
             let Some(state) = def.states.get(index) else {
                 return Err(ExecutionError::InvalidWorkflow {
@@ -316,6 +320,18 @@ impl Runner {
             progress.entered = false;
         }
     }
+}
+
+/// A seed for one execution or child, derived from a base seed and its id,
+/// so the same seed gives the same jitter run after run.
+pub(crate) fn derive_seed(seed: u64, label: &str) -> u64 {
+    // FNV-1a of the label, mixed into the seed.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in label.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    seed ^ hash
 }
 
 /// Records how the execution ended and writes its last transition; a

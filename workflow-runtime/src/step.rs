@@ -332,17 +332,23 @@ fn place<T>(list: &mut Vec<Option<T>>, index: usize, value: T) {
     list[index] = Some(value);
 }
 
+/// Whether `failed` of `total` items is more than the tolerance allows: with
+/// both a count and a percentage, exceeding either is too many (as in Step
+/// Functions); with neither, any failure is.
 fn exceeds(tolerance: Tolerance, failed: usize, total: usize) -> bool {
     if failed == 0 {
         return false;
     }
-    let by_count = tolerance
+    let over_count = tolerance
         .count
-        .is_some_and(|n| failed <= usize::try_from(n).unwrap_or(usize::MAX));
-    let by_share = tolerance
+        .map(|n| failed > usize::try_from(n).unwrap_or(usize::MAX));
+    let over_share = tolerance
         .percentage
-        .is_some_and(|p| (failed as f64) * 100.0 <= p * (total as f64));
-    !(by_count || by_share)
+        .map(|p| (failed as f64) * 100.0 > p * (total as f64));
+    match (over_count, over_share) {
+        (None, None) => true,
+        (count, share) => count.unwrap_or(false) || share.unwrap_or(false),
+    }
 }
 
 fn state_name(state: &'static State) -> &'static str {
@@ -370,5 +376,12 @@ mod tests {
         };
         assert!(!exceeds(half, 5, 10));
         assert!(exceeds(half, 6, 10));
+        let both = Tolerance {
+            count: Some(1),
+            percentage: Some(50.0),
+        };
+        assert!(!exceeds(both, 1, 10));
+        assert!(exceeds(both, 3, 10), "over the count, under the share");
+        assert!(exceeds(both, 2, 3), "over both");
     }
 }

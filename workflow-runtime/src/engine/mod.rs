@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use futures_util::FutureExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
@@ -384,7 +385,14 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     attempt: 1,
                     ..Progress::default()
                 };
-                self.spawn::<W>(id.clone(), checkpoint, progress, fence, 0, Duration::ZERO);
+                let run = Run {
+                    id: id.clone(),
+                    name: &name,
+                    fence,
+                    last_event_id: 0,
+                    elapsed: Duration::ZERO,
+                };
+                self.spawn::<W>(run, checkpoint, progress);
                 Ok(ExecutionHandle::new(id, self.clone()))
             }
             Created::Existing(existing) => {
@@ -549,18 +557,18 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 
     /// Drives an execution from `checkpoint` on, in a task of its own.
-    fn spawn<W>(
-        &self,
-        id: String,
-        checkpoint: W,
-        progress: Progress,
-        fence: u64,
-        last_event_id: u64,
-        elapsed: Duration,
-    ) where
+    fn spawn<W>(&self, run: Run<'_>, checkpoint: W, progress: Progress)
+    where
         W: Workflow<Context = C> + Serialize + DeserializeOwned,
         W::Output: Serialize + DeserializeOwned,
     {
+        let Run {
+            id,
+            name,
+            fence,
+            last_event_id,
+            elapsed,
+        } = run;
         let (cancelled, done) = {
             let mut live = lock(&self.shared.live);
             let entry = live.entry(id.clone()).or_insert_with(Live::new);
@@ -573,7 +581,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
             .elapsed(elapsed)
             .clock(shared.clock);
         if let Some(seed) = shared.seed {
-            runner = runner.seed(seed ^ fastrand::u64(..));
+            // From the name, which the caller chose: the same seed and name
+            // give the same jitter, run after run.
+            runner = runner.seed(crate::driver::derive_seed(seed, name));
         }
         let state = json(&checkpoint).unwrap_or_default();
         let state_name = checkpoint.state_name().to_owned();
@@ -591,9 +601,17 @@ impl<C: Send + Sync + 'static> Engine<C> {
             let outcome = {
                 let run =
                     runner.run_from::<W, _>(&shared.context, checkpoint, progress, &mut recorder);
+                // Code outside a task's handler (a choice or pass function,
+                // say) may panic too; the execution then fails instead of
+                // staying "running" forever.
+                let run = std::panic::AssertUnwindSafe(run).catch_unwind();
                 let mut cancelled = cancelled;
                 tokio::select! {
-                    outcome = run => outcome,
+                    outcome = run => outcome.unwrap_or_else(|panic| {
+                        Err(ExecutionError::Crashed {
+                            message: crate::attempt::panic_message(panic.as_ref()),
+                        })
+                    }),
                     _ = cancelled.wait_for(|c| *c) => Err(ExecutionError::Aborted),
                 }
             };
@@ -602,6 +620,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     Ok(()) => Err(ExecutionError::Aborted),
                     Err(error) => Err(error),
                 },
+                Err(crashed @ ExecutionError::Crashed { .. }) => {
+                    match recorder.crash::<W>(&crashed).await {
+                        Ok(()) => Err(crashed),
+                        Err(error) => Err(error),
+                    }
+                }
                 other => other.map(|_| ()),
             };
             done.send_replace(Some(outcome));
@@ -645,6 +669,15 @@ impl<C: Send + Sync + 'static> Engine<C> {
             live.cancel.send_replace(true);
         }
     }
+}
+
+/// Which execution a driver task runs, and where its history stands.
+struct Run<'a> {
+    id: String,
+    name: &'a str,
+    fence: u64,
+    last_event_id: u64,
+    elapsed: Duration,
 }
 
 /// How a stored execution ended, as an outcome.
@@ -706,14 +739,14 @@ where
         .now()
         .duration_since(stored.started_at)
         .unwrap_or_default();
-    engine.spawn::<W>(
-        stored.id,
-        checkpoint,
-        progress,
-        stored.fence,
-        stored.last_event_id,
+    let run = Run {
+        id: stored.id,
+        name: &stored.name,
+        fence: stored.fence,
+        last_event_id: stored.last_event_id,
         elapsed,
-    );
+    };
+    engine.spawn::<W>(run, checkpoint, progress);
     Ok(())
 }
 

@@ -80,6 +80,21 @@ impl DurableRecorder {
             .await
     }
 
+    /// Writes the end of an execution whose driver panicked.
+    pub(crate) async fn crash<W>(&mut self, error: &ExecutionError) -> Result<(), ExecutionError>
+    where
+        W: Workflow + Serialize,
+        W::Output: Serialize,
+    {
+        let _ = Recorder::<W>::record(
+            self,
+            EventKind::ExecutionFailed,
+            None,
+            Data::Error(&error.info()),
+        );
+        Recorder::<W>::end(self, Err(error)).await
+    }
+
     fn write_end(
         &mut self,
         status: Status,
