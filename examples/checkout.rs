@@ -1,18 +1,22 @@
 //! The example to run first: an order pipeline that uses every state kind
 //! (a task that retries, a catch, a choice, a wait, a map over the order's
-//! items, two parallel branches, a pass, succeed and fail). It runs three
-//! orders at once on an engine, then prints each one's history as a
-//! timeline.
+//! items, two parallel branches, a pass, succeed and fail), written to an
+//! embedded SQLite file. A first engine starts three orders and dies in the
+//! middle; a second one opens the same file, recovers, and finishes them.
+//! Each order's history is printed as a timeline.
 //!
 //! ```text
 //! cargo run --example checkout
 //! ```
 
+use std::error::Error;
+use std::path::Path;
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use workflow::prelude::*;
+use workflow::store::SqliteStore;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Order {
@@ -195,13 +199,25 @@ async fn email(cx: Ctx<'_, Shop>, parcels: Vec<Parcel>) -> Result<String, ShopEr
     Ok("email sent".to_owned())
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let engine = Engine::new(Shop {
+fn shop() -> Shop {
+    Shop {
         out_of_stock: vec!["umbrella".to_owned()],
         busy_answers: Mutex::new(2),
-    });
+    }
+}
+
+/// An engine over the SQLite file, with the workflow registered.
+fn engine(path: &Path) -> Result<Engine<Shop>, Box<dyn Error>> {
+    let engine = Engine::builder(shop())
+        .store(SqliteStore::open(path)?)
+        .build();
     engine.register::<Checkout>();
+    Ok(engine)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let path = std::env::temp_dir().join(format!("workflow-checkout-{}.db", std::process::id()));
     println!(
         "Checkout has {} states:",
         Checkout::definition().states.len()
@@ -209,6 +225,8 @@ async fn main() {
     for state in Checkout::definition().states.iter() {
         println!("  {:<14} {}", state.name, state.kind.type_name());
     }
+    println!("\nexecutions are written to {}", path.display());
+
     let orders = [
         Order {
             id: 1,
@@ -226,22 +244,35 @@ async fn main() {
             paid: true,
         },
     ];
-    println!("\nwhat the handlers say, as the three orders run at once:");
-    let mut handles = Vec::new();
+    println!("\nthe first process starts three orders; what the handlers say:");
+    let first = engine(&path)?;
+    let mut ids = Vec::new();
     for order in orders {
         let name = format!("order-{}", order.id);
-        match engine.start::<Checkout>(name, order).await {
-            Ok(handle) => handles.push(handle),
-            Err(error) => println!("could not start: {error}"),
+        ids.push(first.start::<Checkout>(name, order).await?.id().to_owned());
+    }
+    // Order 2 is not paid: it waits 300 ms. Let the process die in the middle.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    first.halt();
+    println!("\n-- the first process dies; order 2 was waiting for its payment --");
+    for id in &ids {
+        if let Some(execution) = first.describe(id).await? {
+            println!(
+                "  {:<8} {:<10} in {}",
+                execution.name,
+                execution.status.name(),
+                execution.state
+            );
         }
     }
-    let ids: Vec<String> = handles.iter().map(|h| h.id().to_owned()).collect();
-    let mut outcomes = Vec::new();
-    for handle in handles {
-        outcomes.push(handle.await);
-    }
-    for (id, outcome) in ids.iter().zip(outcomes) {
-        let Ok(Some(execution)) = engine.describe(id).await else {
+
+    println!("\nthe second process opens the same file and recovers:");
+    let second = engine(&path)?;
+    let recovery = second.recover().await?;
+    println!("  resumed {} execution(s)", recovery.resumed.len());
+    for id in &ids {
+        let outcome = second.handle::<Checkout>(id.clone()).await;
+        let Some(execution) = second.describe(id).await? else {
             continue;
         };
         println!("\n{} ({:?}):", execution.name, execution.status);
@@ -249,11 +280,10 @@ async fn main() {
             Ok(summary) => println!("  output: {summary}"),
             Err(error) => println!("  {error}"),
         }
-        print_timeline(
-            &engine.history(id).await.unwrap_or_default(),
-            execution.started_at,
-        );
+        print_timeline(&second.history(id).await?, execution.started_at);
     }
+    std::fs::remove_file(&path)?;
+    Ok(())
 }
 
 /// One line per event: milliseconds since the start, event, state, data.
