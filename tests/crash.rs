@@ -58,7 +58,7 @@ impl Effects {
 
 async fn charge(cx: Ctx<'_, Effects>, n: u64) -> Result<u64, Fault> {
     // Every third order's first attempt fails and is retried.
-    if n % 3 == 0 && cx.attempt() == 1 {
+    if n.is_multiple_of(3) && cx.attempt() == 1 {
         return Err(Fault::Flaky);
     }
     cx.apply(cx.idempotency_key().to_string());
