@@ -1,6 +1,7 @@
-//! The engine: histories in Step Functions' vocabulary, handles, listings,
-//! cancellation, limits, and many executions at once. Time is tokio's paused
-//! clock throughout.
+// The engine suite: histories in Step Functions' vocabulary, handles,
+// listings, cancellation, limits, and many executions at once, on tokio's
+// paused clock. Included by one test target per store, each defining
+// `store()`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -8,7 +9,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use workflow::prelude::*;
-use workflow::{EngineError, Event, Limits};
+use workflow::{EngineBuilder, EngineError, Event, Limits};
+
+fn builder<C: Send + Sync + 'static>(context: C) -> EngineBuilder<C> {
+    Engine::builder(context).store(store())
+}
+
+fn new_engine<C: Send + Sync + 'static>(context: C) -> Engine<C> {
+    builder(context).build()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum Fault {
@@ -80,7 +89,7 @@ fn route(n: u64) -> order::Route {
 }
 
 fn engine(faults: &[Fault]) -> Engine<Ops> {
-    let engine = Engine::new(Ops {
+    let engine = new_engine(Ops {
         faults: Mutex::new(faults.to_vec()),
         ..Ops::default()
     });
@@ -349,7 +358,7 @@ async fn blow_up(_cx: Ctx<'_, Ops>, n: u64) -> Result<String, Fault> {
 
 #[tokio::test(start_paused = true)]
 async fn data_over_the_limit_fails_with_data_limit_exceeded_which_any_does_not_catch() {
-    let engine = Engine::builder(Ops::default())
+    let engine = builder(Ops::default())
         .limits(Limits {
             payload_bytes: 1000,
             ..Limits::default()
@@ -375,7 +384,7 @@ async fn data_over_the_limit_fails_with_data_limit_exceeded_which_any_does_not_c
 
 #[tokio::test(start_paused = true)]
 async fn a_full_history_fails_the_execution() {
-    let engine = Engine::builder(Ops {
+    let engine = builder(Ops {
         faults: Mutex::new(vec![Fault::Busy, Fault::Busy]),
         ..Ops::default()
     })
@@ -447,7 +456,7 @@ fn expected(n: u64) -> u64 {
 
 #[tokio::test(start_paused = true)]
 async fn ten_thousand_concurrent_executions_all_complete_correctly() {
-    let engine = Engine::new(());
+    let engine = new_engine(());
     engine.register::<Ten>();
     let mut handles = Vec::new();
     for n in 0..10_000u64 {
@@ -814,7 +823,7 @@ pub enum Jittery {
 #[tokio::test(start_paused = true)]
 async fn a_seed_repeats_the_jitter_of_an_execution_with_the_same_name() {
     let run = |seed: u64| async move {
-        let engine = Engine::builder(Ops {
+        let engine = builder(Ops {
             faults: Mutex::new(vec![Fault::Busy; 4]),
             ..Ops::default()
         })
