@@ -240,7 +240,7 @@ async fn cancelling_drops_the_running_state_and_records_the_abort() {
     let engine = engine(&[]);
     let handle = engine.start::<Order>("to-cancel", 50).await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    handle.cancel();
+    handle.cancel().await.unwrap();
     let id = handle.id().to_owned();
     assert_eq!(handle.await, Err(ExecutionError::Aborted));
     let history = engine.history(&id).await.unwrap();
@@ -291,7 +291,7 @@ async fn cancelling_a_running_task_drops_its_future() {
     let handle = engine.start::<Slow>("slow", 1).await.unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(!engine.context().dropped.load(Ordering::SeqCst));
-    handle.cancel();
+    handle.cancel().await.unwrap();
     assert_eq!(handle.await, Err(ExecutionError::Aborted));
     assert!(engine.context().dropped.load(Ordering::SeqCst));
 }
@@ -848,4 +848,47 @@ async fn a_seed_repeats_the_jitter_of_an_execution_with_the_same_name() {
     assert_eq!(first.len(), 4);
     assert_eq!(run(42).await, first);
     assert_ne!(run(7).await, first);
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_waits_park_out_of_memory_and_resume_on_time() {
+    let engine = engine(&[]);
+    let mut handles = Vec::new();
+    for n in 0..1000u64 {
+        // Inputs over 5 double past 10: Route sends them to the hour-long Hold.
+        let input = 6 + n % 5;
+        handles.push(engine.start::<Order>(format!("p{n}"), input).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(engine.active_tasks(), 0, "parked: no task, no future, per execution");
+    let waiting = engine
+        .list(Some("Order"), Some(Status::Running))
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1000);
+    assert!(
+        waiting
+            .iter()
+            .all(|d| d.state == "Hold" && d.wake_at.is_some())
+    );
+    let id = handles[0].id().to_owned();
+    for (n, handle) in handles.into_iter().enumerate() {
+        assert_eq!(handle.await, Ok((6 + n as u64 % 5) * 2));
+    }
+    let history = engine.history(&id).await.unwrap();
+    assert_linked(&history);
+    let at = |kind| {
+        history
+            .iter()
+            .find(|e| e.kind == kind)
+            .map(|e| e.timestamp)
+            .unwrap()
+    };
+    assert_eq!(
+        at(EventKind::WaitStateExited)
+            .duration_since(at(EventKind::WaitStateEntered))
+            .unwrap(),
+        Duration::from_secs(3600),
+        "resumed by the timer exactly when due"
+    );
 }

@@ -107,8 +107,17 @@ impl Runner {
         context: &W::Context,
         input: W::Input,
     ) -> Result<W::Output, ExecutionError> {
-        self.run_from::<W, _>(context, W::start(input), Progress::fresh(), &mut Silent)
-            .await
+        let ran = self
+            .run_from::<W, _>(context, W::start(input), Progress::fresh(), &mut Silent)
+            .await;
+        match ran {
+            Ran::Ended(outcome) => outcome,
+            // Only a recorder with a store parks, and Silent has none.
+            Ran::Parked => Err(ExecutionError::InvalidWorkflow {
+                workflow: W::definition().name.to_string(),
+                reason: "an inline run was parked, which needs a store".to_owned(),
+            }),
+        }
     }
 
     /// Runs an execution from `checkpoint` on, telling `recorder` what
@@ -119,27 +128,42 @@ impl Runner {
         checkpoint: W,
         progress: Progress,
         recorder: &mut R,
-    ) -> Result<W::Output, ExecutionError> {
+    ) -> Ran<W::Output> {
         let def = W::definition();
         let span = tracing::debug_span!(
             "execution",
             workflow = &*def.name,
             id = self.execution_id.as_deref()
         );
-        let drive = self
-            .drive::<W, R>(context, checkpoint, progress, recorder)
-            .instrument(span);
-        let result = match def.timeout {
-            None => drive.await,
-            Some(after) => {
-                let left = after.saturating_sub(self.elapsed);
+        let clock = self.clock.unwrap_or_default();
+        let left = def.timeout.map(|after| after.saturating_sub(self.elapsed));
+        let deadline = left.map(|left| clock.now() + left);
+        let result = match (def.timeout, left) {
+            (Some(after), Some(left)) if left.is_zero() => {
+                // Resumed after its deadline (the process was down past it):
+                // it timed out; nothing more runs.
+                Err(Halt::Failed(ExecutionError::TimedOut { after }))
+            }
+            (Some(after), Some(left)) => {
+                let drive = self
+                    .drive::<W, R>(context, checkpoint, progress, recorder, deadline)
+                    .instrument(span);
                 match tokio::time::timeout(left, drive).await {
                     Ok(result) => result,
-                    Err(_) => Err(ExecutionError::TimedOut { after }),
+                    Err(_) => Err(Halt::Failed(ExecutionError::TimedOut { after })),
                 }
             }
+            _ => {
+                self.drive::<W, R>(context, checkpoint, progress, recorder, deadline)
+                    .instrument(span)
+                    .await
+            }
         };
-        finish(recorder, result).await
+        match result {
+            Ok(output) => Ran::Ended(finish(recorder, Ok(output)).await),
+            Err(Halt::Failed(error)) => Ran::Ended(finish(recorder, Err(error)).await),
+            Err(Halt::Parked) => Ran::Parked,
+        }
     }
 
     async fn drive<W: Workflow, R: Recorder<W>>(
@@ -148,7 +172,8 @@ impl Runner {
         mut checkpoint: W,
         mut progress: Progress,
         recorder: &mut R,
-    ) -> Result<W::Output, ExecutionError> {
+        deadline: Option<SystemTime>,
+    ) -> Result<W::Output, Halt> {
         let def = W::definition();
         let execution_id = match &self.execution_id {
             Some(id) => id.clone(),
@@ -176,16 +201,23 @@ impl Runner {
             tokio::task::consume_budget().await;
             let index = checkpoint.state_index();
             let Some(state) = def.states.get(index) else {
-                return Err(ExecutionError::InvalidWorkflow {
+                return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
                     workflow: def.name.to_string(),
                     reason: format!("state index {index} is not in the definition"),
-                });
+                }));
             };
             let name: &'static str = &state.name;
             let events = Events::of(&state.kind);
             // A timer that was pending when the execution was last committed
             // (a wait, or a retry's backoff): sleep out what is left of it.
             if let Some(wake_at) = progress.wake_at.take() {
+                // A long wait leaves memory: the deadline is committed, and
+                // the engine's timer resumes the execution when it is due.
+                // Not past the execution's own deadline, though: the timeout
+                // must fire on time, and it is kept in memory.
+                if recorder.parks(wake_at) && deadline.is_none_or(|d| d >= wake_at) {
+                    return Err(Halt::Parked);
+                }
                 clock.sleep_until(wake_at).await;
             }
             if let Some(waited_in) = progress.waiting.take() {
@@ -248,10 +280,10 @@ impl Runner {
                     let (Some(used), Some(policy)) =
                         (progress.retries.get_mut(retrier), state.retry.get(retrier))
                     else {
-                        return Err(ExecutionError::InvalidWorkflow {
+                        return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
                             workflow: def.name.to_string(),
                             reason: format!("state `{name}` has no retrier {retrier}"),
-                        });
+                        }));
                     };
                     *used += 1;
                     let delay = policy.jittered_delay_before(*used, rng.f64());
@@ -313,12 +345,31 @@ impl Runner {
                         recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
                     }
                     tracing::debug!(execution = %execution_id, %failure, "execution failed");
-                    return Err(ExecutionError::Failed(failure));
+                    return Err(Halt::Failed(ExecutionError::Failed(failure)));
                 }
             }
             progress.entry += 1;
             progress.entered = false;
         }
+    }
+}
+
+/// How a run ended: with the execution's end, or parked on a timer until
+/// the engine resumes it.
+pub(crate) enum Ran<T> {
+    Ended(Result<T, ExecutionError>),
+    Parked,
+}
+
+/// Why the driver loop stopped before the end.
+pub(crate) enum Halt {
+    Failed(ExecutionError),
+    Parked,
+}
+
+impl From<ExecutionError> for Halt {
+    fn from(error: ExecutionError) -> Self {
+        Halt::Failed(error)
     }
 }
 
@@ -401,6 +452,13 @@ pub(crate) trait Recorder<W: Workflow>: Send {
     /// Where branches and map items report their start and end.
     fn journal(&self) -> Option<Arc<dyn Journal>> {
         None
+    }
+
+    /// Whether to park the execution until `wake_at` rather than sleep
+    /// in memory. Only a recorder whose engine resumes parked executions
+    /// may say yes.
+    fn parks(&self, _wake_at: SystemTime) -> bool {
+        false
     }
 }
 

@@ -249,7 +249,10 @@ async fn claims_take_due_unleased_running_executions(store: &dyn Store) {
             held: 2
         })
     );
-    assert_eq!(store.next_wake().await.unwrap(), Some(at(90)));
+    // "soon" (at 90) is claimed again, "later" (at 500) nobody holds.
+    assert_eq!(store.next_wake(now).await.unwrap(), Some(at(500)));
+    store.release("soon", 3).await.unwrap();
+    assert_eq!(store.next_wake(now).await.unwrap(), Some(at(90)));
 }
 
 async fn lists_filter_by_workflow_and_status_in_start_order(store: &dyn Store) {

@@ -38,12 +38,13 @@ impl<W: Workflow> ExecutionHandle<W> {
         self.engine.describe(&self.id).await
     }
 
-    /// Cancels the execution, if this engine is driving it: whatever it is
-    /// running is dropped, its history ends with `ExecutionAborted`, and its
-    /// outcome is [`ExecutionError::Aborted`]. Cancelling an ended execution
-    /// does nothing.
-    pub fn cancel(&self) {
-        self.engine.cancel(&self.id);
+    /// Cancels the execution: whatever it is running is dropped (or, if it
+    /// is parked on a timer, it is ended in the store), its history ends
+    /// with `ExecutionAborted`, and its outcome is
+    /// [`ExecutionError::Aborted`]. Cancelling an ended execution does
+    /// nothing.
+    pub async fn cancel(&self) -> Result<(), EngineError> {
+        self.engine.cancel(&self.id).await
     }
 }
 

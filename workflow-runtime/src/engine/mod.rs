@@ -17,7 +17,7 @@ use tokio::task::AbortHandle;
 use workflow_core::Definition;
 
 use crate::clock::Clock;
-use crate::driver::{Progress, Runner};
+use crate::driver::{Progress, Ran, Runner};
 use crate::error::ExecutionError;
 use crate::history::Event;
 use crate::store::{
@@ -178,6 +178,13 @@ struct Shared<C> {
     store: Arc<dyn Store>,
     registry: Mutex<HashMap<String, Registered<C>>>,
     live: Mutex<HashMap<String, Live>>,
+    /// Waits longer than this park: their task ends and the timer loop
+    /// resumes them. `None` keeps every wait in memory.
+    park_after: Option<Duration>,
+    timers: Mutex<Option<AbortHandle>>,
+    /// Tells the timer loop an execution parked (maybe earlier than it
+    /// planned to wake).
+    wake: tokio::sync::Notify,
 }
 
 /// An execution this engine is driving, or that someone is waiting for.
@@ -205,9 +212,18 @@ pub struct EngineBuilder<C> {
     versions: VersionPolicy,
     store: Arc<dyn Store>,
     clock: Option<Clock>,
+    park_after: Option<Duration>,
 }
 
 impl<C: Send + Sync + 'static> EngineBuilder<C> {
+    /// Waits and retry backoffs longer than this leave memory: the deadline
+    /// stays in the store and the engine's timer resumes the execution
+    /// when it is due. Default: 5 s. `None` keeps every wait in memory.
+    pub fn park_after(mut self, park_after: Option<Duration>) -> Self {
+        self.park_after = park_after;
+        self
+    }
+
     /// The clock to run on. Engines that share a store should share a clock
     /// in tests, where tokio's paused time would otherwise put each engine's
     /// wall time at a different place.
@@ -253,6 +269,9 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 store: self.store,
                 registry: Mutex::default(),
                 live: Mutex::default(),
+                park_after: self.park_after,
+                timers: Mutex::default(),
+                wake: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -298,6 +317,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             versions: VersionPolicy::default(),
             store: Arc::new(MemoryStore::new()),
             clock: None,
+            park_after: Some(Duration::from_secs(5)),
         }
     }
 
@@ -434,48 +454,19 @@ impl<C: Send + Sync + 'static> Engine<C> {
             .await?;
         let mut recovery = Recovery::default();
         for execution in claimed {
+            let id = execution.id.clone();
             if lock(&self.shared.live)
-                .get(&execution.id)
-                .is_some_and(|l| l.task.is_some())
+                .get(&id)
+                .is_some_and(|l| l.task.as_ref().is_some_and(|t| !t.is_finished()))
             {
                 continue;
             }
-            let registered = lock(&self.shared.registry)
-                .get(&execution.workflow)
-                .map(|r| (r.version.clone(), r.resume));
-            let id = execution.id.clone();
-            let problem = match registered {
-                None => Some(RecoveryError::Unregistered {
-                    execution: id.clone(),
-                    workflow: execution.workflow.clone(),
-                }),
-                Some((version, _)) if version != execution.version => {
-                    let problem = RecoveryError::VersionMismatch {
-                        execution: id.clone(),
-                        workflow: execution.workflow.clone(),
-                        stored: execution.version.clone(),
-                        current: version,
-                    };
-                    if self.shared.versions == VersionPolicy::Fail {
-                        self.fail_unresumable(&execution, "States.VersionMismatch", &problem)
-                            .await?;
-                    }
-                    Some(problem)
-                }
-                Some((_, resume)) => resume(self, execution.clone()).err(),
-            };
-            match problem {
+            match self.resume_claimed(execution).await? {
                 None => recovery.resumed.push(id),
-                Some(problem) => {
-                    if !matches!(problem, RecoveryError::VersionMismatch { .. })
-                        || self.shared.versions == VersionPolicy::Park
-                    {
-                        self.shared.store.release(&id, execution.fence).await?;
-                    }
-                    recovery.skipped.push(problem);
-                }
+                Some(problem) => recovery.skipped.push(problem),
             }
         }
+        self.ensure_timers();
         Ok(recovery)
     }
 
@@ -519,6 +510,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// crash does. The store keeps their last checkpoints for
     /// [`recover`](Engine::recover).
     pub fn halt(&self) {
+        if let Some(timers) = lock(&self.shared.timers).take() {
+            timers.abort();
+        }
         for live in lock(&self.shared.live).values_mut() {
             if let Some(task) = live.task.take() {
                 task.abort();
@@ -588,6 +582,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let state = json(&checkpoint).unwrap_or_default();
         let state_name = checkpoint.state_name().to_owned();
         let key = id.clone();
+        let key_in_task = id.clone();
         let task = async move {
             let mut recorder = DurableRecorder::new(
                 Arc::clone(&shared.store),
@@ -597,8 +592,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 shared.limits,
                 shared.clock,
                 (state, state_name),
-            );
-            let outcome = {
+            )
+            .parking_after(shared.park_after);
+            let ran = {
                 let run =
                     runner.run_from::<W, _>(&shared.context, checkpoint, progress, &mut recorder);
                 // Code outside a task's handler (a choice or pass function,
@@ -607,26 +603,38 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 let run = std::panic::AssertUnwindSafe(run).catch_unwind();
                 let mut cancelled = cancelled;
                 tokio::select! {
-                    outcome = run => outcome.unwrap_or_else(|panic| {
-                        Err(ExecutionError::Crashed {
+                    ran = run => ran.unwrap_or_else(|panic| {
+                        Ran::Ended(Err(ExecutionError::Crashed {
                             message: crate::attempt::panic_message(panic.as_ref()),
-                        })
+                        }))
                     }),
-                    _ = cancelled.wait_for(|c| *c) => Err(ExecutionError::Aborted),
+                    _ = cancelled.wait_for(|c| *c) => Ran::Ended(Err(ExecutionError::Aborted)),
                 }
             };
-            let outcome = match outcome {
-                Err(ExecutionError::Aborted) => match recorder.abort().await {
+            let outcome = match ran {
+                Ran::Parked => {
+                    // The deadline is committed; give the claim up so the
+                    // timer loop can take the execution when it is due.
+                    if let Err(error) = shared.store.release(&key_in_task, fence).await {
+                        tracing::warn!(execution = %key_in_task, %error, "could not park");
+                    }
+                    if let Some(live) = lock(&shared.live).get_mut(&key_in_task) {
+                        live.task = None;
+                    }
+                    shared.wake.notify_one();
+                    return;
+                }
+                Ran::Ended(Err(ExecutionError::Aborted)) => match recorder.abort().await {
                     Ok(()) => Err(ExecutionError::Aborted),
                     Err(error) => Err(error),
                 },
-                Err(crashed @ ExecutionError::Crashed { .. }) => {
+                Ran::Ended(Err(crashed @ ExecutionError::Crashed { .. })) => {
                     match recorder.crash::<W>(&crashed).await {
                         Ok(()) => Err(crashed),
                         Err(error) => Err(error),
                     }
                 }
-                other => other.map(|_| ()),
+                Ran::Ended(other) => other.map(|_| ()),
             };
             done.send_replace(Some(outcome));
         };
@@ -634,6 +642,60 @@ impl<C: Send + Sync + 'static> Engine<C> {
         if let Some(live) = lock(&self.shared.live).get_mut(&key) {
             live.task = Some(handle.abort_handle());
         }
+        self.ensure_timers();
+    }
+
+    /// Starts the timer loop, once: it resumes parked executions when their
+    /// deadlines come.
+    fn ensure_timers(&self) {
+        let mut timers = lock(&self.shared.timers);
+        if timers.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.shared);
+        *timers = Some(tokio::spawn(timer_loop(weak)).abort_handle());
+    }
+
+    /// Resumes one claimed execution, or says why not. An execution that
+    /// cannot be resumed stays claimed, so the timer loop does not take it
+    /// again and again; the next `recover` reports it again.
+    async fn resume_claimed(
+        &self,
+        execution: StoredExecution,
+    ) -> Result<Option<RecoveryError>, EngineError> {
+        let registered = lock(&self.shared.registry)
+            .get(&execution.workflow)
+            .map(|r| (r.version.clone(), r.resume));
+        let id = execution.id.clone();
+        Ok(match registered {
+            None => Some(RecoveryError::Unregistered {
+                execution: id,
+                workflow: execution.workflow.clone(),
+            }),
+            Some((version, _)) if version != execution.version => {
+                let problem = RecoveryError::VersionMismatch {
+                    execution: id,
+                    workflow: execution.workflow.clone(),
+                    stored: execution.version.clone(),
+                    current: version,
+                };
+                if self.shared.versions == VersionPolicy::Fail {
+                    self.fail_unresumable(&execution, "States.VersionMismatch", &problem)
+                        .await?;
+                }
+                Some(problem)
+            }
+            Some((_, resume)) => resume(self, execution).err(),
+        })
+    }
+
+    /// How many executions have a task running in this process now: parked
+    /// ones have none.
+    pub fn active_tasks(&self) -> usize {
+        lock(&self.shared.live)
+            .values()
+            .filter(|l| l.task.as_ref().is_some_and(|t| !t.is_finished()))
+            .count()
     }
 
     /// Waits until the execution with this id ends; `Ok` means it succeeded
@@ -664,9 +726,120 @@ impl<C: Send + Sync + 'static> Engine<C> {
         published.unwrap_or(Err(ExecutionError::Store(StoreError::Closed)))
     }
 
-    pub(crate) fn cancel(&self, id: &str) {
-        if let Some(live) = lock(&self.shared.live).get(id) {
-            live.cancel.send_replace(true);
+    pub(crate) async fn cancel(&self, id: &str) -> Result<(), EngineError> {
+        // A claim taken between reading and writing (the timer loop
+        // resuming it) makes the write stale: then the running task is
+        // signalled instead. A few rounds settle it.
+        for _ in 0..3 {
+            let running_here = {
+                let live = lock(&self.shared.live);
+                live.get(id).is_some_and(|l| {
+                    if l.task.as_ref().is_some_and(|t| !t.is_finished()) {
+                        l.cancel.send_replace(true);
+                        true
+                    } else {
+                        false
+                    }
+                })
+            };
+            if running_here {
+                return Ok(());
+            }
+            let Some(stored) = self.shared.store.execution(id).await? else {
+                return Err(EngineError::Store(StoreError::NotFound(id.to_owned())));
+            };
+            if stored.checkpoint.status != Status::Running {
+                return Ok(());
+            }
+            // Parked: end it in the store directly.
+            match self.abort_stored(&stored).await {
+                Err(EngineError::Store(StoreError::Fenced { .. })) => continue,
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a parked execution as aborted, in the store.
+    async fn abort_stored(&self, stored: &StoredExecution) -> Result<(), EngineError> {
+        let clock = self.shared.clock;
+        let mut checkpoint = stored.checkpoint.clone();
+        checkpoint.status = Status::Aborted;
+        checkpoint.wake_at = None;
+        checkpoint.error = Some(ExecutionError::Aborted.info());
+        let previous = stored.last_event_id;
+        self.shared
+            .store
+            .commit(Transition {
+                execution: stored.id.clone(),
+                fence: stored.fence,
+                checkpoint,
+                events: vec![Event {
+                    id: previous + 1,
+                    previous_event_id: previous,
+                    timestamp: clock.now(),
+                    kind: crate::EventKind::ExecutionAborted,
+                    state: None,
+                    data: None,
+                }],
+                stopped_at: Some(clock.now()),
+            })
+            .await?;
+        let done = lock(&self.shared.live)
+            .get(&stored.id)
+            .map(|l| l.done.clone());
+        if let Some(done) = done {
+            done.send_replace(Some(Err(ExecutionError::Aborted)));
+        }
+        Ok(())
+    }
+}
+
+/// The timer loop: sleeps until the earliest deadline of a parked
+/// execution (or until one parks), claims what is due and resumes it.
+async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak<Shared<C>>) {
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let engine = Engine { shared: strong };
+        let clock = engine.shared.clock;
+        let now = clock.now();
+        let claim = Claim {
+            owner: engine.shared.owner.clone(),
+            lease_until: forever(),
+            due_by: now,
+            leases_expired_by: now,
+            limit: 1024,
+        };
+        let claimed = match engine.shared.store.claim(claim).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "the timer loop could not claim due executions");
+                Vec::new()
+            }
+        };
+        let full = claimed.len() == 1024;
+        for execution in claimed {
+            match engine.resume_claimed(execution).await {
+                Ok(None) => {}
+                Ok(Some(problem)) => tracing::warn!(%problem, "a due execution was not resumed"),
+                Err(error) => tracing::warn!(%error, "a due execution was not resumed"),
+            }
+        }
+        if full {
+            continue;
+        }
+        let next = engine.shared.store.next_wake(now).await.ok().flatten();
+        let wake = Arc::clone(&engine.shared);
+        drop(engine);
+        // Polled at least every minute, so a deadline written by another
+        // engine on the same store is not missed for long.
+        let poll = now + Duration::from_secs(60);
+        let until = next.map_or(poll, |t| t.min(poll));
+        tokio::select! {
+            () = clock.sleep_until(until) => {}
+            () = wake.wake.notified() => {}
         }
     }
 }

@@ -46,6 +46,8 @@ pub(crate) struct DurableRecorder {
     clock: Clock,
     /// The last committed state (JSON) and its name, for the final write.
     last: (String, String),
+    /// Park waits longer than this (see `EngineBuilder::park_after`).
+    park_after: Option<std::time::Duration>,
 }
 
 impl DurableRecorder {
@@ -69,7 +71,14 @@ impl DurableRecorder {
             limits,
             clock,
             last,
+            park_after: None,
         }
+    }
+
+    /// Parks waits longer than `park_after`.
+    pub(crate) fn parking_after(mut self, park_after: Option<std::time::Duration>) -> Self {
+        self.park_after = park_after;
+        self
     }
 
     /// Writes the end of a cancelled execution.
@@ -190,6 +199,11 @@ where
     W: Workflow + Serialize,
     W::Output: Serialize,
 {
+    fn parks(&self, wake_at: std::time::SystemTime) -> bool {
+        let left = wake_at.duration_since(self.clock.now()).unwrap_or_default();
+        self.park_after.is_some_and(|limit| left > limit)
+    }
+
     fn journal(&self) -> Option<Arc<dyn Journal>> {
         Some(Arc::new(PendingJournal {
             pending: Arc::clone(&self.pending),

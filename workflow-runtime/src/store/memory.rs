@@ -156,12 +156,13 @@ impl Store for MemoryStore {
         })
     }
 
-    fn next_wake(&self) -> StoreFuture<'_, Option<SystemTime>> {
-        self.with(|inner| {
+    fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
+        self.with(move |inner| {
             Ok(inner
                 .rows
                 .values()
                 .filter(|r| r.execution.checkpoint.status == Status::Running)
+                .filter(|r| r.lease_until.is_none_or(|t| t <= leases_expired_by))
                 .filter_map(|r| r.execution.checkpoint.wake_at)
                 .min())
         })

@@ -224,8 +224,10 @@ pub trait Store: Send + Sync + 'static {
     /// still current.
     fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()>;
 
-    /// The earliest timer of a running execution.
-    fn next_wake(&self) -> StoreFuture<'_, Option<SystemTime>>;
+    /// The earliest timer of a running execution that nobody holds (no
+    /// lease, or one expired by `leases_expired_by`): when the next parked
+    /// execution is due.
+    fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>>;
 
     /// The execution with this id.
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>>;

@@ -596,12 +596,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn next_wake(&self) -> StoreFuture<'_, Option<SystemTime>> {
-        self.run(|connection| {
+    fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
+        self.run(move |connection| {
             let next: Option<i64> = connection
                 .query_row(
-                    "SELECT MIN(wake_at) FROM executions WHERE status = 'Running'",
-                    [],
+                    "SELECT MIN(wake_at) FROM executions WHERE status = 'Running' \
+                     AND (lease_until IS NULL OR lease_until <= ?1)",
+                    [nanos(leases_expired_by)],
                     |row| row.get(0),
                 )
                 .map_err(database)?;
