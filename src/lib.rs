@@ -33,10 +33,11 @@
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! let greeting = Greet::run(&(), "ferris".to_owned()).await.unwrap();
+//! # async fn main() -> Result<(), ExecutionError> {
+//! let greeting = Greet::run(&(), "ferris".to_owned()).await?;
 //! assert_eq!(greeting, "HELLO, FERRIS!");
 //! assert_eq!(Greet::definition().states.len(), 2);
+//! # Ok(())
 //! # }
 //! ```
 //!

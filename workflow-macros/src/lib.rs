@@ -77,4 +77,5 @@ fn item_keyword(item: &syn::Item) -> proc_macro2::TokenStream {
 }
 
 #[cfg(test)]
+#[path = "tests/never_panics.rs"]
 mod never_panics;
