@@ -26,10 +26,31 @@ pub struct Event {
     pub data: Option<String>,
 }
 
-/// What an event records, named as Step Functions names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[allow(missing_docs)] // Each variant is the Step Functions event of that name.
-pub enum EventKind {
+/// Declares `EventKind` from one list: the variants, their names and `ALL`.
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $kind:ident,)*) => {
+        /// What an event records, named as Step Functions names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[allow(missing_docs)] // Each variant is the Step Functions event of that name.
+        pub enum EventKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl EventKind {
+            /// Every kind of event.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$kind,)*];
+
+            /// The event's name, as Step Functions spells it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EventKind::$kind => stringify!($kind),)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
     ExecutionStarted,
     ExecutionSucceeded,
     ExecutionFailed,
@@ -78,100 +99,12 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// Every kind of event.
-    pub const ALL: [EventKind; 39] = {
-        use EventKind::*;
-        [
-            ExecutionStarted,
-            ExecutionSucceeded,
-            ExecutionFailed,
-            ExecutionTimedOut,
-            ExecutionAborted,
-            TaskStateEntered,
-            TaskScheduled,
-            TaskStarted,
-            TaskSucceeded,
-            TaskFailed,
-            TaskTimedOut,
-            TaskStateExited,
-            ChoiceStateEntered,
-            ChoiceStateExited,
-            PassStateEntered,
-            PassStateExited,
-            WaitStateEntered,
-            WaitStateExited,
-            ParallelStateEntered,
-            ParallelStateStarted,
-            ParallelStateSucceeded,
-            ParallelStateFailed,
-            ParallelStateExited,
-            MapStateEntered,
-            MapStateStarted,
-            MapStateSucceeded,
-            MapStateFailed,
-            MapStateExited,
-            MapIterationStarted,
-            MapIterationSucceeded,
-            MapIterationFailed,
-            MapIterationAborted,
-            ParallelBranchStarted,
-            ParallelBranchSucceeded,
-            ParallelBranchFailed,
-            ParallelBranchAborted,
-            SucceedStateEntered,
-            SucceedStateExited,
-            FailStateEntered,
-        ]
-    };
-
     /// The kind with this name, as [`EventKind::name`] spells it.
     pub fn from_name(name: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-
-    /// The event's name, as Step Functions spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::ExecutionStarted => "ExecutionStarted",
-            EventKind::ExecutionSucceeded => "ExecutionSucceeded",
-            EventKind::ExecutionFailed => "ExecutionFailed",
-            EventKind::ExecutionTimedOut => "ExecutionTimedOut",
-            EventKind::ExecutionAborted => "ExecutionAborted",
-            EventKind::TaskStateEntered => "TaskStateEntered",
-            EventKind::TaskScheduled => "TaskScheduled",
-            EventKind::TaskStarted => "TaskStarted",
-            EventKind::TaskSucceeded => "TaskSucceeded",
-            EventKind::TaskFailed => "TaskFailed",
-            EventKind::TaskTimedOut => "TaskTimedOut",
-            EventKind::TaskStateExited => "TaskStateExited",
-            EventKind::ChoiceStateEntered => "ChoiceStateEntered",
-            EventKind::ChoiceStateExited => "ChoiceStateExited",
-            EventKind::PassStateEntered => "PassStateEntered",
-            EventKind::PassStateExited => "PassStateExited",
-            EventKind::WaitStateEntered => "WaitStateEntered",
-            EventKind::WaitStateExited => "WaitStateExited",
-            EventKind::ParallelStateEntered => "ParallelStateEntered",
-            EventKind::ParallelStateStarted => "ParallelStateStarted",
-            EventKind::ParallelStateSucceeded => "ParallelStateSucceeded",
-            EventKind::ParallelStateFailed => "ParallelStateFailed",
-            EventKind::ParallelStateExited => "ParallelStateExited",
-            EventKind::MapStateEntered => "MapStateEntered",
-            EventKind::MapStateStarted => "MapStateStarted",
-            EventKind::MapStateSucceeded => "MapStateSucceeded",
-            EventKind::MapStateFailed => "MapStateFailed",
-            EventKind::MapStateExited => "MapStateExited",
-            EventKind::MapIterationStarted => "MapIterationStarted",
-            EventKind::MapIterationSucceeded => "MapIterationSucceeded",
-            EventKind::MapIterationFailed => "MapIterationFailed",
-            EventKind::MapIterationAborted => "MapIterationAborted",
-            EventKind::ParallelBranchStarted => "ParallelBranchStarted",
-            EventKind::ParallelBranchSucceeded => "ParallelBranchSucceeded",
-            EventKind::ParallelBranchFailed => "ParallelBranchFailed",
-            EventKind::ParallelBranchAborted => "ParallelBranchAborted",
-            EventKind::SucceedStateEntered => "SucceedStateEntered",
-            EventKind::SucceedStateExited => "SucceedStateExited",
-            EventKind::FailStateEntered => "FailStateEntered",
-        }
+        EventKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -288,7 +221,7 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_its_name_once() {
         let mut names: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
-        for kind in EventKind::ALL {
+        for &kind in EventKind::ALL {
             assert_eq!(EventKind::from_name(kind.name()), Some(kind));
         }
         names.sort_unstable();
