@@ -508,3 +508,54 @@ mod sqlite_file {
         );
     }
 }
+
+mod sqlite_limits {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_locked_by_another_process_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wf.db");
+        let store = SqliteStore::open(&path).unwrap();
+        create(&store, "e1", "order-1").await;
+        store
+            .set_busy_timeout(Duration::from_millis(50))
+            .await
+            .unwrap();
+        // Another process takes the write lock and keeps it.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let locked = store
+            .create(new("e2", "order-2", "Order"), "w1", at(30))
+            .await;
+        assert!(matches!(locked, Err(StoreError::Locked(_))), "{locked:?}");
+        other.execute_batch("ROLLBACK").unwrap();
+        // Once the lock is gone, the store serves again.
+        create(&store, "e2", "order-2").await;
+        assert!(store.execution("e1").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_full_database_is_a_typed_error_and_loses_nothing_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("wf.db")).unwrap();
+        let fence = create(&store, "e1", "order-1").await;
+        store.set_max_size(64 * 1024).await.unwrap();
+        let mut written = 0;
+        let full = loop {
+            let mut big = checkpoint("x", Status::Running, None);
+            big.state = "y".repeat(4096);
+            let events = events(written + 1, 1);
+            match store.commit(transition("e1", fence, events, big)).await {
+                Ok(()) => written += 1,
+                Err(error) => break error,
+            }
+            assert!(written < 1000, "the size limit never bit");
+        };
+        assert!(matches!(full, StoreError::Full(_)), "{full:?}");
+        // The failed write left nothing half-done; what was committed stays.
+        let stored = store.execution("e1").await.unwrap().unwrap();
+        assert_eq!(stored.last_event_id, written);
+        assert_eq!(store.history("e1").await.unwrap().len() as u64, written);
+    }
+}

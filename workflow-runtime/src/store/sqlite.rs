@@ -68,8 +68,9 @@ const MIGRATIONS: &[&str] = &[r#"
 "#];
 
 type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-/// A job runs on the connection, or is told the batch could not begin.
-type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> Reply + Send>;
+/// A job runs on the connection (or is told the batch could not begin),
+/// and returns its reply with its own error, if it failed.
+type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (Reply, Option<StoreError>) + Send>;
 
 /// Executions in one SQLite file.
 #[derive(Debug)]
@@ -113,6 +114,32 @@ impl SqliteStore {
         })
     }
 
+    /// How long a write waits for another process's lock before failing
+    /// with [`StoreError::Locked`]. Default: 5 s.
+    pub async fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+        self.run(move |connection| connection.busy_timeout(timeout).map_err(database))
+            .await
+    }
+
+    /// Caps the database at about `bytes` (in whole pages); a write past
+    /// it fails with [`StoreError::Full`], as a full disk would.
+    pub async fn set_max_size(&self, bytes: u64) -> Result<(), StoreError> {
+        self.run(move |connection| {
+            let page: i64 = connection
+                .query_row("PRAGMA page_size", [], |row| row.get(0))
+                .map_err(database)?;
+            let pages = i64::try_from(bytes).unwrap_or(i64::MAX) / page.max(1);
+            connection
+                .query_row(
+                    &format!("PRAGMA max_page_count = {}", pages.max(1)),
+                    [],
+                    |_| Ok(()),
+                )
+                .map_err(database)
+        })
+        .await
+    }
+
     fn threaded(connection: Connection) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -153,14 +180,16 @@ impl SqliteStore {
                 Ok(connection) => in_savepoint(connection, f),
                 Err(error) => Err(error.clone()),
             };
-            Box::new(move |commit_error| {
+            let failed = result.as_ref().err().cloned();
+            let reply: Reply = Box::new(move |commit_error| {
                 let result = match commit_error {
                     Some(error) => Err(error.clone()),
                     None => result,
                 };
                 // The caller may have stopped waiting; nothing to do then.
                 let _ = tx.send(result);
-            })
+            });
+            (reply, failed)
         });
         let sent = match &self.mode {
             Mode::Thread(jobs) => jobs.send(job).map_err(|_| StoreError::Closed),
@@ -202,17 +231,35 @@ fn run_batch(connection: &Connection, batch: Vec<Job>) {
         .map_err(database)
     {
         for job in batch {
-            job(Err(&error))(Some(&error));
+            let (reply, _) = job(Err(&error));
+            reply(Some(&error));
         }
         return;
     }
-    let replies: Vec<Reply> = batch.into_iter().map(|job| job(Ok(connection))).collect();
-    let committed = connection.execute_batch("COMMIT").map_err(database);
-    if committed.is_err() {
-        let _ = connection.execute_batch("ROLLBACK");
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut first_error = None;
+    for job in batch {
+        let (reply, failed) = job(Ok(connection));
+        if first_error.is_none() {
+            first_error = failed;
+        }
+        replies.push(reply);
     }
+    // Some errors (a full disk, say) make SQLite roll the whole transaction
+    // back on its own: then nothing of this batch was written, and every
+    // caller must hear so, with the error that did it.
+    let outcome = if connection.is_autocommit() {
+        Err(first_error
+            .unwrap_or_else(|| StoreError::Database("the transaction was rolled back".into())))
+    } else {
+        let committed = connection.execute_batch("COMMIT").map_err(database);
+        if committed.is_err() {
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+        committed
+    };
     for reply in replies {
-        reply(committed.as_ref().err());
+        reply(outcome.as_ref().err());
     }
 }
 
@@ -229,8 +276,13 @@ fn in_savepoint<T>(
     } else {
         "ROLLBACK TO job; RELEASE job"
     };
-    connection.execute_batch(end).map_err(database)?;
-    result
+    // If SQLite already rolled the transaction back (a full disk does),
+    // the savepoint is gone too; the job's own error is the one to report.
+    match (result, connection.execute_batch(end)) {
+        (Err(error), _) => Err(error),
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(error)) => Err(database(error)),
+    }
 }
 
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
