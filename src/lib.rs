@@ -50,8 +50,8 @@
 pub use workflow_core as core;
 pub use workflow_macros::workflow;
 pub use workflow_runtime::{
-    Caught, Clock, Ctx, Description, Engine, EngineBuilder, EngineError, ErrorInfo, Event,
-    EventKind, ExecutionError, ExecutionHandle, Failure, IdempotencyKey, Interrupt, Limits,
+    CallbackError, Caught, Clock, Ctx, Description, Engine, EngineBuilder, EngineError, ErrorInfo,
+    Event, EventKind, ExecutionError, ExecutionHandle, Failure, IdempotencyKey, Interrupt, Limits,
     Recovery, RecoveryError, Runner, Status, Step, StepCx, TaskError, VersionPolicy, WaitUntil,
     Workflow, store,
 };

@@ -331,3 +331,51 @@ async fn unreadable_and_unregistered_executions_are_reported_and_the_rest_resume
     );
     assert_eq!(second.handle::<Journey>(fine).await, Ok(40));
 }
+
+// A callback completed while the process is down.
+async fn await_approval(cx: Ctx<'_, Ctx2>, n: u64) -> Result<u64, Fault> {
+    cx.0.keys.lock().unwrap().push(cx.callback_token());
+    cx.callback::<u64>()
+        .await
+        .map(|bonus| n + bonus)
+        .map_err(|_| Fault::Flaky)
+}
+
+#[workflow(context = Ctx2)]
+#[derive(Serialize, Deserialize)]
+pub enum Approval {
+    #[start]
+    #[task(await_approval, next = Done)]
+    Waiting(u64),
+    #[succeed]
+    Done(u64),
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_completed_while_the_process_is_down_is_found_after_recovery() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    first.register::<Approval>();
+    let id = first
+        .start::<Approval>("approve", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let token = setup.world.0.keys.lock().unwrap()[0].clone();
+    first.halt();
+
+    let second = setup.engine();
+    second.register::<Approval>();
+    // The answer comes in before the workflow is recovered.
+    second.complete_task(&token, 41u64).await.unwrap();
+    second.recover().await.unwrap();
+    assert_eq!(second.handle::<Approval>(id).await, Ok(42));
+    let keys = setup.world.0.keys.lock().unwrap().clone();
+    assert_eq!(
+        keys,
+        [token.clone(), token],
+        "the same token after the restart"
+    );
+}

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::time::Instant;
 
+use crate::callback::{CallbackError, Callbacks};
 use crate::error::TaskError;
 
 /// A task handler's view of its execution: the shared context, the attempt
@@ -20,6 +21,7 @@ pub struct Ctx<'a, C> {
     pub(crate) entry: u64,
     pub(crate) attempt: u32,
     pub(crate) heartbeat: &'a Heartbeat,
+    pub(crate) callbacks: Option<&'a dyn Callbacks>,
 }
 
 // Manual impls: a derive would require `C: Clone`, but only a reference is copied.
@@ -61,6 +63,25 @@ impl<'a, C> Ctx<'a, C> {
             state: self.state,
             entry: self.entry,
         }
+    }
+
+    /// This entry's callback token: hand it to whoever completes the task
+    /// (`engine.complete_task(token, output)`), then await
+    /// [`callback`](Ctx::callback). It is the idempotency key, so it is the
+    /// same after a restart.
+    pub fn callback_token(&self) -> String {
+        self.idempotency_key().to_string()
+    }
+
+    /// Waits until the task's token is completed from outside, and returns
+    /// the output sent with it. Heartbeats sent with
+    /// `engine.heartbeat_task(token)` count as this task's heartbeats. A
+    /// completion that arrived while the process was down is found at once.
+    pub async fn callback<T: serde::de::DeserializeOwned>(&self) -> Result<T, CallbackError> {
+        let callbacks = self.callbacks.ok_or(CallbackError::NoEngine)?;
+        let token = self.callback_token();
+        let json = crate::callback::wait(callbacks, &token, || self.heartbeat()).await?;
+        serde_json::from_str(&json).map_err(|e| CallbackError::Undecodable(e.to_string()))
     }
 
     /// Tells the driver the handler is alive; a state with a `heartbeat`

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use tracing::Instrument;
 use workflow_core::Kind;
 
+use crate::callback::{CallbackLink, Callbacks};
 use crate::clock::Clock;
 use crate::context::Heartbeat;
 use crate::error::{ErrorInfo, ExecutionError};
@@ -30,6 +31,8 @@ pub struct Runner {
     /// The clock to run on; the engine shares its own, so that every time
     /// it records is on one clock.
     clock: Option<Clock>,
+    /// The engine's callbacks, for callback tasks.
+    callbacks: Option<CallbackLink>,
 }
 
 /// Where an execution stands between steps: everything the driver needs,
@@ -79,6 +82,17 @@ impl Runner {
         self
     }
 
+    /// Gives tasks the engine's callbacks.
+    pub(crate) fn with_callbacks(mut self, callbacks: CallbackLink) -> Self {
+        self.callbacks = Some(callbacks);
+        self
+    }
+
+    /// The engine's callbacks, if the run has an engine.
+    pub(crate) fn callbacks(&self) -> Option<&dyn Callbacks> {
+        self.callbacks.as_ref().map(|link| &*link.0)
+    }
+
     /// Runs on `clock`.
     pub(crate) fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
@@ -98,6 +112,7 @@ impl Runner {
             execution_id: Some(id),
             elapsed: Duration::ZERO,
             clock: self.clock,
+            callbacks: self.callbacks.clone(),
         }
     }
 

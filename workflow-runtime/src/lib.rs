@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod attempt;
+mod callback;
 mod clock;
 mod context;
 mod driver;
@@ -23,6 +24,7 @@ pub mod store;
 pub mod typing;
 mod workflow;
 
+pub use callback::CallbackError;
 pub use clock::Clock;
 pub use context::{Caught, Ctx, IdempotencyKey};
 pub use driver::Runner;

@@ -104,6 +104,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             entry: self.entry,
             attempt: self.attempt,
             heartbeat: self.heartbeat,
+            callbacks: self.runner.callbacks(),
         }
     }
 

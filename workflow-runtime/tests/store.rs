@@ -287,6 +287,21 @@ async fn lists_filter_by_workflow_and_status_in_start_order(store: &dyn Store) {
     assert_eq!(ids(store.list(failed_orders).await.unwrap()), ["c"]);
 }
 
+async fn the_first_callback_completion_stands(store: &dyn Store) {
+    use workflow_runtime::store::CallbackResult;
+    assert_eq!(store.callback("t1").await.unwrap(), None);
+    let done = CallbackResult::Succeeded("42".into());
+    store.complete_callback("t1", done.clone()).await.unwrap();
+    let late = CallbackResult::Failed {
+        error: "Late".into(),
+        cause: "too late".into(),
+    };
+    store.complete_callback("t1", late.clone()).await.unwrap();
+    assert_eq!(store.callback("t1").await.unwrap(), Some(done));
+    store.complete_callback("t2", late.clone()).await.unwrap();
+    assert_eq!(store.callback("t2").await.unwrap(), Some(late));
+}
+
 async fn errors_are_typed(store: &dyn Store) {
     assert_eq!(
         store.history("nope").await,
@@ -350,6 +365,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn lists_filter_by_workflow_and_status_in_start_order() {
                 super::lists_filter_by_workflow_and_status_in_start_order(&make()).await;
+            }
+            #[tokio::test]
+            async fn the_first_callback_completion_stands() {
+                super::the_first_callback_completion_stands(&make()).await;
             }
             #[tokio::test]
             async fn errors_are_typed() {
@@ -461,7 +480,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 1
+                supported: 2
             })
         );
     }

@@ -16,13 +16,14 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use workflow_core::Definition;
 
+use crate::callback::{CallbackLink, CallbackState, Callbacks};
 use crate::clock::Clock;
 use crate::driver::{Progress, Ran, Runner};
 use crate::error::ExecutionError;
 use crate::history::Event;
 use crate::store::{
-    Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store, StoreError,
-    StoredExecution, Transition,
+    CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
+    StoreError, StoredExecution, Transition,
 };
 use crate::workflow::Workflow;
 
@@ -90,6 +91,9 @@ pub enum EngineError {
     /// The input or a state's data could not be serialized.
     #[error("cannot serialize the execution's data: {0}")]
     Serialize(String),
+    /// A callback token of no running execution.
+    #[error("no running execution has the task token `{0}`")]
+    UnknownToken(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -185,6 +189,39 @@ struct Shared<C> {
     /// Tells the timer loop an execution parked (maybe earlier than it
     /// planned to wake).
     wake: tokio::sync::Notify,
+    callbacks: Arc<CallbackHub>,
+}
+
+/// Callback tasks waiting in this process, by token.
+struct CallbackHub {
+    store: Arc<dyn Store>,
+    waiters: Mutex<HashMap<String, watch::Sender<CallbackState>>>,
+}
+
+impl CallbackHub {
+    /// Tells a waiting task, if one waits here.
+    fn notify(&self, token: &str, change: impl FnOnce(&mut CallbackState)) {
+        if let Some(waiter) = lock(&self.waiters).get(token) {
+            waiter.send_modify(change);
+        }
+    }
+}
+
+impl Callbacks for CallbackHub {
+    fn subscribe(&self, token: &str) -> watch::Receiver<CallbackState> {
+        lock(&self.waiters)
+            .entry(token.to_owned())
+            .or_insert_with(|| watch::channel(CallbackState::default()).0)
+            .subscribe()
+    }
+
+    fn unsubscribe(&self, token: &str) {
+        lock(&self.waiters).remove(token);
+    }
+
+    fn stored(&self, token: &str) -> crate::store::StoreFuture<'_, Option<CallbackResult>> {
+        self.store.callback(token)
+    }
 }
 
 /// An execution this engine is driving, or that someone is waiting for.
@@ -258,6 +295,10 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
 
     /// The engine.
     pub fn build(self) -> Engine<C> {
+        let callbacks = Arc::new(CallbackHub {
+            store: Arc::clone(&self.store),
+            waiters: Mutex::default(),
+        });
         Engine {
             shared: Arc::new(Shared {
                 context: self.context,
@@ -272,6 +313,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 park_after: self.park_after,
                 timers: Mutex::default(),
                 wake: tokio::sync::Notify::new(),
+                callbacks,
             }),
         }
     }
@@ -545,6 +587,71 @@ impl<C: Send + Sync + 'static> Engine<C> {
         Ok(list.into_iter().map(Description::from).collect())
     }
 
+    /// Completes the callback task waiting on `token` with `output` (Step
+    /// Functions' SendTaskSuccess). Stored first, so a task that is not
+    /// waiting right now (the process restarts) finds it when it runs again.
+    pub async fn complete_task(
+        &self,
+        token: &str,
+        output: impl Serialize,
+    ) -> Result<(), EngineError> {
+        self.running_token(token).await?;
+        let result = CallbackResult::Succeeded(json(&output)?);
+        self.shared
+            .store
+            .complete_callback(token, result.clone())
+            .await?;
+        self.shared
+            .callbacks
+            .notify(token, |state| state.result = Some(result));
+        Ok(())
+    }
+
+    /// Fails the callback task waiting on `token` (SendTaskFailure): its
+    /// `cx.callback()` returns `CallbackError::Failed` with this error and
+    /// cause.
+    pub async fn fail_task(
+        &self,
+        token: &str,
+        error: impl Into<String>,
+        cause: impl Into<String>,
+    ) -> Result<(), EngineError> {
+        self.running_token(token).await?;
+        let result = CallbackResult::Failed {
+            error: error.into(),
+            cause: cause.into(),
+        };
+        self.shared
+            .store
+            .complete_callback(token, result.clone())
+            .await?;
+        self.shared
+            .callbacks
+            .notify(token, |state| state.result = Some(result));
+        Ok(())
+    }
+
+    /// A heartbeat for the callback task waiting on `token`
+    /// (SendTaskHeartbeat): it counts against the state's `heartbeat`.
+    pub async fn heartbeat_task(&self, token: &str) -> Result<(), EngineError> {
+        self.running_token(token).await?;
+        self.shared
+            .callbacks
+            .notify(token, |state| state.heartbeats += 1);
+        Ok(())
+    }
+
+    /// Checks that a token belongs to a running execution of this store.
+    async fn running_token(&self, token: &str) -> Result<(), EngineError> {
+        // A token is an idempotency key: it starts with the id of the
+        // execution (a branch's key starts with its root execution's id).
+        let execution = token.split('/').next().unwrap_or_default();
+        match self.shared.store.execution(execution).await? {
+            Some(stored) if stored.checkpoint.status == Status::Running => Ok(()),
+            _ => Err(EngineError::UnknownToken(token.to_owned())),
+        }
+    }
+
     /// The history of the execution with this id.
     pub async fn history(&self, id: &str) -> Result<Vec<Event>, EngineError> {
         Ok(self.shared.store.history(id).await?)
@@ -570,10 +677,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
             (entry.cancel.subscribe(), entry.done.clone())
         };
         let shared = Arc::clone(&self.shared);
+        let hub: Arc<dyn Callbacks> = shared.callbacks.clone();
         let mut runner = Runner::new()
             .execution_id(id.clone())
             .elapsed(elapsed)
-            .clock(shared.clock);
+            .clock(shared.clock)
+            .with_callbacks(CallbackLink(hub));
         if let Some(seed) = shared.seed {
             // From the name, which the caller chose: the same seed and name
             // give the same jitter, run after run.

@@ -5,8 +5,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
 use super::{
-    Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture, StoredExecution,
-    Transition, check_events,
+    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
+    StoredExecution, Transition, check_events,
 };
 use crate::engine::Status;
 use crate::history::Event;
@@ -22,6 +22,7 @@ struct Inner {
     rows: HashMap<String, Row>,
     order: Vec<String>,
     by_name: HashMap<String, String>,
+    callbacks: HashMap<String, CallbackResult>,
 }
 
 #[derive(Debug)]
@@ -196,5 +197,18 @@ impl Store for MemoryStore {
                 .cloned()
                 .collect())
         })
+    }
+
+    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+        let token = token.to_owned();
+        self.with(move |inner| {
+            inner.callbacks.entry(token).or_insert(result);
+            Ok(())
+        })
+    }
+
+    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+        let token = token.to_owned();
+        self.with(move |inner| Ok(inner.callbacks.get(&token).cloned()))
     }
 }

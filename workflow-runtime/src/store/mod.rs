@@ -191,6 +191,20 @@ pub struct Claim {
     pub limit: usize,
 }
 
+/// How a callback task was completed from outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackResult {
+    /// `complete_task`: the task's output, as JSON.
+    Succeeded(String),
+    /// `fail_task`: the error's name and cause.
+    Failed {
+        /// The error's name.
+        error: String,
+        /// A description.
+        cause: String,
+    },
+}
+
 /// Which executions to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -237,6 +251,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The executions that pass the filter, in start order.
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
+
+    /// Records how the callback task with this token was completed. The
+    /// first completion stands; later ones are ignored.
+    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()>;
+
+    /// How the callback task with this token was completed, if it was.
+    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;
 }
 
 /// Event ids must continue the stored history one by one.

@@ -16,8 +16,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredExecution, Transition, check_events,
+    CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
+    StoreFuture, StoredExecution, Transition, check_events,
 };
 use crate::engine::Status;
 use crate::error::ErrorInfo;
@@ -28,7 +28,8 @@ const BATCH: usize = 512;
 
 /// The schema, one migration per version; `PRAGMA user_version` records how
 /// many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE executions (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
@@ -65,7 +66,17 @@ const MIGRATIONS: &[&str] = &[r#"
         data TEXT,
         PRIMARY KEY (execution, id)
     ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+    CREATE TABLE callbacks (
+        token TEXT PRIMARY KEY,
+        succeeded INTEGER NOT NULL,
+        output TEXT,
+        error TEXT,
+        cause TEXT
+    ) WITHOUT ROWID;
+"#,
+];
 
 type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// A job runs on the connection (or is told the batch could not begin),
@@ -721,6 +732,55 @@ impl Store for SqliteStore {
                 ),
                 params![filter.workflow, filter.status.map(Status::name)],
             )
+        })
+    }
+
+    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+        let token = token.to_owned();
+        self.run(move |connection| {
+            let (succeeded, output, error, cause) = match result {
+                CallbackResult::Succeeded(output) => (true, Some(output), None, None),
+                CallbackResult::Failed { error, cause } => (false, None, Some(error), Some(cause)),
+            };
+            connection
+                .execute(
+                    "INSERT INTO callbacks (token, succeeded, output, error, cause) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token) DO NOTHING",
+                    params![token, succeeded, output, error, cause],
+                )
+                .map_err(database)?;
+            Ok(())
+        })
+    }
+
+    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+        let token = token.to_owned();
+        self.run(move |connection| {
+            let row = connection
+                .query_row(
+                    "SELECT succeeded, output, error, cause FROM callbacks WHERE token = ?1",
+                    [&token],
+                    |row| {
+                        Ok((
+                            row.get::<_, bool>(0)?,
+                            row.get::<_, Option<String>>(1)?,
+                            row.get::<_, Option<String>>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(database)?;
+            Ok(row.map(|(succeeded, output, error, cause)| {
+                if succeeded {
+                    CallbackResult::Succeeded(output.unwrap_or_default())
+                } else {
+                    CallbackResult::Failed {
+                        error: error.unwrap_or_default(),
+                        cause: cause.unwrap_or_default(),
+                    }
+                }
+            }))
         })
     }
 }
