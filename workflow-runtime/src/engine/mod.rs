@@ -946,9 +946,22 @@ async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak<Shared<C>>
         // engine on the same store is not missed for long.
         let poll = now + Duration::from_secs(60);
         let until = next.map_or(poll, |t| t.min(poll));
+        let elsewhere = async {
+            match wake.store.wake_up() {
+                // Another worker made something due: look now. An error
+                // falls back to the poll.
+                Some(woken) => {
+                    if woken.await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = clock.sleep_until(until) => {}
             () = wake.wake.notified() => {}
+            () = elsewhere => {}
         }
     }
 }

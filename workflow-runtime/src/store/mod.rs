@@ -258,6 +258,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// How the callback task with this token was completed, if it was.
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+
+    /// The wake-up channel: completes when another worker may have made
+    /// work due here (a PostgreSQL store would LISTEN for a NOTIFY sent on
+    /// each commit that sets a timer or releases a claim). `None`, the
+    /// default, means no such channel: the engine hears its own parks
+    /// directly and polls for the rest.
+    fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {
+        None
+    }
 }
 
 /// Event ids must continue the stored history one by one.
