@@ -595,16 +595,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
         token: &str,
         output: impl Serialize,
     ) -> Result<(), EngineError> {
-        self.running_token(token).await?;
         let result = CallbackResult::Succeeded(json(&output)?);
-        self.shared
-            .store
-            .complete_callback(token, result.clone())
-            .await?;
-        self.shared
-            .callbacks
-            .notify(token, |state| state.result = Some(result));
-        Ok(())
+        self.answer(token, result).await
     }
 
     /// Fails the callback task waiting on `token` (SendTaskFailure): its
@@ -616,11 +608,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
         error: impl Into<String>,
         cause: impl Into<String>,
     ) -> Result<(), EngineError> {
-        self.running_token(token).await?;
         let result = CallbackResult::Failed {
             error: error.into(),
             cause: cause.into(),
         };
+        self.answer(token, result).await
+    }
+
+    /// Stores a callback's answer, then hands it to a task waiting here.
+    async fn answer(&self, token: &str, result: CallbackResult) -> Result<(), EngineError> {
+        self.running_token(token).await?;
         self.shared
             .store
             .complete_callback(token, result.clone())
