@@ -228,20 +228,44 @@ fn choice_module(m: &Machine) -> TokenStream {
         Visibility::Restricted(_) => quote!(pub(crate)),
     };
     let module = module_ident(m);
+    // Each target's data type, named at the workflow's own scope, where the
+    // user wrote it: inside the module a type could be shadowed by a choice
+    // enum of the same name, and relative paths would mean something else.
+    let alias = |target: &Ident| format_ident!("__{}_data_{}", workflow, target);
+    let mut aliased: Vec<&Ident> = Vec::new();
+    for (_, targets) in &choices {
+        for target in targets.iter() {
+            if !aliased.contains(&target) && m.state(target).is_some() {
+                aliased.push(target);
+            }
+        }
+    }
+    let aliases = aliased.iter().filter_map(|target| {
+        let ty = &m.state(target)?.ty;
+        let name = alias(target);
+        Some(quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #vis type #name = #ty;
+        })
+    });
     let enums = choices.iter().map(|(state, targets)| {
         let name = &state.ident;
         // Targets that name no state are reported already; leaving them out
         // keeps the module compiling.
-        let mut known: Vec<(&Ident, &Type)> = Vec::new();
+        let mut known: Vec<&Ident> = Vec::new();
         for target in targets.iter() {
-            if known.iter().all(|(t, _)| *t != target)
-                && let Some(s) = m.state(target)
-            {
-                known.push((target, &s.ty));
+            if !known.contains(&target) && m.state(target).is_some() {
+                known.push(target);
             }
         }
-        let variants = known.iter().map(|(t, ty)| quote!(#t(#ty)));
-        let conversions = known.iter().map(|(t, _)| quote!(#name::#t(data) => super::#workflow::#t(data),));
+        let variants = known.iter().map(|t| {
+            let data = alias(t);
+            quote!(#t(super::#data))
+        });
+        let conversions = known
+            .iter()
+            .map(|t| quote!(#name::#t(data) => super::#workflow::#t(data),));
         let list = targets
             .iter()
             .map(|t| format!("`{t}`"))
@@ -269,10 +293,10 @@ fn choice_module(m: &Machine) -> TokenStream {
     });
     let doc = format!("The choice enums of the workflow [`{workflow}`](super::{workflow}).");
     quote! {
+        #(#aliases)*
+
         #[doc = #doc]
         #vis mod #module {
-            #[allow(unused_imports)]
-            use super::*;
             #(#enums)*
         }
     }
