@@ -6,22 +6,36 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use futures_util::future::Either;
 
 use crate::context::Heartbeat;
 use crate::error::Interrupt;
 
-pub(crate) async fn run<F: Future>(
+/// The attempt's future. Without a timeout or heartbeat it is the handler's
+/// own future with panics caught, no bigger; with them, the timers come
+/// boxed, so their size is not paid by every step of every workflow.
+pub(crate) fn run<F: Future>(
     handler: F,
     timeout: Option<Duration>,
     heartbeat: Option<Duration>,
     beats: &Heartbeat,
-) -> Result<F::Output, Interrupt> {
+) -> impl Future<Output = Result<F::Output, Interrupt>> {
     // The handler owns nothing the driver reads after a panic, so observing
     // its state after unwinding cannot break an invariant.
     let guarded = AssertUnwindSafe(handler).catch_unwind();
     if timeout.is_none() && heartbeat.is_none() {
-        return guarded.await.map_err(panicked);
+        Either::Left(guarded.map(|result| result.map_err(panicked)))
+    } else {
+        Either::Right(Box::pin(guard(guarded, timeout, heartbeat, beats)))
     }
+}
+
+async fn guard<F: Future<Output = std::thread::Result<T>>, T>(
+    guarded: F,
+    timeout: Option<Duration>,
+    heartbeat: Option<Duration>,
+    beats: &Heartbeat,
+) -> Result<T, Interrupt> {
     beats.reset();
     let deadline = async {
         match timeout {

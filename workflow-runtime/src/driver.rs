@@ -272,10 +272,16 @@ impl Runner {
                 runner: self,
                 journal: journal.as_deref(),
             };
-            let step = checkpoint
-                .step(cx)
-                .instrument(tracing::debug_span!("state", name))
-                .await;
+            // A span per state only when someone listens: wrapping every
+            // step's future costs a move of it, on the hottest path.
+            let step = if tracing::enabled!(tracing::Level::DEBUG) {
+                checkpoint
+                    .step(cx)
+                    .instrument(tracing::debug_span!("state", name))
+                    .await
+            } else {
+                checkpoint.step(cx).await
+            };
             match step {
                 Step::Next(next) => {
                     if let Some(succeeded) = events.succeeded {

@@ -139,14 +139,17 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
 
     /// Runs one attempt of a future under the state's `timeout` and
     /// `heartbeat`, turning a panic into [`Interrupt::Panicked`].
-    pub async fn attempt<F: Future>(&self, handler: F) -> Result<F::Output, Interrupt> {
+    pub fn attempt<F: Future>(
+        &self,
+        handler: F,
+    ) -> impl Future<Output = Result<F::Output, Interrupt>> + use<'_, 'a, F, C> {
         let (timeout, heartbeat) = match &self.state.kind {
             Kind::Task {
                 timeout, heartbeat, ..
             } => (*timeout, *heartbeat),
             _ => (None, None),
         };
-        attempt::run(handler, timeout, heartbeat, self.heartbeat).await
+        attempt::run(handler, timeout, heartbeat, self.heartbeat)
     }
 
     /// Whether retrier `retrier` of this state has retries left in this entry.
