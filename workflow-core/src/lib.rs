@@ -8,6 +8,10 @@
 //! deserialized at run time. Either way [`check`] judges it with the same rules,
 //! so a Rust definition and a JSON one are held to one standard.
 //!
+//! The same definition exports as a diagram ([`Definition::to_mermaid`],
+//! [`Definition::to_dot`]) and as Amazon States Language
+//! ([`Definition::to_asl`]).
+//!
 //! This crate depends on `serde` only: it knows nothing of `syn` or of the
 //! runtime.
 
@@ -16,6 +20,7 @@
 
 mod check;
 mod definition;
+pub mod export;
 mod suggest;
 
 pub use check::{Locus, Problem, ProblemKind, check};
