@@ -22,7 +22,15 @@ use crate::tokens;
 /// The generated code for a workflow that passed every check.
 pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
     let rt = runtime(m);
-    let item = &m.item;
+    // The enum's documentation ends with its state diagram, so `cargo doc`
+    // documents the machine (a `mermaid` block: not Rust, never a doctest).
+    let mut item = m.item.clone();
+    let diagram = format!(
+        "\n\n# State machine\n\n```mermaid\n{}```\n",
+        def.to_mermaid()
+    );
+    item.attrs.push(syn::parse_quote!(#[doc = #diagram]));
+    let item = &item;
     let module = choice_module(m);
     let workflow = m.ident();
     let input_ty = input_type(m);
