@@ -397,13 +397,7 @@ impl From<ExecutionError> for Halt {
 /// A seed for one execution or child, derived from a base seed and its id,
 /// so the same seed gives the same jitter run after run.
 pub(crate) fn derive_seed(seed: u64, label: &str) -> u64 {
-    // FNV-1a of the label, mixed into the seed.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in label.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    seed ^ hash
+    seed ^ crate::hash::fnv1a(label)
 }
 
 /// Records how the execution ended and writes its last transition; a

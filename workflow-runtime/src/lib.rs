@@ -18,6 +18,7 @@ mod context;
 mod driver;
 mod engine;
 mod error;
+mod hash;
 mod history;
 mod step;
 pub mod store;

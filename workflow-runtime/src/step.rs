@@ -312,13 +312,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
 /// fail with.
 pub fn branch_info(error: &TaskError<ExecutionError>) -> ErrorInfo {
     match error {
-        TaskError::Failed(ExecutionError::Failed(failure)) => {
-            ErrorInfo::new(failure.error.clone(), failure.cause.clone())
-        }
-        TaskError::Failed(ExecutionError::TimedOut { .. }) => {
-            ErrorInfo::new("States.Timeout", error.to_string())
-        }
-        TaskError::Failed(other) => ErrorInfo::new("States.Runtime", other.to_string()),
+        TaskError::Failed(child) => child.info(),
         TaskError::Timeout => ErrorInfo::new("States.Timeout", "the state timed out"),
         TaskError::HeartbeatTimeout => ErrorInfo::new(
             "States.HeartbeatTimeout",

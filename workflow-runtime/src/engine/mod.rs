@@ -20,7 +20,7 @@ use crate::callback::{CallbackLink, CallbackState, Callbacks};
 use crate::clock::Clock;
 use crate::driver::{Progress, Ran, Runner};
 use crate::error::ExecutionError;
-use crate::history::Event;
+use crate::history::{Event, EventKind};
 use crate::store::{
     CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
     StoreError, StoredExecution, Transition,
@@ -333,14 +333,8 @@ fn forever() -> SystemTime {
 
 /// The version hash of a definition: its transition table and data types.
 pub fn version_of(def: &Definition) -> String {
-    // FNV-1a over the definition's JSON: stable across builds and platforms.
     let json = serde_json::to_string(def).unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in json.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    format!("{:016x}", crate::hash::fnv1a(&json))
 }
 
 impl<C: Send + Sync + 'static> Engine<C> {
@@ -519,27 +513,48 @@ impl<C: Send + Sync + 'static> Engine<C> {
         error: &str,
         problem: &RecoveryError,
     ) -> Result<(), EngineError> {
+        let cause = problem.to_string();
+        let data = serde_json::json!({ "error": error, "cause": cause }).to_string();
+        let error = crate::ErrorInfo::new(error, cause);
+        self.end_stored(
+            execution,
+            Status::Failed,
+            error,
+            EventKind::ExecutionFailed,
+            Some(data),
+        )
+        .await
+    }
+
+    /// Ends an execution nobody is driving, in the store: its status, its
+    /// error, and the one event that closes its history.
+    async fn end_stored(
+        &self,
+        stored: &StoredExecution,
+        status: Status,
+        error: crate::ErrorInfo,
+        kind: EventKind,
+        data: Option<String>,
+    ) -> Result<(), EngineError> {
         let clock = self.shared.clock;
-        let mut checkpoint = execution.checkpoint.clone();
-        checkpoint.status = Status::Failed;
+        let mut checkpoint = stored.checkpoint.clone();
+        checkpoint.status = status;
         checkpoint.wake_at = None;
-        checkpoint.error = Some(crate::ErrorInfo::new(error, problem.to_string()));
-        let previous = execution.last_event_id;
+        checkpoint.error = Some(error);
+        let previous = stored.last_event_id;
         let event = Event {
             id: previous + 1,
             previous_event_id: previous,
             timestamp: clock.now(),
-            kind: crate::EventKind::ExecutionFailed,
+            kind,
             state: None,
-            data: Some(
-                serde_json::json!({ "error": error, "cause": problem.to_string() }).to_string(),
-            ),
+            data,
         };
         self.shared
             .store
             .commit(Transition {
-                execution: execution.id.clone(),
-                fence: execution.fence,
+                execution: stored.id.clone(),
+                fence: stored.fence,
                 checkpoint,
                 events: vec![event],
                 stopped_at: Some(clock.now()),
@@ -868,29 +883,15 @@ impl<C: Send + Sync + 'static> Engine<C> {
 
     /// Ends a parked execution as aborted, in the store.
     async fn abort_stored(&self, stored: &StoredExecution) -> Result<(), EngineError> {
-        let clock = self.shared.clock;
-        let mut checkpoint = stored.checkpoint.clone();
-        checkpoint.status = Status::Aborted;
-        checkpoint.wake_at = None;
-        checkpoint.error = Some(ExecutionError::Aborted.info());
-        let previous = stored.last_event_id;
-        self.shared
-            .store
-            .commit(Transition {
-                execution: stored.id.clone(),
-                fence: stored.fence,
-                checkpoint,
-                events: vec![Event {
-                    id: previous + 1,
-                    previous_event_id: previous,
-                    timestamp: clock.now(),
-                    kind: crate::EventKind::ExecutionAborted,
-                    state: None,
-                    data: None,
-                }],
-                stopped_at: Some(clock.now()),
-            })
-            .await?;
+        let error = ExecutionError::Aborted.info();
+        self.end_stored(
+            stored,
+            Status::Aborted,
+            error,
+            EventKind::ExecutionAborted,
+            None,
+        )
+        .await?;
         let done = lock(&self.shared.live)
             .get(&stored.id)
             .map(|l| l.done.clone());
