@@ -412,6 +412,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let name = name.into();
         let input_json = json(&input)?;
         let checkpoint = W::start(input);
+        let state = json(&checkpoint)?;
         let id = format!("{:032x}", fastrand::u128(..));
         let clock = self.shared.clock;
         let new = NewExecution {
@@ -421,7 +422,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             version,
             input: input_json.clone(),
             checkpoint: Checkpoint {
-                state: json(&checkpoint)?,
+                state: state.clone(),
                 state_name: checkpoint.state_name().to_owned(),
                 entry: 0,
                 attempt: 1,
@@ -444,6 +445,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 let run = Run {
                     id: id.clone(),
                     name: &name,
+                    state,
                     fence,
                     last_event_id: 0,
                     elapsed: Duration::ZERO,
@@ -678,6 +680,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let Run {
             id,
             name,
+            state,
             fence,
             last_event_id,
             elapsed,
@@ -700,7 +703,6 @@ impl<C: Send + Sync + 'static> Engine<C> {
             // give the same jitter, run after run.
             runner = runner.seed(crate::driver::derive_seed(seed, name));
         }
-        let state = json(&checkpoint).unwrap_or_default();
         let state_name = checkpoint.state_name().to_owned();
         let key = id.clone();
         let key_in_task = id.clone();
@@ -968,6 +970,8 @@ async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak<Shared<C>>
 struct Run<'a> {
     id: String,
     name: &'a str,
+    /// The checkpoint as stored (JSON), so it is not serialized again.
+    state: String,
     fence: u64,
     last_event_id: u64,
     elapsed: Duration,
@@ -1035,6 +1039,7 @@ where
     let run = Run {
         id: stored.id,
         name: &stored.name,
+        state: stored.checkpoint.state,
         fence: stored.fence,
         last_event_id: stored.last_event_id,
         elapsed,

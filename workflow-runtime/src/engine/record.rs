@@ -76,12 +76,7 @@ impl From<StoredExecution> for Description {
             name: stored.name,
             workflow: stored.workflow,
             status: stored.checkpoint.status,
-            // While it waits, the checkpoint already holds the state after
-            // the wait; the execution is still in the Wait state.
-            state: stored
-                .checkpoint
-                .waiting
-                .unwrap_or(stored.checkpoint.state_name),
+            state: stored.checkpoint.state_name,
             wake_at: stored.checkpoint.wake_at,
             started_at: stored.started_at,
             stopped_at: stored.stopped_at,

@@ -279,7 +279,10 @@ where
                 Ok(self.write(
                     Checkpoint {
                         state,
-                        state_name: name.to_owned(),
+                        // While it waits, the checkpoint already holds the
+                        // state after the wait; the execution is still in
+                        // the Wait state, and that is what it is listed as.
+                        state_name: progress.waiting.unwrap_or(name).to_owned(),
                         entry: progress.entry,
                         attempt: progress.attempt,
                         retries: progress.retries.clone(),

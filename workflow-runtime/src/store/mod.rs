@@ -80,7 +80,9 @@ pub enum StoreError {
 pub struct Checkpoint {
     /// The workflow's enum value, as JSON: the current state and its data.
     pub state: String,
-    /// The current state's name (or, once failed, the state it failed in).
+    /// The name of the state the execution is in: the Wait state while it
+    /// waits (even though `state` already holds the one after), the state
+    /// it failed in once it failed.
     pub state_name: String,
     /// How many states the execution has entered before this one; part of
     /// the idempotency key.
