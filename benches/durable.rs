@@ -10,42 +10,16 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
 use workflow::prelude::*;
 use workflow::store::{MemoryStore, SqliteStore, Store};
 
 const EXECUTIONS: u64 = 1000;
 const STATES: u64 = 10;
 
-#[workflow]
-#[derive(Serialize, Deserialize)]
-pub enum Ten {
-    #[start]
-    #[task(step, next = S2)]
-    S1(u64),
-    #[task(step, next = S3)]
-    S2(u64),
-    #[task(step, next = S4)]
-    S3(u64),
-    #[task(step, next = S5)]
-    S4(u64),
-    #[task(step, next = S6)]
-    S5(u64),
-    #[task(step, next = S7)]
-    S6(u64),
-    #[task(step, next = S8)]
-    S7(u64),
-    #[task(step, next = S9)]
-    S8(u64),
-    #[task(step, next = S10)]
-    S9(u64),
-    #[succeed]
-    S10(u64),
-}
+#[path = "common/ten.rs"]
+mod ten;
 
-async fn step(_cx: Ctx<'_, ()>, n: u64) -> Result<u64, std::convert::Infallible> {
-    Ok(n + 1)
-}
+use ten::Ten;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

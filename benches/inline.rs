@@ -11,34 +11,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use workflow::prelude::*;
 
-#[workflow]
-pub enum Ten {
-    #[start]
-    #[task(step, next = S2)]
-    S1(u64),
-    #[task(step, next = S3)]
-    S2(u64),
-    #[task(step, next = S4)]
-    S3(u64),
-    #[task(step, next = S5)]
-    S4(u64),
-    #[task(step, next = S6)]
-    S5(u64),
-    #[task(step, next = S7)]
-    S6(u64),
-    #[task(step, next = S8)]
-    S7(u64),
-    #[task(step, next = S9)]
-    S8(u64),
-    #[task(step, next = S10)]
-    S9(u64),
-    #[succeed]
-    S10(u64),
-}
+#[path = "common/ten.rs"]
+mod ten;
 
-async fn step(_cx: Ctx<'_, ()>, n: u64) -> Result<u64, std::convert::Infallible> {
-    Ok(black_box(n) + 1)
-}
+use ten::Ten;
 
 /// The same machine written by hand: an enum and an async `match` loop
 /// calling the same handler, with none of the engine's services.
