@@ -973,3 +973,45 @@ async fn an_unknown_token_is_refused() {
         Err(EngineError::UnknownToken("nope/Waiting/0".into()))
     );
 }
+
+// Map iterations count against the history limit too: the execution fails
+// with HistoryLimitExceeded at its next event, and does not run on.
+fn forty(_: &u64) -> Vec<u64> {
+    (0..40).collect()
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Wide {
+    #[start]
+    #[map(TakesTen, items = forty, max_concurrency = 0, next = Done)]
+    Spread(u64),
+    #[succeed]
+    Done(Vec<u64>),
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_iterations_count_against_the_history_limit() {
+    let engine = builder(Ops::default())
+        .limits(Limits {
+            history_events: 50,
+            ..Limits::default()
+        })
+        .build();
+    engine.register::<Wide>();
+    let handle = engine.start::<Wide>("wide", 0).await.unwrap();
+    let id = handle.id().to_owned();
+    let error = handle.await.unwrap_err();
+    let failure = error.failure().unwrap();
+    assert_eq!(
+        (failure.state.as_str(), failure.error.as_str()),
+        ("Spread", "States.HistoryLimitExceeded")
+    );
+    let history = engine.history(&id).await.unwrap();
+    assert_linked(&history);
+    assert_eq!(history.last().unwrap().kind, EventKind::ExecutionFailed);
+    assert!(
+        history.iter().all(|e| e.kind != EventKind::MapStateSucceeded),
+        "the map did not go on past the limit"
+    );
+}
