@@ -48,12 +48,13 @@
 #![warn(missing_docs)]
 
 pub use workflow_core as core;
+pub use workflow_core::export::{Overlay, Visit};
 pub use workflow_macros::workflow;
 pub use workflow_runtime::{
     CallbackError, Caught, Clock, Ctx, Description, Engine, EngineBuilder, EngineError, ErrorInfo,
     Event, EventKind, ExecutionError, ExecutionHandle, Failure, IdempotencyKey, Interrupt, Limits,
     Recovery, RecoveryError, Runner, Status, Step, StepCx, TaskError, VersionPolicy, WaitUntil,
-    Workflow, store,
+    Workflow, overlay, store,
 };
 
 /// Everything a workflow author needs: `use workflow::prelude::*;`.

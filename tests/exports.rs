@@ -133,13 +133,15 @@ fn dot() {
 
 #[test]
 fn asl() {
-    let children = [
-        PackItem::definition(),
-        Invoice::definition(),
-        Email::definition(),
-    ];
-    let asl = Checkout::definition().to_asl(&children);
+    let asl = Checkout::definition().to_asl(&Checkout::children());
     insta::assert_snapshot!(serde_json::to_string_pretty(&asl).unwrap());
+}
+
+#[test]
+fn children_are_found_in_state_order_each_once() {
+    let names: Vec<_> = Checkout::children().iter().map(|d| &*d.name).collect();
+    assert_eq!(names, ["PackItem", "Invoice", "Email"]);
+    assert!(PackItem::children().is_empty());
 }
 
 #[test]

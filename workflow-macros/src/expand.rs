@@ -54,6 +54,12 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
         output_ty: &output_ty,
     };
     let arms = m.states.iter().map(|s| generator.arm(s));
+    let children = child_paths(m).into_iter().map(|child| {
+        quote! {
+            (&#rt::typing::ChildProbe::<#child>(::core::marker::PhantomData))
+                .collect_into(__found);
+        }
+    });
     let cx = local("__cx", Span::call_site());
     // Spanned on the enum's name: a misfit's "but it is implemented for"
     // note then points at the workflow it is about.
@@ -82,6 +88,14 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
             fn definition() -> &'static #core::Definition {
                 static DEFINITION: #core::Definition = #definition;
                 &DEFINITION
+            }
+
+            fn collect_children(
+                __found: &mut ::std::vec::Vec<&'static #core::Definition>,
+            ) {
+                #[allow(unused_imports)]
+                use #rt::typing::{CollectNothing as _, CollectWorkflow as _};
+                #(#children)*
             }
 
             fn start(input: Self::Input) -> Self {
@@ -157,6 +171,19 @@ pub(crate) fn fallback(m: &Machine) -> TokenStream {
             fn finish(_: #output_ty) -> #output_ty { #stub }
         }
     }
+}
+
+/// The workflows the Parallel and Map states run, in state order.
+fn child_paths(m: &Machine) -> Vec<&syn::Path> {
+    let mut paths = Vec::new();
+    for kind in m.states.iter().filter_map(|s| s.kind.as_ref()) {
+        match &kind.spec {
+            KindSpec::Parallel { branches, .. } => paths.extend(branches),
+            KindSpec::Map { workflow, .. } => paths.push(workflow),
+            _ => {}
+        }
+    }
+    paths
 }
 
 fn runtime(m: &Machine) -> TokenStream {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+use workflow_core::export::{Overlay, Visit};
 
 /// One event of an execution's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,6 +213,87 @@ impl Drop for ChildRecord<'_> {
             );
         }
     }
+}
+
+/// The path an execution took, read from its history, for
+/// [`Definition::to_mermaid_overlay`](workflow_core::Definition::to_mermaid_overlay)
+/// and [`Definition::to_dot_overlay`](workflow_core::Definition::to_dot_overlay).
+///
+/// Each state is marked by its latest visit: in progress from its entry (or
+/// a retry's restart), failed at a failure, then caught if it still exited,
+/// succeeded if it exited without one. An execution that timed out or was
+/// cancelled marks the state it was in as aborted; one that failed marks it
+/// as failed. A state whose last attempt failed, in an execution that has
+/// not ended, is backing off before a retry: in progress. The events of branches and map items are their parent state's
+/// business and leave the overlay alone.
+pub fn overlay(history: &[Event]) -> Overlay {
+    use EventKind::*;
+    let mut overlay = Overlay::new();
+    // The state the execution is in, between its entry and its exit.
+    let mut current: Option<&str> = None;
+    for event in history {
+        match (event.kind, event.state.as_deref()) {
+            (
+                TaskStateEntered | ChoiceStateEntered | PassStateEntered | WaitStateEntered
+                | ParallelStateEntered | MapStateEntered,
+                Some(state),
+            ) => {
+                overlay.visit(state, Visit::InProgress);
+                current = Some(state);
+            }
+            (TaskScheduled | ParallelStateStarted | MapStateStarted, Some(state)) => {
+                overlay.visit(state, Visit::InProgress);
+                current = Some(state);
+            }
+            (TaskFailed | TaskTimedOut | ParallelStateFailed | MapStateFailed, Some(state)) => {
+                overlay.visit(state, Visit::Failed);
+                current = Some(state);
+            }
+            (
+                TaskStateExited | ChoiceStateExited | PassStateExited | WaitStateExited
+                | ParallelStateExited | MapStateExited,
+                Some(state),
+            ) => {
+                let visit = match overlay.get(state) {
+                    Some(Visit::Failed) => Visit::Caught,
+                    _ => Visit::Succeeded,
+                };
+                overlay.visit(state, visit);
+                current = None;
+            }
+            (SucceedStateEntered | SucceedStateExited, Some(state)) => {
+                overlay.visit(state, Visit::Succeeded);
+                current = None;
+            }
+            (FailStateEntered, Some(state)) => {
+                overlay.visit(state, Visit::Failed);
+                current = None;
+            }
+            (ExecutionFailed, _) => {
+                if let Some(state) = current.take() {
+                    overlay.visit(state, Visit::Failed);
+                }
+            }
+            (ExecutionTimedOut | ExecutionAborted, _) => {
+                if let Some(state) = current.take() {
+                    overlay.visit(state, Visit::Aborted);
+                }
+            }
+            _ => {}
+        }
+    }
+    // A failed attempt with nothing after it is a retry's backoff: the
+    // execution is still in that state.
+    let ended = history.iter().any(|e| {
+        matches!(
+            e.kind,
+            ExecutionSucceeded | ExecutionFailed | ExecutionTimedOut | ExecutionAborted
+        )
+    });
+    if let (false, Some(state)) = (ended, current) {
+        overlay.visit(state, Visit::InProgress);
+    }
+    overlay
 }
 
 #[cfg(test)]

@@ -227,3 +227,35 @@ impl WaitDelay for std::time::Duration {
 pub fn delay<T: WaitDelay>(duration: T) -> crate::step::WaitUntil {
     crate::step::WaitUntil::Elapsed(duration.duration())
 }
+
+/// Finds a Parallel branch's or Map item's definition for
+/// [`Workflow::children`], through autoref specialization: a type that is a
+/// workflow is collected ([`CollectWorkflow`]); one that is not falls back to
+/// [`CollectNothing`], so a wrong branch type gives only the one error the
+/// state's own check reports.
+#[doc(hidden)]
+pub struct ChildProbe<T>(pub std::marker::PhantomData<T>);
+
+/// The probe's method for a workflow: its definition, then its children.
+#[doc(hidden)]
+pub trait CollectWorkflow {
+    fn collect_into(&self, found: &mut Vec<&'static workflow_core::Definition>);
+}
+
+impl<T: Workflow> CollectWorkflow for ChildProbe<T> {
+    fn collect_into(&self, found: &mut Vec<&'static workflow_core::Definition>) {
+        let definition = T::definition();
+        if !found.iter().any(|d| std::ptr::eq(*d, definition)) {
+            found.push(definition);
+            T::collect_children(found);
+        }
+    }
+}
+
+/// The probe's method for anything else: nothing to collect.
+#[doc(hidden)]
+pub trait CollectNothing {
+    fn collect_into(&self, _found: &mut Vec<&'static workflow_core::Definition>) {}
+}
+
+impl<T> CollectNothing for &ChildProbe<T> {}

@@ -22,6 +22,25 @@ pub trait Workflow: Sized + Send + 'static {
     /// The transition table, as static data.
     fn definition() -> &'static workflow_core::Definition;
 
+    /// The definitions of the workflows this one runs as Parallel branches
+    /// or Map iterations, and theirs in turn, each once, in the order met.
+    ///
+    /// With [`definition`](Self::definition) they make the whole machine, as
+    /// [`Definition::to_asl`](workflow_core::Definition::to_asl) wants it.
+    fn children() -> Vec<&'static workflow_core::Definition> {
+        let mut found = Vec::new();
+        Self::collect_children(&mut found);
+        found
+    }
+
+    /// Adds each child definition not already in `found`, then its children.
+    ///
+    /// Generated; [`children`](Self::children) is the way to call it.
+    #[doc(hidden)]
+    fn collect_children(found: &mut Vec<&'static workflow_core::Definition>) {
+        let _ = found;
+    }
+
     /// The checkpoint an execution starts from.
     fn start(input: Self::Input) -> Self;
 

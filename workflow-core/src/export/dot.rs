@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
+use super::overlay::{NOT_VISITED, Overlay, Visit};
 use super::{errors, retry_label, summary};
-use crate::definition::{Definition, EdgeKind, Kind};
+use crate::definition::{Definition, EdgeKind, Kind, State};
 
 /// A DOT string literal.
 fn quoted(text: &str) -> String {
@@ -15,6 +16,73 @@ impl Definition {
     /// dashed red, retries as dotted loops, succeed and fail states filled,
     /// ends into a terminal point.
     pub fn to_dot(&self) -> String {
+        self.dot(
+            |state| {
+                match state.kind {
+                    Kind::Choice { .. } => "shape=diamond, style=\"\"",
+                    Kind::Succeed => "style=\"rounded,filled\", fillcolor=\"#d9f2d9\"",
+                    Kind::Fail { .. } => {
+                        "style=\"rounded,filled\", fillcolor=\"#fde0e0\", color=\"#c62828\""
+                    }
+                    _ => "",
+                }
+                .to_owned()
+            },
+            "",
+        )
+    }
+
+    /// The same graph with one execution's path drawn over it: each state
+    /// filled by how its latest visit went (succeeded, caught, failed, in
+    /// progress, aborted), states never visited greyed out, and a legend.
+    pub fn to_dot_overlay(&self, overlay: &Overlay) -> String {
+        self.dot(|state| {
+            let shape = match state.kind {
+                Kind::Choice { .. } => "shape=diamond, style=filled",
+                _ => "style=\"rounded,filled\"",
+            };
+            match overlay.get(&state.name) {
+                Some(visit) => {
+                    let (fill, stroke) = visit.colors();
+                    format!("{shape}, fillcolor=\"{fill}\", color=\"{stroke}\", penwidth=2")
+                }
+                None => {
+                    let (fill, stroke, text) = NOT_VISITED;
+                    format!(
+                        "{shape}, fillcolor=\"{fill}\", color=\"{stroke}\", fontcolor=\"{text}\""
+                    )
+                }
+            }
+        }, &legend())
+    }
+}
+
+/// The overlay's legend: one cell per kind of visit, in its colours.
+fn legend() -> String {
+    let mut legend = String::new();
+    legend
+        .push_str("    legend [shape=plaintext, label=<<table border=\"0\" cellspacing=\"4\"><tr>");
+    for visit in Visit::ALL {
+        let (fill, stroke) = visit.colors();
+        let _ = write!(
+            legend,
+            "<td bgcolor=\"{fill}\" color=\"{stroke}\" border=\"1\">{}</td>",
+            visit.label()
+        );
+    }
+    let (fill, stroke, text) = NOT_VISITED;
+    let _ = write!(
+        legend,
+        "<td bgcolor=\"{fill}\" color=\"{stroke}\" border=\"1\"><font color=\"{text}\">not visited</font></td>"
+    );
+    legend.push_str("</tr></table>>];\n");
+    legend
+}
+
+impl Definition {
+    /// The graph, with each state's node attributes from `style`, and
+    /// `extra` statements at its end.
+    fn dot(&self, style: impl Fn(&State) -> String, extra: &str) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "digraph {} {{", quoted(&self.name));
         out.push_str("    rankdir=TB;\n");
@@ -25,14 +93,7 @@ impl Definition {
         let _ = writeln!(out, "    \"[start]\" -> {};", quoted(&self.start));
         for state in self.states.iter() {
             let label = quoted(&format!("{}\n{}", state.name, summary(state)));
-            let style = match state.kind {
-                Kind::Choice { .. } => "shape=diamond, style=\"\"",
-                Kind::Succeed => "style=\"rounded,filled\", fillcolor=\"#d9f2d9\"",
-                Kind::Fail { .. } => {
-                    "style=\"rounded,filled\", fillcolor=\"#fde0e0\", color=\"#c62828\""
-                }
-                _ => "",
-            };
+            let style = style(state);
             let separator = if style.is_empty() { "" } else { ", " };
             let _ = writeln!(
                 out,
@@ -73,6 +134,7 @@ impl Definition {
                 let _ = writeln!(out, "    {from} -> \"[end]\";");
             }
         }
+        out.push_str(extra);
         out.push_str("}\n");
         out
     }

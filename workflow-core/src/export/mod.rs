@@ -8,8 +8,10 @@
 mod asl;
 mod dot;
 mod mermaid;
+mod overlay;
 
 pub use asl::{Asl, AslState};
+pub use overlay::{Overlay, Visit};
 
 use crate::definition::{ErrorMatcher, Kind, Retrier, State, WaitFor};
 
