@@ -12,7 +12,7 @@
 use std::error::Error;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use workflow::prelude::*;
@@ -280,27 +280,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             Ok(summary) => println!("  output: {summary}"),
             Err(error) => println!("  {error}"),
         }
-        print_timeline(&second.history(id).await?, execution.started_at);
+        print!("{}", workflow::timeline(&second.history(id).await?));
     }
     std::fs::remove_file(&path)?;
     Ok(())
-}
-
-/// One line per event: milliseconds since the start, event, state, data.
-fn print_timeline(history: &[workflow::Event], started: SystemTime) {
-    for event in history {
-        let at = event
-            .timestamp
-            .duration_since(started)
-            .unwrap_or_default()
-            .as_millis();
-        let state = event.state.as_deref().unwrap_or("");
-        let data = event.data.as_deref().unwrap_or("");
-        let data = if data.chars().count() > 60 {
-            format!("{}...", data.chars().take(57).collect::<String>())
-        } else {
-            data.to_owned()
-        };
-        println!("  {at:>5} ms  {:<24} {state:<13} {data}", event.kind.name());
-    }
 }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use workflow::prelude::*;
 use workflow::store::{
     CallbackResult, Claim, Created, Filter, MemoryStore, NewExecution, Store, StoreFuture,
-    StoredExecution, Transition,
+    StoredDefinition, StoredExecution, Transition,
 };
 
 /// A memory store with a bell that another worker would ring.
@@ -50,6 +50,12 @@ impl Store for Bell {
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         self.inner.callback(token)
+    }
+    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
+        self.inner.save_definition(definition)
+    }
+    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
+        self.inner.definitions()
     }
     fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {
         let bell = Arc::clone(&self.bell);

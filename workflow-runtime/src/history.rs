@@ -296,6 +296,57 @@ pub fn overlay(history: &[Event]) -> Overlay {
     overlay
 }
 
+/// An execution's history as a timeline, one line per event: the time since
+/// the first event, the event, its state and its data (long data cut short).
+///
+/// ```text
+///   +0.000s  #1  ExecutionStarted        -        {"order":7}
+///   +0.000s  #2  TaskStateEntered        Reserve  {"Reserve":{"order":7}}
+/// ```
+pub fn timeline(history: &[Event]) -> Timeline<'_> {
+    Timeline(history)
+}
+
+/// What [`timeline`] returns: display it.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeline<'a>(&'a [Event]);
+
+impl fmt::Display for Timeline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// Longer data is cut to this many characters.
+        const DATA: usize = 80;
+        let Some(first) = self.0.first() else {
+            return Ok(());
+        };
+        let width = |text: &dyn Fn(&Event) -> usize| self.0.iter().map(text).max().unwrap_or(0);
+        let kind_width = width(&|e| e.kind.name().len());
+        let state_width = width(&|e| e.state.as_deref().map_or(1, |s| s.chars().count()));
+        let id_width = width(&|e| e.id.to_string().len()) + 1;
+        for event in self.0 {
+            let since = event
+                .timestamp
+                .duration_since(first.timestamp)
+                .unwrap_or_default();
+            let data = event.data.as_deref().unwrap_or("");
+            let data = if data.chars().count() > DATA {
+                let cut: String = data.chars().take(DATA - 3).collect();
+                format!("{cut}...")
+            } else {
+                data.to_owned()
+            };
+            let line = format!(
+                "  +{:.3}s  {:<id_width$}  {:<kind_width$}  {:<state_width$}  {data}",
+                since.as_secs_f64(),
+                format!("#{}", event.id),
+                event.kind.name(),
+                event.state.as_deref().unwrap_or("-"),
+            );
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ pub use engine::{
     RecoveryError, Status, VersionPolicy, version_of,
 };
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
-pub use history::{Event, EventKind, overlay};
+pub use history::{Event, EventKind, Timeline, overlay, timeline};
 pub use step::{Attempted, Step, StepCx, WaitUntil, branch_info};
 pub use workflow::Workflow;
 pub use workflow_core as core;

@@ -302,6 +302,40 @@ async fn the_first_callback_completion_stands(store: &dyn Store) {
     assert_eq!(store.callback("t2").await.unwrap(), Some(late));
 }
 
+async fn definitions_are_kept_once_per_version_in_order(store: &dyn Store) {
+    use workflow_runtime::store::StoredDefinition;
+    let kept = |workflow: &str, version: &str, definition: &str| StoredDefinition {
+        workflow: workflow.into(),
+        version: version.into(),
+        definition: definition.into(),
+    };
+    assert_eq!(store.definitions().await.unwrap(), []);
+    store
+        .save_definition(kept("Order", "v1", "{1}"))
+        .await
+        .unwrap();
+    store
+        .save_definition(kept("Item", "v1", "{i}"))
+        .await
+        .unwrap();
+    store
+        .save_definition(kept("Order", "v1", "{other}"))
+        .await
+        .unwrap();
+    store
+        .save_definition(kept("Order", "v2", "{2}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.definitions().await.unwrap(),
+        [
+            kept("Order", "v1", "{1}"),
+            kept("Item", "v1", "{i}"),
+            kept("Order", "v2", "{2}"),
+        ]
+    );
+}
+
 async fn errors_are_typed(store: &dyn Store) {
     assert_eq!(
         store.history("nope").await,
@@ -369,6 +403,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn the_first_callback_completion_stands() {
                 super::the_first_callback_completion_stands(&make()).await;
+            }
+            #[tokio::test]
+            async fn definitions_are_kept_once_per_version_in_order() {
+                super::definitions_are_kept_once_per_version_in_order(&make()).await;
             }
             #[tokio::test]
             async fn errors_are_typed() {
@@ -469,6 +507,23 @@ mod sqlite_file {
     }
 
     #[tokio::test]
+    async fn an_older_schema_is_migrated_and_keeps_its_executions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wf.db");
+        let store = SqliteStore::open(&path).unwrap();
+        create(&store, "e1", "order-1").await;
+        drop(store);
+        // Back to schema 2, as a database written before definitions were kept.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch("DROP TABLE definitions; PRAGMA user_version = 2;")
+            .unwrap();
+        drop(raw);
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.execution("e1").await.unwrap().is_some());
+        definitions_are_kept_once_per_version_in_order(&store).await;
+    }
+
+    #[tokio::test]
     async fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wf.db");
@@ -480,7 +535,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 2
+                supported: 3
             })
         );
     }

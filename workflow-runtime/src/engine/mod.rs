@@ -23,7 +23,7 @@ use crate::error::ExecutionError;
 use crate::history::{Event, EventKind};
 use crate::store::{
     CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
-    StoreError, StoredExecution, Transition,
+    StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::workflow::Workflow;
 
@@ -169,6 +169,9 @@ type ResumeFn<C> = fn(&Engine<C>, StoredExecution) -> Result<(), RecoveryError>;
 struct Registered<C> {
     version: String,
     resume: ResumeFn<C>,
+    /// The workflow's and its children's definitions, until the first start
+    /// has kept them in the store.
+    unsaved: Vec<StoredDefinition>,
 }
 
 struct Shared<C> {
@@ -382,6 +385,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
             Registered {
                 version: version_of(def),
                 resume: resume::<C, W>,
+                unsaved: std::iter::once(def)
+                    .chain(W::children())
+                    .map(|def| StoredDefinition {
+                        workflow: def.name.to_string(),
+                        version: version_of(def),
+                        // A definition is plain strings and numbers: its
+                        // JSON cannot fail, as `version_of` relies on too.
+                        definition: serde_json::to_string(def).unwrap_or_default(),
+                    })
+                    .collect(),
             },
         );
         self
@@ -404,11 +417,25 @@ impl<C: Send + Sync + 'static> Engine<C> {
         W::Output: Serialize + DeserializeOwned,
     {
         let def = W::definition();
-        let version = match lock(&self.shared.registry).get(&*def.name) {
-            Some(registered) => registered.version.clone(),
+        let (version, unsaved) = match lock(&self.shared.registry).get_mut(&*def.name) {
+            Some(registered) => (
+                registered.version.clone(),
+                std::mem::take(&mut registered.unsaved),
+            ),
             None => return Err(EngineError::NotRegistered(def.name.to_string())),
         };
         tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
+        // The first start keeps the definitions, so tools reading the store
+        // can draw what ran. Saving twice (a start racing this one, another
+        // process) is harmless.
+        for (kept, definition) in unsaved.iter().enumerate() {
+            if let Err(error) = self.shared.store.save_definition(definition.clone()).await {
+                if let Some(registered) = lock(&self.shared.registry).get_mut(&*def.name) {
+                    registered.unsaved = unsaved[kept..].to_vec();
+                }
+                return Err(error.into());
+            }
+        }
         let name = name.into();
         let input_json = json(&input)?;
         let checkpoint = W::start(input);

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::{
     CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredExecution, Transition, check_events,
+    StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::engine::Status;
 use crate::history::Event;
@@ -23,6 +23,7 @@ struct Inner {
     order: Vec<String>,
     by_name: HashMap<String, String>,
     callbacks: HashMap<String, CallbackResult>,
+    definitions: Vec<StoredDefinition>,
 }
 
 #[derive(Debug)]
@@ -210,5 +211,22 @@ impl Store for MemoryStore {
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let token = token.to_owned();
         self.with(move |inner| Ok(inner.callbacks.get(&token).cloned()))
+    }
+
+    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
+        self.with(move |inner| {
+            let kept = inner
+                .definitions
+                .iter()
+                .any(|d| d.workflow == definition.workflow && d.version == definition.version);
+            if !kept {
+                inner.definitions.push(definition);
+            }
+            Ok(())
+        })
+    }
+
+    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
+        self.with(|inner| Ok(inner.definitions.clone()))
     }
 }

@@ -207,6 +207,19 @@ pub enum CallbackResult {
     },
 }
 
+/// A workflow's definition as an engine that ran it stored it, so tools
+/// that read the store (the `workflow` CLI) can draw and export it without
+/// the Rust code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDefinition {
+    /// The workflow's name.
+    pub workflow: String,
+    /// Its version hash, as executions record it.
+    pub version: String,
+    /// The [`Definition`](workflow_core::Definition) as JSON.
+    pub definition: String,
+}
+
 /// Which executions to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -260,6 +273,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// How the callback task with this token was completed, if it was.
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+
+    /// Keeps a workflow's definition; one already kept for the same
+    /// workflow and version is left as it is.
+    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()>;
+
+    /// Every kept definition, in the order they were first kept.
+    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>>;
 
     /// The wake-up channel: completes when another worker may have made
     /// work due here (a PostgreSQL store would LISTEN for a NOTIFY sent on

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use super::{
     CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
-    StoreFuture, StoredExecution, Transition, check_events,
+    StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::engine::Status;
 use crate::error::ErrorInfo;
@@ -75,6 +75,14 @@ const MIGRATIONS: &[&str] = &[
         error TEXT,
         cause TEXT
     ) WITHOUT ROWID;
+"#,
+    r#"
+    CREATE TABLE definitions (
+        workflow TEXT NOT NULL,
+        version TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        PRIMARY KEY (workflow, version)
+    );
 "#,
 ];
 
@@ -781,6 +789,43 @@ impl Store for SqliteStore {
                     }
                 }
             }))
+        })
+    }
+
+    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
+        self.run(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO definitions (workflow, version, definition) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (workflow, version) DO NOTHING",
+                    params![
+                        definition.workflow,
+                        definition.version,
+                        definition.definition
+                    ],
+                )
+                .map_err(database)?;
+            Ok(())
+        })
+    }
+
+    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
+        self.run(|connection| {
+            let mut statement = connection
+                .prepare("SELECT workflow, version, definition FROM definitions ORDER BY rowid")
+                .map_err(database)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(StoredDefinition {
+                        workflow: row.get(0)?,
+                        version: row.get(1)?,
+                        definition: row.get(2)?,
+                    })
+                })
+                .map_err(database)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(database)?;
+            Ok(rows)
         })
     }
 }
