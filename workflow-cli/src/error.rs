@@ -1,0 +1,58 @@
+//! What can go wrong, each with a message that says what to do.
+
+use std::path::PathBuf;
+
+use workflow_runtime::store::StoreError;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The store's file is not there; opening it would create an empty one.
+    #[error("no store at `{}`: the file does not exist", .0.display())]
+    NoStore(PathBuf),
+    /// The store refused or failed.
+    #[error("the store at `{}`: {source}", path.display())]
+    Store {
+        /// The store's file.
+        path: PathBuf,
+        /// What it said.
+        source: StoreError,
+    },
+    /// No execution has this id or name.
+    #[error("no execution with id or name `{0}` in this store (`workflow list` shows them)")]
+    UnknownExecution(String),
+    /// No definition of this workflow is kept.
+    #[error("no workflow named `{name}` in this store; it keeps {known}")]
+    UnknownWorkflow {
+        /// The name asked for.
+        name: String,
+        /// The names it does keep, for the message.
+        known: String,
+    },
+    /// The workflow is kept, but not in this version.
+    #[error("workflow `{name}` has no version `{version}` in this store; it has {known}")]
+    UnknownVersion {
+        /// The workflow.
+        name: String,
+        /// The version asked for.
+        version: String,
+        /// The versions kept, for the message.
+        known: String,
+    },
+    /// A kept definition that does not parse.
+    #[error("the stored definition of `{name}` version `{version}` is not readable: {detail}")]
+    CorruptDefinition {
+        /// The workflow.
+        name: String,
+        /// Its version.
+        version: String,
+        /// The parser's complaint.
+        detail: String,
+    },
+    /// Output that could not be written as JSON.
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// `diagram` with neither a workflow nor an execution (clap prevents it).
+    #[error("name a workflow, or an execution with --execution")]
+    NothingToDraw,
+}

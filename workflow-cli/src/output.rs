@@ -1,0 +1,102 @@
+//! What the commands print: aligned tables, timelines and JSON.
+
+use std::time::SystemTime;
+
+use workflow_runtime::Event;
+use workflow_runtime::store::{StoredDefinition, StoredExecution};
+
+use crate::error::CliError;
+
+/// Rows under a header, each column as wide as its widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::new();
+        for (cell, width) in cells.zip(&widths) {
+            out.push_str(&format!("{cell:<width$}  "));
+        }
+        format!("{}\n", out.trim_end())
+    };
+    let mut out = line(&mut header.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+fn time(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// `list`: one row per execution.
+pub(crate) fn executions(executions: &[StoredExecution]) -> String {
+    if executions.is_empty() {
+        return "no executions\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = executions
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.clone(),
+                e.name.clone(),
+                e.workflow.clone(),
+                e.checkpoint.status.name().to_owned(),
+                e.checkpoint.state_name.clone(),
+                time(e.started_at),
+                e.stopped_at.map(time).unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID", "NAME", "WORKFLOW", "STATUS", "STATE", "STARTED", "STOPPED",
+        ],
+        &rows,
+    )
+}
+
+/// `history`: a summary of the execution, then its timeline.
+pub(crate) fn history(execution: &StoredExecution, history: &[Event]) -> String {
+    let mut out = format!(
+        "{} ({}) of {} (version {}): {} in {}\nstarted {}",
+        execution.name,
+        execution.id,
+        execution.workflow,
+        execution.version,
+        execution.checkpoint.status.name(),
+        execution.checkpoint.state_name,
+        time(execution.started_at),
+    );
+    if let Some(stopped) = execution.stopped_at {
+        out.push_str(&format!(", stopped {}", time(stopped)));
+    }
+    out.push('\n');
+    if let Some(error) = &execution.checkpoint.error {
+        out.push_str(&format!("error: {}: {}\n", error.name, error.cause));
+    }
+    out.push('\n');
+    out.push_str(&workflow_runtime::timeline(history).to_string());
+    out
+}
+
+/// `workflows`: each kept definition's name and version.
+pub(crate) fn definitions(kept: &[StoredDefinition]) -> String {
+    if kept.is_empty() {
+        return "no workflow definitions\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = kept
+        .iter()
+        .map(|d| vec![d.workflow.clone(), d.version.clone()])
+        .collect();
+    table(&["WORKFLOW", "VERSION"], &rows)
+}
+
+/// Pretty JSON with a final newline.
+pub(crate) fn json(value: &impl serde::Serialize) -> Result<String, CliError> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
+}

@@ -1,0 +1,260 @@
+//! The `workflow` binary, end to end: a real engine writes a SQLite store,
+//! then the binary reads it back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::{Deserialize, Serialize};
+use workflow::prelude::*;
+use workflow::store::SqliteStore;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum ShipError {
+    #[error("out of stock")]
+    OutOfStock,
+    #[error("the address is unknown")]
+    NoAddress,
+}
+
+/// Order 1 ships, order 3 is out of stock (caught), order 4 has no address.
+#[workflow]
+#[derive(Serialize, Deserialize)]
+pub enum Ship {
+    #[start]
+    #[task(pick, next = Notify)]
+    #[catch(on = [ShipError::OutOfStock], next = Backorder)]
+    Pick(u32),
+
+    #[parallel(branches = [Label, Email], next = Shipped)]
+    Notify(u32),
+
+    #[succeed]
+    Shipped((u32, u32)),
+
+    #[fail(error = "Backordered")]
+    Backorder(Caught<u32, ShipError>),
+}
+
+#[workflow]
+#[derive(Serialize, Deserialize)]
+pub enum Label {
+    #[start]
+    #[task(send, next = Printed)]
+    Print(u32),
+    #[succeed]
+    Printed(u32),
+}
+
+#[workflow]
+#[derive(Serialize, Deserialize)]
+pub enum Email {
+    #[start]
+    #[task(send, next = Sent)]
+    Write(u32),
+    #[succeed]
+    Sent(u32),
+}
+
+async fn pick(_cx: Ctx<'_, ()>, order: u32) -> Result<u32, ShipError> {
+    match order {
+        3 => Err(ShipError::OutOfStock),
+        4 => Err(ShipError::NoAddress),
+        _ => Ok(order),
+    }
+}
+
+async fn send(_cx: Ctx<'_, ()>, order: u32) -> Result<u32, ShipError> {
+    Ok(order)
+}
+
+/// A store file with orders 1, 3 and 4 run to their ends.
+async fn store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.db");
+    let engine = Engine::builder(())
+        .store(SqliteStore::open(&path).unwrap())
+        .build();
+    engine.register::<Ship>();
+    for n in [1, 3, 4] {
+        let handle = engine.start::<Ship>(format!("order-{n}"), n).await.unwrap();
+        let _ = handle.outcome().await;
+    }
+    (dir, path)
+}
+
+fn workflow(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Stdout of a command that must succeed.
+fn ok(db: &Path, args: &[&str]) -> String {
+    let out = workflow(db, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Stderr of a command that must fail with `code`.
+fn fails(db: &Path, args: &[&str], code: i32) -> String {
+    let out = workflow(db, args);
+    assert_eq!(out.status.code(), Some(code), "{args:?}");
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[tokio::test]
+async fn lists_executions_filtered_by_workflow_and_status() {
+    let (_dir, db) = store().await;
+    let all = ok(&db, &["list"]);
+    let lines: Vec<&str> = all.lines().collect();
+    assert_eq!(lines.len(), 4, "{all}");
+    assert!(lines[0].starts_with("ID "), "{all}");
+    for (line, (name, status, state)) in lines[1..].iter().zip([
+        ("order-1", "Succeeded", "Shipped"),
+        ("order-3", "Failed", "Backorder"),
+        ("order-4", "Failed", "Pick"),
+    ]) {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells[1..5], [name, "Ship", status, state], "{all}");
+    }
+    let failed = ok(&db, &["list", "--status", "failed"]);
+    assert_eq!(failed.lines().count(), 3, "{failed}");
+    assert!(!failed.contains("order-1"), "{failed}");
+    assert_eq!(ok(&db, &["list", "--workflow", "Label"]), "no executions\n");
+}
+
+#[tokio::test]
+async fn shows_a_history_as_a_timeline_by_name_or_id() {
+    let (_dir, db) = store().await;
+    let by_name = ok(&db, &["history", "order-3"]);
+    assert!(by_name.starts_with("order-3 ("), "{by_name}");
+    assert!(by_name.contains("Failed in Backorder"), "{by_name}");
+    assert!(by_name.contains("error: Backordered"), "{by_name}");
+    let kinds: Vec<&str> = by_name
+        .lines()
+        .filter(|l| l.trim_start().starts_with('+'))
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "TaskStateExited",
+            "FailStateEntered",
+            "ExecutionFailed",
+        ]
+    );
+    let id = by_name.split(['(', ')']).nth(1).unwrap();
+    assert_eq!(ok(&db, &["history", id]), by_name);
+}
+
+#[tokio::test]
+async fn draws_an_execution_over_its_workflow() {
+    let (_dir, db) = store().await;
+    let shipped = ok(&db, &["diagram", "--execution", "order-1"]);
+    assert!(shipped.starts_with("stateDiagram-v2"), "{shipped}");
+    assert!(
+        shipped.contains("class Pick,Notify,Shipped succeeded"),
+        "{shipped}"
+    );
+    assert!(shipped.contains("class Backorder not_visited"), "{shipped}");
+    let caught = ok(&db, &["diagram", "--execution", "order-3"]);
+    assert!(caught.contains("class Pick caught"), "{caught}");
+    assert!(caught.contains("class Backorder failed"), "{caught}");
+    let failed = ok(
+        &db,
+        &["diagram", "--execution", "order-4", "--format", "dot"],
+    );
+    assert!(failed.starts_with("digraph \"Ship\""), "{failed}");
+    assert!(failed.contains("fillcolor=\"#fde0e0\""), "{failed}");
+    // Without an execution, the plain diagram.
+    assert_eq!(
+        ok(&db, &["diagram", "Ship"]),
+        <Ship as Workflow>::definition().to_mermaid()
+    );
+}
+
+#[tokio::test]
+async fn exports_asl_with_the_branches_it_runs() {
+    let (_dir, db) = store().await;
+    let asl: serde_json::Value = serde_json::from_str(&ok(&db, &["export", "Ship"])).unwrap();
+    let expected = serde_json::to_value(
+        <Ship as Workflow>::definition().to_asl(&<Ship as Workflow>::children()),
+    )
+    .unwrap();
+    assert_eq!(asl, expected);
+    assert_eq!(asl["States"]["Notify"]["Branches"][1]["StartAt"], "Write");
+    let kept = ok(&db, &["workflows"]);
+    let names: Vec<&str> = kept
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(names, ["Ship", "Label", "Email"]);
+}
+
+#[tokio::test]
+async fn a_missing_file_is_an_error_and_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nowhere.db");
+    let error = fails(&db, &["list"], 1);
+    assert_eq!(
+        error,
+        format!(
+            "error: no store at `{}`: the file does not exist\n",
+            db.display()
+        )
+    );
+    assert!(!db.exists());
+}
+
+#[tokio::test]
+async fn unknown_names_are_errors_that_say_what_there_is() {
+    let (_dir, db) = store().await;
+    assert_eq!(
+        fails(&db, &["history", "order-9"], 1),
+        "error: no execution with id or name `order-9` in this store (`workflow list` shows them)\n"
+    );
+    assert_eq!(
+        fails(&db, &["diagram", "--execution", "0123"], 1),
+        "error: no execution with id or name `0123` in this store (`workflow list` shows them)\n"
+    );
+    assert_eq!(
+        fails(&db, &["export", "Shp"], 1),
+        "error: no workflow named `Shp` in this store; it keeps `Ship`, `Label`, `Email`\n"
+    );
+    let version = fails(&db, &["export", "Ship", "--version", "v0"], 1);
+    assert!(
+        version.starts_with("error: workflow `Ship` has no version `v0` in this store; it has `"),
+        "{version}"
+    );
+    let status = fails(&db, &["list", "--status", "done"], 2);
+    assert!(
+        status.contains("expected one of Running, Succeeded, Failed, TimedOut, Aborted"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_store_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.db");
+    std::fs::write(&db, "these are not the executions you are looking for").unwrap();
+    let error = fails(&db, &["list"], 1);
+    assert!(
+        error.starts_with(&format!("error: the store at `{}`: ", db.display())),
+        "{error}"
+    );
+}
