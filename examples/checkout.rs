@@ -285,3 +285,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     std::fs::remove_file(&path)?;
     Ok(())
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[cfg(test)]
+#[macro_use]
+#[path = "../tests/support/exports.rs"]
+mod exports_check;
+#[cfg(test)]
+validate_exports!(Checkout, PackItem, Invoice, Email);

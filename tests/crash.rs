@@ -266,3 +266,10 @@ async fn check(dir: &Path) {
         "each side effect exactly once, by its key"
     );
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Job, Mail, Ship);

@@ -379,3 +379,10 @@ async fn a_callback_completed_while_the_process_is_down_is_found_after_recovery(
         "the same token after the restart"
     );
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Journey, Approval);

@@ -5,3 +5,25 @@ fn store() -> workflow::store::MemoryStore {
 }
 
 include!("engine/suite.rs");
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(
+    Order,
+    Slow,
+    Blow,
+    Ten,
+    FailsAfterOne,
+    TakesTen,
+    Fork,
+    Fan,
+    Timed,
+    Bounded,
+    Panicky,
+    Jittery,
+    Pay,
+    Wide
+);

@@ -121,6 +121,24 @@ async fn invoice(_cx: Ctx<'_, Shop>, items: Vec<u32>) -> Result<u32, ShopError> 
     Ok(items.len() as u32)
 }
 
+/// The same branch workflow twice in one Parallel state.
+#[workflow(context = Shop)]
+pub enum Twice {
+    #[start]
+    #[parallel(branches = [Email, Email], next = Both)]
+    Notify(Vec<u32>),
+    #[succeed]
+    Both((u32, u32)),
+}
+
+#[test]
+fn a_branch_workflow_run_twice_gets_one_name_per_branch() {
+    let asl = serde_json::to_value(Twice::definition().to_asl(&Twice::children())).unwrap();
+    let branches = &asl["States"]["Notify"]["Branches"];
+    assert_eq!(branches[0]["StartAt"], "Notify.Email#0.Send");
+    assert_eq!(branches[1]["StartAt"], "Notify.Email#1.Send");
+}
+
 #[test]
 fn mermaid() {
     insta::assert_snapshot!(Checkout::definition().to_mermaid());
@@ -149,6 +167,28 @@ fn asl_without_children_stands_in_for_them() {
     let asl = Checkout::definition().to_asl(&[]);
     let json = serde_json::to_value(&asl).unwrap();
     let branch = &json["States"]["Notify"]["Branches"][0];
-    assert_eq!(branch["StartAt"], "Invoice");
-    assert_eq!(branch["States"]["Invoice"]["Type"], "Pass");
+    assert_eq!(branch["StartAt"], "Notify.Invoice.Invoice");
+    assert_eq!(branch["States"]["Notify.Invoice.Invoice"]["Type"], "Pass");
 }
+
+#[test]
+fn nested_state_names_are_unique_across_the_machine() {
+    // Invoice and Email both end in a state of their own; PackItem's one
+    // state sits under the Map state that runs it.
+    let asl = serde_json::to_value(Checkout::definition().to_asl(&Checkout::children())).unwrap();
+    let notify = &asl["States"]["Notify"]["Branches"];
+    assert_eq!(
+        notify[0]["States"]["Notify.Invoice.Write"]["Next"],
+        "Notify.Invoice.Invoiced"
+    );
+    assert_eq!(notify[1]["StartAt"], "Notify.Email.Send");
+    let pack = &asl["States"]["Pack"]["ItemProcessor"];
+    assert_eq!(pack["StartAt"], "Pack.PackItem.Packing");
+}
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Checkout, PackItem, Invoice, Email, Twice);

@@ -206,3 +206,10 @@ fn the_model_itself_on_a_known_schedule() {
         (End::Succeeded, 3, Duration::from_secs(10))
     );
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Modelled);

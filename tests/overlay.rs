@@ -181,3 +181,10 @@ fn a_retry_backing_off_is_in_progress_and_a_cancelled_state_aborted() {
         Some(Visit::Aborted)
     );
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Ship);

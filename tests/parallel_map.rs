@@ -354,3 +354,12 @@ async fn a_map_state_is_retried_whole_then_caught_by_error_name() {
     // Three attempts of 1 s each (item 1 fails first), two delays: 60 s, 120 s.
     assert_eq!(started.elapsed(), Duration::from_secs(3 + 60 + 120));
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(
+    Item, Fast, Slow, Both, Guarded, Batch, Unlimited, Tolerant, Share, RetriedMap
+);

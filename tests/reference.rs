@@ -388,3 +388,10 @@ fn declined_card_variant_is_still_used() {
     // Keeps the error enum honest: every variant is constructible.
     assert_eq!(ShopError::Declined.to_string(), "the card was declined");
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Checkout, PackItem, Invoice, EmailCustomer);

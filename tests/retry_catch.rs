@@ -514,3 +514,12 @@ async fn counters_reset_and_keys_change_on_each_entry() {
     // Had the counter not reset, the second entry's Busy would have failed.
     assert_eq!(script.attempt_numbers(), [1, 2, 1, 2, 1, 2]);
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(
+    Backoff, Defaults, Counting, Routing, Timeouts, Heartbeats, Jittered, Bounded, Loop
+);

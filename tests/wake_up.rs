@@ -121,3 +121,10 @@ async fn a_ring_from_another_worker_wakes_the_timer_loop_at_once() {
         "resumed when rung, not at the hour's end nor at the next poll"
     );
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "support/exports.rs"]
+mod exports_check;
+validate_exports!(Nap);

@@ -195,7 +195,10 @@ async fn exports_asl_with_the_branches_it_runs() {
     )
     .unwrap();
     assert_eq!(asl, expected);
-    assert_eq!(asl["States"]["Notify"]["Branches"][1]["StartAt"], "Write");
+    assert_eq!(
+        asl["States"]["Notify"]["Branches"][1]["StartAt"],
+        "Notify.Email.Write"
+    );
     let kept = ok(&db, &["workflows"]);
     let names: Vec<&str> = kept
         .lines()
@@ -258,3 +261,10 @@ async fn a_file_that_is_not_a_store_is_a_typed_error() {
         "{error}"
     );
 }
+
+// Every workflow here exports ASL that asl-validator accepts and DOT that
+// Graphviz renders.
+#[macro_use]
+#[path = "../../tests/support/exports.rs"]
+mod exports_check;
+validate_exports!(Ship, Label, Email);

@@ -155,37 +155,75 @@ impl Definition {
     /// (or that would recur into itself) becomes a single Pass state saying
     /// so.
     pub fn to_asl(&self, children: &[&Definition]) -> Asl {
-        self.asl(children, &mut Vec::new())
+        self.asl(children, &mut Vec::new(), "")
     }
 
-    fn asl(&self, children: &[&Definition], path: &mut Vec<String>) -> Asl {
+    /// The machine, each state named `prefix` + its own name.
+    fn asl(&self, children: &[&Definition], path: &mut Vec<String>, prefix: &str) -> Asl {
         path.push(self.name.to_string());
         let states = self
             .states
             .iter()
-            .map(|state| (state.name.to_string(), state_asl(state, children, path)))
+            .map(|state| {
+                let scope = Scope {
+                    children,
+                    prefix,
+                    state: &state.name,
+                };
+                (scope.name(&state.name), state_asl(state, &scope, path))
+            })
             .collect();
         path.pop();
         Asl {
             comment: format!("The `{}` workflow, exported from Rust", self.name),
-            start_at: self.start.to_string(),
+            start_at: format!("{prefix}{}", self.start),
             timeout_seconds: self.timeout.map(seconds),
             states,
         }
     }
 }
 
+/// Where a state is exported: ASL wants state names unique across the whole
+/// machine, branches and item processors included, so a child workflow's
+/// states are named after the state that runs it and the child, as in
+/// `Notify.Invoice.Write`.
+struct Scope<'a> {
+    children: &'a [&'a Definition],
+    /// The prefix of this machine's state names (empty at the top).
+    prefix: &'a str,
+    /// The state being exported, by its own name.
+    state: &'a str,
+}
+
+impl Scope<'_> {
+    /// A state of this machine, by its exported name.
+    fn name(&self, state: &str) -> String {
+        format!("{}{state}", self.prefix)
+    }
+
+    /// The prefix for the states of child `workflow`, the `index`th of
+    /// `siblings` run by this state.
+    fn child_prefix(&self, workflow: &str, index: usize, siblings: &[&str]) -> String {
+        let repeated = siblings.iter().filter(|s| **s == workflow).count() > 1;
+        if repeated {
+            format!("{}{}.{workflow}#{index}.", self.prefix, self.state)
+        } else {
+            format!("{}{}.{workflow}.", self.prefix, self.state)
+        }
+    }
+}
+
 /// A child workflow's machine, or a Pass state standing in for it.
-fn child(name: &str, children: &[&Definition], path: &mut Vec<String>) -> Asl {
-    let found = children.iter().find(|d| d.name == name);
+fn child(name: &str, scope: &Scope<'_>, path: &mut Vec<String>, prefix: &str) -> Asl {
+    let found = scope.children.iter().find(|d| d.name == name);
     match found {
-        Some(def) if !path.iter().any(|p| p == name) => def.asl(children, path),
+        Some(def) if !path.iter().any(|p| p == name) => def.asl(scope.children, path, prefix),
         _ => Asl {
             comment: format!("The `{name}` workflow (its definition was not supplied)"),
-            start_at: name.to_owned(),
+            start_at: format!("{prefix}{name}"),
             timeout_seconds: None,
             states: vec![(
-                name.to_owned(),
+                format!("{prefix}{name}"),
                 AslState {
                     kind: "Pass",
                     end: Some(true),
@@ -213,12 +251,12 @@ fn retriers(retry: &[Retrier]) -> Vec<AslRetrier> {
         .collect()
 }
 
-fn catchers(catch: &[Catcher]) -> Vec<AslCatcher> {
+fn catchers(catch: &[Catcher], scope: &Scope<'_>) -> Vec<AslCatcher> {
     catch
         .iter()
         .map(|c| AslCatcher {
             error_equals: names(&c.on),
-            next: c.next.to_string(),
+            next: scope.name(&c.next),
         })
         .collect()
 }
@@ -227,18 +265,18 @@ fn names(on: &[ErrorMatcher]) -> Vec<String> {
     on.iter().map(|m| m.asl_name().to_owned()).collect()
 }
 
-fn transition(state: &mut AslState, next: &Transition) {
+fn transition(state: &mut AslState, next: &Transition, scope: &Scope<'_>) {
     match next {
-        Transition::Next(name) => state.next = Some(name.to_string()),
+        Transition::Next(name) => state.next = Some(scope.name(name)),
         Transition::End => state.end = Some(true),
     }
 }
 
-fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) -> AslState {
+fn state_asl(state: &State, scope: &Scope<'_>, path: &mut Vec<String>) -> AslState {
     let mut asl = AslState {
         kind: state.kind.type_name(),
         retry: retriers(&state.retry),
-        catch: catchers(&state.catch),
+        catch: catchers(&state.catch, scope),
         ..AslState::default()
     };
     match &state.kind {
@@ -253,7 +291,7 @@ fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) ->
             asl.resource = Some(format!("arn:aws:states:::rust:{handler}"));
             asl.timeout_seconds = timeout.map(seconds);
             asl.heartbeat_seconds = heartbeat.map(seconds);
-            transition(&mut asl, next);
+            transition(&mut asl, next, scope);
         }
         Kind::Choice { handler, targets } => {
             asl.comment = Some(format!(
@@ -264,7 +302,7 @@ fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) ->
                 .map(|target| AslChoice {
                     variable: "$.__choice".to_owned(),
                     string_equals: target.to_string(),
-                    next: target.to_string(),
+                    next: scope.name(target),
                 })
                 .collect();
         }
@@ -272,7 +310,7 @@ fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) ->
             asl.comment = handler
                 .as_ref()
                 .map(|h| format!("Transformed by the Rust function `{h}`"));
-            asl.next = Some(next.to_string());
+            asl.next = Some(scope.name(next));
         }
         Kind::Wait { wait, next } => {
             match wait {
@@ -287,11 +325,16 @@ fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) ->
                     asl.seconds_path = Some("$.__wait_seconds".to_owned());
                 }
             }
-            asl.next = Some(next.to_string());
+            asl.next = Some(scope.name(next));
         }
         Kind::Parallel { branches, next } => {
-            asl.branches = branches.iter().map(|b| child(b, children, path)).collect();
-            transition(&mut asl, next);
+            let siblings: Vec<&str> = branches.iter().map(|b| &**b).collect();
+            asl.branches = siblings
+                .iter()
+                .enumerate()
+                .map(|(i, b)| child(b, scope, path, &scope.child_prefix(b, i, &siblings)))
+                .collect();
+            transition(&mut asl, next, scope);
         }
         Kind::Map {
             workflow,
@@ -300,7 +343,8 @@ fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) ->
             next,
             ..
         } => {
-            let machine = child(workflow, children, path);
+            let prefix = scope.child_prefix(workflow, 0, &[workflow]);
+            let machine = child(workflow, scope, path, &prefix);
             asl.comment = Some(format!("The Rust function `{items}` lists the items"));
             asl.items_path = Some("$.__items".to_owned());
             asl.max_concurrency = Some(*max_concurrency);
@@ -309,7 +353,7 @@ fn state_asl(state: &State, children: &[&Definition], path: &mut Vec<String>) ->
                 start_at: machine.start_at,
                 states: machine.states,
             });
-            transition(&mut asl, next);
+            transition(&mut asl, next, scope);
         }
         Kind::Succeed => {}
         Kind::Fail { error, cause } => {
