@@ -14,7 +14,7 @@ use workflow::prelude::*;
 pub struct Oops;
 
 #[workflow]
-enum Kinds {
+pub enum Kinds {
     #[start]
     #[task(begin, next = Decide)]
     Begin(u32),
@@ -63,7 +63,7 @@ enum Kinds {
 }
 
 #[workflow]
-enum Square {
+pub enum Square {
     #[start]
     #[task(square, next = Squared)]
     Squaring(u64),
@@ -72,7 +72,7 @@ enum Square {
 }
 
 #[workflow]
-enum Halve {
+pub enum Halve {
     #[start]
     #[pass(halve, next = Halved)]
     Halving(u64),

@@ -9,7 +9,7 @@ use workflow::prelude::*;
 struct Never;
 
 #[workflow(output = String)]
-enum Hello {
+pub enum Hello {
     #[start]
     #[task(hello, end)]
     Greet(String),
