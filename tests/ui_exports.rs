@@ -3,7 +3,7 @@
 
 macro_rules! pass_case {
     ($name:ident, $path:literal) => {
-        #[allow(dead_code, unused_imports)]
+        #[allow(dead_code, unused_imports, clippy::ptr_arg)]
         #[path = $path]
         mod $name;
     };
