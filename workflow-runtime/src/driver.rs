@@ -201,6 +201,10 @@ impl Runner {
         let clock = self.clock.unwrap_or_default();
         let heartbeat = Heartbeat::new();
         let journal = recorder.journal();
+        // Whether the recorder has seen `checkpoint`'s current value, so it
+        // need not serialize it again (each state's data is an event's data
+        // twice, on exit and entry, and the transition's checkpoint).
+        let mut seen = false;
         if !progress.started {
             recorder.record(
                 EventKind::ExecutionStarted,
@@ -208,6 +212,7 @@ impl Runner {
                 Data::Checkpoint(&checkpoint),
             )?;
             progress.started = true;
+            seen = true;
         }
         loop {
             // States that finish without waiting (choices, passes, handlers
@@ -239,15 +244,17 @@ impl Runner {
                 recorder.record(
                     EventKind::WaitStateExited,
                     Some(waited_in),
-                    Data::Checkpoint(&checkpoint),
+                    Data::of(&checkpoint, seen),
                 )?;
+                seen = true;
             }
             if !progress.entered {
                 progress.retries.clear();
                 progress.retries.resize(state.retry.len(), 0);
                 progress.attempt = 1;
                 tracing::trace!(execution = %execution_id, state = name, "state entered");
-                recorder.record(events.entered, Some(name), Data::Checkpoint(&checkpoint))?;
+                recorder.record(events.entered, Some(name), Data::of(&checkpoint, seen))?;
+                seen = true;
                 if let Some(started) = events.started {
                     recorder.record(started, Some(name), Data::None)?;
                 }
@@ -259,7 +266,7 @@ impl Runner {
             }
             // The one write per transition: from here on a restart resumes
             // this state, with this entry and attempt.
-            recorder.commit(&checkpoint, &progress).await?;
+            recorder.commit(&checkpoint, &progress, seen).await?;
             let cx = StepCx {
                 context,
                 execution_id: &execution_id,
@@ -290,6 +297,7 @@ impl Runner {
                     if let Some(exited) = events.exited {
                         recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
                     }
+                    seen = events.exited.is_some();
                     checkpoint = next;
                 }
                 Step::Retry {
@@ -317,7 +325,8 @@ impl Runner {
                     progress.wake_at = Some(clock.now() + delay);
                     // The backoff is a stored deadline: a restart sleeps out
                     // only what is left of it.
-                    recorder.commit(&checkpoint, &progress).await?;
+                    recorder.commit(&checkpoint, &progress, false).await?;
+                    seen = true;
                     continue;
                 }
                 Step::Caught {
@@ -333,6 +342,7 @@ impl Runner {
                     if let Some(exited) = events.exited {
                         recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
                     }
+                    seen = events.exited.is_some();
                     checkpoint = next;
                 }
                 Step::Wait { next, until } => {
@@ -347,7 +357,8 @@ impl Runner {
                     // commit the wait now so a restart keeps the deadline.
                     progress.entry += 1;
                     progress.entered = false;
-                    recorder.commit(&checkpoint, &progress).await?;
+                    recorder.commit(&checkpoint, &progress, false).await?;
+                    seen = true;
                     continue;
                 }
                 Step::Succeeded(output) => {
@@ -452,10 +463,15 @@ pub(crate) trait Recorder<W: Workflow>: Send {
 
     /// Writes one transition: the checkpoint, the progress and the events
     /// recorded since the last one.
+    ///
+    /// `unchanged` says the checkpoint is the value last passed in a
+    /// [`Data::Checkpoint`] or [`Data::Unchanged`], so a serialization of it
+    /// can be reused.
     fn commit(
         &mut self,
         checkpoint: &W,
         progress: &Progress,
+        unchanged: bool,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
 
     /// Writes the execution's end.
@@ -480,9 +496,24 @@ pub(crate) trait Recorder<W: Workflow>: Send {
 /// An event's data, serialized only by a recorder that wants it.
 pub(crate) enum Data<'a, W: Workflow> {
     None,
+    /// A checkpoint value the recorder has not seen.
     Checkpoint(&'a W),
+    /// The checkpoint value last recorded or committed, again: the same
+    /// state entered after it was exited into, or after a wait.
+    Unchanged(&'a W),
     Output(&'a W::Output),
     Error(&'a ErrorInfo),
+}
+
+impl<'a, W: Workflow> Data<'a, W> {
+    /// The checkpoint's data, [`Data::Unchanged`] if the recorder has `seen` it.
+    fn of(checkpoint: &'a W, seen: bool) -> Self {
+        if seen {
+            Data::Unchanged(checkpoint)
+        } else {
+            Data::Checkpoint(checkpoint)
+        }
+    }
 }
 
 /// The recorder of inline runs: hears nothing, writes nothing.
@@ -504,6 +535,7 @@ impl<W: Workflow> Recorder<W> for Silent {
         &mut self,
         _: &W,
         _: &Progress,
+        _: bool,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
         std::future::ready(Ok(()))
     }

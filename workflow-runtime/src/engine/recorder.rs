@@ -46,6 +46,8 @@ pub(crate) struct DurableRecorder {
     clock: Clock,
     /// The last committed state (JSON) and its name, for the final write.
     last: (String, String),
+    /// The checkpoint value last serialized, reused while it is unchanged.
+    serialized: Option<Serialized>,
     /// Park waits longer than this (see `EngineBuilder::park_after`).
     park_after: Option<std::time::Duration>,
 }
@@ -71,6 +73,7 @@ impl DurableRecorder {
             limits,
             clock,
             last,
+            serialized: None,
             park_after: None,
         }
     }
@@ -160,6 +163,38 @@ fn engine_failure(state: Option<&str>, error: &str, cause: String) -> ExecutionE
     })
 }
 
+/// A checkpoint as JSON, and where in it the state's data is.
+struct Serialized {
+    full: String,
+    /// The state's data within `full`, when `full` has the usual shape of
+    /// an externally tagged variant: `{"Variant":data}`.
+    data: Option<std::ops::Range<usize>>,
+}
+
+impl Serialized {
+    fn of<W: Workflow + Serialize>(checkpoint: &W) -> Result<Serialized, serde_json::Error> {
+        let full = serde_json::to_string(checkpoint)?;
+        let variant = checkpoint.state_name();
+        let head = variant.len() + 4;
+        let tagged = full.len() > head + 1
+            && full.starts_with("{\"")
+            && full[2..].starts_with(variant)
+            && full[2 + variant.len()..].starts_with("\":")
+            && full.ends_with('}');
+        let data = tagged.then(|| head..full.len() - 1);
+        Ok(Serialized { full, data })
+    }
+
+    /// The state's data as JSON.
+    fn data<W: Serialize>(&self, checkpoint: &W) -> Result<String, serde_json::Error> {
+        match &self.data {
+            Some(range) => Ok(self.full[range.clone()].to_owned()),
+            // Another shape (serde attributes on the enum): the slow way.
+            None => checkpoint_json(checkpoint),
+        }
+    }
+}
+
 /// A state's data: the checkpoint's one field, without the variant's name.
 fn checkpoint_json<W: Serialize>(checkpoint: &W) -> Result<String, serde_json::Error> {
     let value = serde_json::to_value(checkpoint)?;
@@ -219,7 +254,17 @@ where
     ) -> Result<(), ExecutionError> {
         let payload = match data {
             Data::None => None,
-            Data::Checkpoint(checkpoint) => Some(checkpoint_json(checkpoint)),
+            Data::Unchanged(checkpoint) if self.serialized.is_some() => self
+                .serialized
+                .as_ref()
+                .map(|serialized| serialized.data(checkpoint)),
+            Data::Checkpoint(checkpoint) | Data::Unchanged(checkpoint) => {
+                Some(Serialized::of(checkpoint).and_then(|serialized| {
+                    let data = serialized.data(checkpoint);
+                    self.serialized = Some(serialized);
+                    data
+                }))
+            }
             Data::Output(output) => Some(serde_json::to_string(output)),
             Data::Error(error) => Some(serde_json::to_string(&serde_json::json!({
                 "error": error.name,
@@ -270,8 +315,16 @@ where
         &mut self,
         checkpoint: &W,
         progress: &Progress,
+        unchanged: bool,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
-        let state = serde_json::to_string(checkpoint);
+        let state = match (&self.serialized, unchanged) {
+            (Some(serialized), true) => Ok(serialized.full.clone()),
+            _ => Serialized::of(checkpoint).map(|serialized| {
+                let full = serialized.full.clone();
+                self.serialized = Some(serialized);
+                full
+            }),
+        };
         let name = checkpoint.state_name();
         let write = match state {
             Ok(state) => {
