@@ -1,10 +1,13 @@
 //! Resident memory per execution parked in a Wait state.
 //!
-//! A two-state workflow (a task, then a one-day wait) is started many times
-//! on a 2-worker runtime. Once every execution has run its task and parked
+//! A three-state workflow (a task, a one-day wait, a succeed state) is
+//! started many times on a 2-worker runtime, at most two windows of 10,000
+//! executions in flight. Once every execution has run its task and parked
 //! (the wait is longer than `park_after`, so its deadline stays in the store
-//! and its task ends), the process's resident set size (`/proc/self/statm`)
-//! is compared with the one before the first start:
+//! and its task ends: `Engine::active_tasks` is 0), the process's resident
+//! set size (`/proc/self/statm`) is compared with the one before the first
+//! start, and with the one once about half had parked (the second half's
+//! bytes per execution leave out what the first starts left behind):
 //!
 //! - 100,000 executions on the in-memory store, where each parked
 //!   execution's row and history stay in memory by design;
@@ -12,7 +15,10 @@
 //!   itself keeps per execution should stay (goal: the whole process under
 //!   256 MiB). Starting stops at a deadline (`MEMORY_DEADLINE_SECS`,
 //!   180 s by default); what was reached is measured, and the million is
-//!   then extrapolated from it, labelled as such.
+//!   then extrapolated from it, labelled as such;
+//! - for comparison, a model of the one thing the engine keeps in memory
+//!   for every execution it has driven: an entry of its private `live` map
+//!   (a copy of its type), 1,000,000 of them and nothing else.
 //!
 //! Each case runs in a child process of its own (this program re-executed),
 //! so that memory freed by one case cannot be reused by the next. The counts
