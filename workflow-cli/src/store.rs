@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use workflow_core::{Definition, Kind};
+use workflow_core::Definition;
 use workflow_runtime::Event;
 use workflow_runtime::store::{
     Filter, SqliteStore, Store, StoreError, StoredDefinition, StoredExecution,
@@ -88,14 +88,14 @@ impl Opened {
     ) -> Result<Vec<Definition>, CliError> {
         let kept = self.definitions().await?;
         let mut found: Vec<Definition> = Vec::new();
-        let mut to_visit = child_names(definition);
+        let mut to_visit: Vec<String> = definition.child_workflows().map(str::to_owned).collect();
         while let Some(name) = to_visit.pop() {
             if found.iter().any(|d| d.name == name) {
                 continue;
             }
             match find(&kept, &name, None) {
                 Ok(child) => {
-                    to_visit.extend(child_names(&child));
+                    to_visit.extend(child.child_workflows().map(str::to_owned));
                     found.push(child);
                 }
                 Err(CliError::UnknownWorkflow { .. }) => {}
@@ -104,21 +104,6 @@ impl Opened {
         }
         Ok(found)
     }
-}
-
-/// The names of the workflows a definition's Parallel and Map states run.
-fn child_names(definition: &Definition) -> Vec<String> {
-    let mut names = Vec::new();
-    for state in definition.states.iter() {
-        match &state.kind {
-            Kind::Parallel { branches, .. } => {
-                names.extend(branches.iter().map(|b| b.to_string()));
-            }
-            Kind::Map { workflow, .. } => names.push(workflow.to_string()),
-            _ => {}
-        }
-    }
-    names
 }
 
 /// Finds and parses a kept definition: `version`, or the latest.

@@ -334,6 +334,16 @@ impl Definition {
     pub fn edges(&self) -> Vec<Edge<'_>> {
         self.states.iter().flat_map(State::edges).collect()
     }
+
+    /// The names of the workflows its Parallel states run as branches and
+    /// its Map states run per item, in state order (a name can repeat).
+    pub fn child_workflows(&self) -> impl Iterator<Item = &str> {
+        self.states.iter().flat_map(|state| match &state.kind {
+            Kind::Parallel { branches, .. } => branches.iter().map(|b| &**b).collect(),
+            Kind::Map { workflow, .. } => vec![&**workflow],
+            _ => Vec::new(),
+        })
+    }
 }
 
 impl State {
