@@ -1,5 +1,6 @@
 //! The workflows of the trybuild pass cases (`tests/ui/pass/`), whose own
-//! runs only compile and start them, checked here by the export tools too.
+//! runs only compile and start them, and of the benchmarks, checked here by
+//! the export tools too.
 
 macro_rules! pass_case {
     ($name:ident, $path:literal) => {
@@ -15,6 +16,8 @@ pass_case!(every_state_kind, "ui/pass/every_state_kind.rs");
 pass_case!(minimal, "ui/pass/minimal.rs");
 pass_case!(parallel_and_map_end, "ui/pass/parallel_and_map_end.rs");
 pass_case!(reference_checkout, "ui/pass/reference_checkout.rs");
+// The benchmarks' workflow, too.
+pass_case!(ten, "../benches/common/ten.rs");
 
 #[macro_use]
 #[path = "support/exports.rs"]
@@ -32,4 +35,5 @@ validate_exports!(
     reference_checkout::PackItem,
     reference_checkout::Invoice,
     reference_checkout::EmailCustomer,
+    ten::Ten,
 );
