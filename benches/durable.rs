@@ -12,9 +12,8 @@
 //! takes on average. That average is measured before the benchmarks (a
 //! calibration run with a reader pinning the WAL, whose commit frames are
 //! then counted) and printed: about 470 of the 512 a transaction may take,
-//! on a 2-core machine. The loop keys its rows by random 128-bit ids, as the
-//! engine does, so a transaction touches pages all over the tables. The
-//! store does more per job than the loop: a savepoint, two point SELECTs
+//! on a 2-core machine. The loop keys its rows by time-ordered ids (UUIDv7),
+//! as the engine does. The store does more per job than the loop: a savepoint, two point SELECTs
 //! (fence and last event id) and, for a start, a SELECT by name; and one
 //! read job per awaited handle.
 //!
@@ -181,9 +180,22 @@ fn plain_database(path: &Path) -> Connection {
 fn plain_inserts(template: &Template, batch: usize) -> Duration {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let connection = plain_database(&dir.path().join("plain.db"));
-    let ids: Vec<String> = (0..EXECUTIONS)
-        .map(|_| format!("{:032x}", fastrand::u128(..)))
+    // Like the engine's (UUIDv7: Unix milliseconds, then a counter), they
+    // increase in the order the executions start.
+    let mut ids: Vec<String> = (0..EXECUTIONS)
+        .map(|_| {
+            let millis = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("after 1970")
+                .as_millis() as u64;
+            let random: [u8; 10] = std::array::from_fn(|_| fastrand::u8(..));
+            uuid::Builder::from_unix_timestamp_millis(millis, &random)
+                .into_uuid()
+                .simple()
+                .to_string()
+        })
         .collect();
+    ids.sort_unstable();
     let owner = format!("engine-{:016x}", fastrand::u64(..));
     let version = format!("{:016x}", fastrand::u64(..));
     let started = Instant::now();

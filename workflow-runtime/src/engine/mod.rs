@@ -2,6 +2,7 @@
 //! transition, on whatever tokio runtime it is used from.
 
 mod handle;
+mod ids;
 mod record;
 mod recorder;
 
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use workflow_core::Definition;
 
+use self::ids::Ids;
 use crate::callback::{CallbackLink, CallbackState, Callbacks};
 use crate::clock::Clock;
 use crate::driver::{Progress, Ran, Runner};
@@ -193,6 +195,7 @@ struct Shared<C> {
     /// planned to wake).
     wake: tokio::sync::Notify,
     callbacks: Arc<CallbackHub>,
+    ids: Ids,
 }
 
 /// Callback tasks waiting in this process, by token.
@@ -317,6 +320,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 timers: Mutex::default(),
                 wake: tokio::sync::Notify::new(),
                 callbacks,
+                ids: Ids::default(),
             }),
         }
     }
@@ -440,8 +444,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let input_json = json(&input)?;
         let checkpoint = W::start(input);
         let state = json(&checkpoint)?;
-        let id = format!("{:032x}", fastrand::u128(..));
         let clock = self.shared.clock;
+        let id = self.shared.ids.next(clock.now());
         let new = NewExecution {
             id: id.clone(),
             name: name.clone(),
