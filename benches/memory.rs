@@ -15,10 +15,10 @@
 //!   itself keeps per execution should stay (goal: the whole process under
 //!   256 MiB). Starting stops at a deadline (`MEMORY_DEADLINE_SECS`,
 //!   180 s by default); what was reached is measured, and the million is
-//!   then extrapolated from it, labelled as such;
-//! - for comparison, a model of the one thing the engine keeps in memory
-//!   for every execution it has driven: an entry of its private `live` map
-//!   (a copy of its type), 1,000,000 of them and nothing else.
+//!   then extrapolated from it, labelled as such.
+//!
+//! Both cases also check that the engine itself keeps nothing for a parked
+//! execution nobody awaits (`Engine::executions_in_memory` is 0).
 //!
 //! Each case runs in a child process of its own (this program re-executed),
 //! so that memory freed by one case cannot be reused by the next. The counts
@@ -195,6 +195,11 @@ fn park(
     let after = resident_pages() * page;
     // Checked after the measure: checking allocates.
     assert_eq!(
+        engine.executions_in_memory(),
+        0,
+        "the engine keeps nothing for a parked execution"
+    );
+    assert_eq!(
         parked(&runtime, &engine),
         executions,
         "every execution is parked in Sleep"
@@ -205,47 +210,6 @@ fn park(
         half,
         after,
         seconds,
-    }
-}
-
-/// What the engine keeps per execution it has driven, in its private
-/// `live` map, parked or ended: a copy of `engine::Live` (two watch
-/// channels and an abort handle, by a 32-character id).
-#[allow(dead_code)]
-struct LiveModel {
-    cancel: tokio::sync::watch::Sender<bool>,
-    done: tokio::sync::watch::Sender<Option<Result<(), ExecutionError>>>,
-    task: Option<tokio::task::AbortHandle>,
-}
-
-/// `target` entries like the engine's `live` map holds, and nothing else.
-fn live_model(target: u64) -> Measured {
-    let page = page_size();
-    let before = resident_pages() * page;
-    let started = Instant::now();
-    let mut live = std::collections::HashMap::new();
-    let mut half = (0, before);
-    for n in 0..target {
-        if n == target / 2 {
-            half = (n, resident_pages() * page);
-        }
-        live.insert(
-            format!("{:032x}", fastrand::u128(..)),
-            LiveModel {
-                cancel: tokio::sync::watch::channel(false).0,
-                done: tokio::sync::watch::channel(None).0,
-                task: None,
-            },
-        );
-    }
-    let after = resident_pages() * page;
-    assert_eq!(live.len() as u64, target);
-    Measured {
-        executions: target,
-        before,
-        half,
-        after,
-        seconds: started.elapsed().as_secs_f64(),
     }
 }
 
@@ -292,7 +256,6 @@ fn child(case: &str) {
                 },
             )
         }
-        "live" => live_model(env_u64("MEMORY_SQLITE_EXECUTIONS", 1_000_000)),
         other => panic!("unknown case `{other}`"),
     };
     println!(
@@ -346,11 +309,7 @@ fn main() {
     println!("half had parked, and once all had; each case in a process of its own)\n");
     let mut rows = Vec::new();
     let mut extrapolate = None;
-    for (case, label) in [
-        ("memory", "memory store"),
-        ("sqlite", "SQLite file"),
-        ("live", "model: the engine's `live` map alone"),
-    ] {
+    for (case, label) in [("memory", "memory store"), ("sqlite", "SQLite file")] {
         let m = measure(case);
         if case == "sqlite" && m.executions < sqlite_target {
             extrapolate = Some(((m.before, m.marginal(), m.executions), m.seconds));

@@ -895,6 +895,44 @@ async fn long_waits_park_out_of_memory_and_resume_on_time() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_engine_forgets_parked_and_ended_executions_nobody_awaits() {
+    let engine = engine(&[]);
+    let mut parked = Vec::new();
+    for n in 0..200u64 {
+        // Inputs over 5 park in the hour-long Hold; the others end at once.
+        let handle = engine.start::<Order>(format!("f{n}"), n % 10).await.unwrap();
+        if n % 10 > 5 {
+            parked.push(handle);
+        } else {
+            assert_eq!(handle.await, Ok((n % 10) * 2));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(engine.active_tasks(), 0);
+    assert_eq!(engine.executions_in_memory(), 0, "parked or ended, unawaited");
+
+    // A handle that gives up waiting leaves nothing behind either.
+    let id = parked[0].id().to_owned();
+    let gave_up =
+        tokio::time::timeout(Duration::from_secs(1), engine.handle::<Order>(id.clone())).await;
+    assert!(gave_up.is_err(), "still parked");
+    assert_eq!(engine.executions_in_memory(), 0);
+
+    // One that waits is kept, and gets the outcome when the timer resumes it.
+    let waiter = tokio::spawn(std::future::IntoFuture::into_future(
+        engine.handle::<Order>(id),
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(engine.executions_in_memory(), 1, "awaited while parked");
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(waiter.await.unwrap(), Ok(12));
+    for handle in parked {
+        handle.await.unwrap();
+    }
+    assert_eq!(engine.executions_in_memory(), 0, "all ended");
+}
+
 // Callback tasks: a token handed out, completed from outside.
 async fn await_bank(cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
     cx.tokens.lock().unwrap().push(cx.callback_token());

@@ -245,6 +245,11 @@ impl Live {
             task: None,
         }
     }
+
+    /// Whether the task calling this is the one driving the execution.
+    fn runs_this_task(&self) -> bool {
+        self.task.as_ref().map(AbortHandle::id) == tokio::task::try_id()
+    }
 }
 
 /// Builds an [`Engine`].
@@ -716,12 +721,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
             last_event_id,
             elapsed,
         } = run;
-        let (cancelled, done) = {
-            let mut live = lock(&self.shared.live);
-            let entry = live.entry(id.clone()).or_insert_with(Live::new);
-            entry.cancel.send_replace(false);
-            (entry.cancel.subscribe(), entry.done.clone())
-        };
+        // Held until the task's handle is in the entry: an entry without
+        // a running task may be forgotten (see `forget_idle`), and this
+        // task's cancel signal lives in it.
+        let mut live = lock(&self.shared.live);
+        let entry = live.entry(id.clone()).or_insert_with(Live::new);
+        entry.cancel.send_replace(false);
+        let (cancelled, done) = (entry.cancel.subscribe(), entry.done.clone());
         let shared = Arc::clone(&self.shared);
         let hub: Arc<dyn Callbacks> = shared.callbacks.clone();
         let mut runner = Runner::new()
@@ -772,9 +778,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     if let Err(error) = shared.store.release(&key_in_task, fence).await {
                         tracing::warn!(execution = %key_in_task, %error, "could not park");
                     }
-                    if let Some(live) = lock(&shared.live).get_mut(&key_in_task) {
-                        live.task = None;
-                    }
+                    park_live(&shared.live, &key_in_task);
                     shared.wake.notify_one();
                     return;
                 }
@@ -790,12 +794,18 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 }
                 Ran::Ended(other) => other.map(|_| ()),
             };
+            // Handles already waiting hold receivers that keep the outcome;
+            // later ones read it from the store. The execution has ended
+            // there, so no other task can have taken this entry over.
             done.send_replace(Some(outcome));
+            let mut live = lock(&shared.live);
+            if live.get(&key_in_task).is_some_and(Live::runs_this_task) {
+                live.remove(&key_in_task);
+            }
         };
-        let handle = tokio::spawn(task);
-        if let Some(live) = lock(&self.shared.live).get_mut(&key) {
-            live.task = Some(handle.abort_handle());
-        }
+        let entry = live.entry(key).or_insert_with(Live::new);
+        entry.task = Some(tokio::spawn(task).abort_handle());
+        drop(live);
         self.ensure_timers();
     }
 
@@ -852,15 +862,24 @@ impl<C: Send + Sync + 'static> Engine<C> {
             .count()
     }
 
+    /// How many executions this engine keeps anything for in memory: those
+    /// it runs now and those a handle is awaiting. Parked and ended
+    /// executions nobody awaits cost nothing here; the store keeps them.
+    pub fn executions_in_memory(&self) -> usize {
+        lock(&self.shared.live).len()
+    }
+
     /// Waits until the execution with this id ends; `Ok` means it succeeded
     /// (its output is in the store).
     pub(crate) async fn finished(&self, id: &str) -> Result<(), ExecutionError> {
-        let mut done = {
-            let mut live = lock(&self.shared.live);
-            live.entry(id.to_owned())
+        let mut waiting = Waiting {
+            live: &self.shared.live,
+            id,
+            done: lock(&self.shared.live)
+                .entry(id.to_owned())
                 .or_insert_with(Live::new)
                 .done
-                .subscribe()
+                .subscribe(),
         };
         let stored = self
             .shared
@@ -872,7 +891,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
         if stored.checkpoint.status != Status::Running {
             return ended(&stored);
         }
-        let published = done
+        let published = waiting
+            .done
             .wait_for(Option::is_some)
             .await
             .map_err(|_| ExecutionError::Store(StoreError::Closed))?
@@ -932,6 +952,47 @@ impl<C: Send + Sync + 'static> Engine<C> {
             done.send_replace(Some(Err(ExecutionError::Aborted)));
         }
         Ok(())
+    }
+}
+
+/// Forgets a parked execution unless a handle waits for it: then the entry
+/// stays, so the run that resumes it publishes its outcome there. Called
+/// from the parking task once its claim is released: by then the timer
+/// loop may have resumed the execution in a new task, whose entry stays.
+fn park_live(live: &Mutex<HashMap<String, Live>>, id: &str) {
+    let mut live = lock(live);
+    if let Some(entry) = live.get_mut(id).filter(|entry| entry.runs_this_task()) {
+        if entry.done.receiver_count() == 0 {
+            live.remove(id);
+        } else {
+            entry.task = None;
+        }
+    }
+}
+
+/// A handle waiting for an execution's outcome. When it stops waiting (it
+/// got the outcome, or its future was dropped) and nothing else needs the
+/// execution's entry, the entry goes: the engine keeps nothing per
+/// execution that is neither running here nor awaited.
+struct Waiting<'a> {
+    live: &'a Mutex<HashMap<String, Live>>,
+    id: &'a str,
+    done: watch::Receiver<Option<Result<(), ExecutionError>>>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut live = lock(self.live);
+        let idle = live.get(self.id).is_some_and(|entry| {
+            // This waiter's own receiver is dropped after this runs; it
+            // counts only if the entry is still the one it subscribed to.
+            let mine = usize::from(entry.done.subscribe().same_channel(&self.done));
+            entry.done.receiver_count() <= mine
+                && entry.task.as_ref().is_none_or(AbortHandle::is_finished)
+        });
+        if idle {
+            live.remove(self.id);
+        }
     }
 }
 
