@@ -86,6 +86,20 @@ const MIGRATIONS: &[&str] = &[
 "#,
 ];
 
+/// A commit's UPDATE when the status and wake-up time stay as they are
+/// (?7 and ?8 go unused: a statement's parameters are numbered up to its
+/// highest, so both statements take the same list).
+const UPDATE_CHECKPOINT: &str = "UPDATE executions SET state = ?2, entry = ?3, attempt = ?4, \
+     retries = ?5, waiting = ?6, output = ?9, error_name = ?10, error_cause = ?11, \
+     stopped_at = COALESCE(?12, stopped_at), last_event_id = ?13, state_name = ?14 \
+     WHERE id = ?1";
+
+/// A commit's UPDATE when the status or the wake-up time change.
+const UPDATE_CHECKPOINT_AND_STATUS: &str = "UPDATE executions SET state = ?2, entry = ?3, \
+     attempt = ?4, retries = ?5, waiting = ?6, wake_at = ?7, status = ?8, output = ?9, \
+     error_name = ?10, error_cause = ?11, stopped_at = COALESCE(?12, stopped_at), \
+     last_event_id = ?13, state_name = ?14 WHERE id = ?1";
+
 type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// A job runs on the connection (or is told the batch could not begin),
 /// and returns its reply with its own error, if it failed.
@@ -286,18 +300,24 @@ fn in_savepoint<T>(
     connection: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    // Cached statements: every job of a batch opens and ends one, and
+    // parsing them each time was a measurable share of a commit.
     connection
-        .execute_batch("SAVEPOINT job")
+        .prepare_cached("SAVEPOINT job")
+        .and_then(|mut savepoint| savepoint.execute([]))
         .map_err(database)?;
     let result = f(connection);
-    let end = if result.is_ok() {
-        "RELEASE job"
+    let ended = if result.is_ok() {
+        connection
+            .prepare_cached("RELEASE job")
+            .and_then(|mut release| release.execute([]))
+            .map(drop)
     } else {
-        "ROLLBACK TO job; RELEASE job"
+        connection.execute_batch("ROLLBACK TO job; RELEASE job")
     };
     // If SQLite already rolled the transaction back (a full disk does),
     // the savepoint is gone too; the job's own error is the one to report.
-    match (result, connection.execute_batch(end)) {
+    match (result, ended) {
         (Err(error), _) => Err(error),
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(error)) => Err(database(error)),
@@ -472,9 +492,8 @@ fn select(
 
 fn fence_of(connection: &Connection, id: &str) -> Result<u64, StoreError> {
     connection
-        .query_row("SELECT fence FROM executions WHERE id = ?1", [id], |row| {
-            row.get::<_, i64>(0)
-        })
+        .prepare_cached("SELECT fence FROM executions WHERE id = ?1")
+        .and_then(|mut select| select.query_row([id], |row| row.get::<_, i64>(0)))
         .optional()
         .map_err(database)?
         .map(count)
@@ -553,14 +572,24 @@ impl Store for SqliteStore {
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
         self.run(move |connection| {
             let id = &transition.execution;
-            require_fence(connection, id, transition.fence)?;
-            let last: i64 = connection
-                .query_row(
-                    "SELECT last_event_id FROM executions WHERE id = ?1",
-                    [id],
-                    |row| row.get(0),
+            let (fence, last, status, wake_at): (i64, i64, String, Option<i64>) = connection
+                .prepare_cached(
+                    "SELECT fence, last_event_id, status, wake_at FROM executions WHERE id = ?1",
                 )
-                .map_err(database)?;
+                .and_then(|mut select| {
+                    select.query_row([id], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })
+                })
+                .optional()
+                .map_err(database)?
+                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            if count(fence) != transition.fence {
+                return Err(StoreError::Fenced {
+                    execution: id.clone(),
+                    held: transition.fence,
+                });
+            }
             check_events(id, count(last), &transition.events)?;
             let mut insert = connection
                 .prepare_cached(
@@ -588,13 +617,17 @@ impl Store for SqliteStore {
                 .events
                 .last()
                 .map_or(last, |e| i64::try_from(e.id).unwrap_or(i64::MAX));
+            // Most transitions change neither the status nor the wake-up
+            // time: leaving those columns out of the UPDATE spares SQLite
+            // the two indexes they are in.
+            let wake_at_now = c.wake_at.map(nanos);
+            let update = if status == c.status.name() && wake_at == wake_at_now {
+                UPDATE_CHECKPOINT
+            } else {
+                UPDATE_CHECKPOINT_AND_STATUS
+            };
             connection
-                .prepare_cached(
-                    "UPDATE executions SET state = ?2, entry = ?3, attempt = ?4, retries = ?5, \
-                     waiting = ?6, wake_at = ?7, status = ?8, output = ?9, error_name = ?10, \
-                     error_cause = ?11, stopped_at = COALESCE(?12, stopped_at), \
-                     last_event_id = ?13, state_name = ?14 WHERE id = ?1",
-                )
+                .prepare_cached(update)
                 .map_err(database)?
                 .execute(params![
                     id,
@@ -603,7 +636,7 @@ impl Store for SqliteStore {
                     i64::from(c.attempt),
                     retries,
                     c.waiting,
-                    c.wake_at.map(nanos),
+                    wake_at_now,
                     c.status.name(),
                     c.output,
                     c.error.as_ref().map(|e| e.name.as_str()),
