@@ -234,7 +234,9 @@ async fn claims_take_due_unleased_running_executions(store: &dyn Store) {
     // Leases from creation hold until at(30): expired by now.
     let claimed = store.claim(claim("w2", now, false)).await.unwrap();
     assert!(claimed.iter().all(|e| e.fence == 2));
-    assert_eq!(ids(claimed), ["soon", "now"]);
+    let mut claimed = ids(claimed);
+    claimed.sort_unstable();
+    assert_eq!(claimed, ["now", "soon"]);
     // Claimed executions are leased: a second claim finds nothing.
     assert_eq!(store.claim(claim("w3", now, false)).await.unwrap(), []);
     // Released, an execution can be claimed again, with a new fence.
@@ -513,13 +515,36 @@ mod sqlite_file {
         let store = SqliteStore::open(&path).unwrap();
         create(&store, "e1", "order-1").await;
         drop(store);
-        // Back to schema 2, as a database written before definitions were kept.
+        // Back to schema 2, as a database written before definitions were
+        // kept and before the claim index.
         let raw = rusqlite::Connection::open(&path).unwrap();
-        raw.execute_batch("DROP TABLE definitions; PRAGMA user_version = 2;")
-            .unwrap();
+        raw.execute_batch(
+            "DROP TABLE definitions; DROP INDEX executions_claimable; \
+             CREATE INDEX executions_due ON executions (status, wake_at); \
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
         drop(raw);
         let store = SqliteStore::open(&path).unwrap();
         assert!(store.execution("e1").await.unwrap().is_some());
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let indexes: Vec<String> = raw
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'executions_%'",
+            )
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            indexes.contains(&"executions_claimable".to_owned()),
+            "{indexes:?}"
+        );
+        assert!(
+            !indexes.contains(&"executions_due".to_owned()),
+            "{indexes:?}"
+        );
         definitions_are_kept_once_per_version_in_order(&store).await;
     }
 
@@ -535,7 +560,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 3
+                supported: 4
             })
         );
     }

@@ -246,7 +246,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes one transition, if `transition.fence` is still current.
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()>;
 
-    /// Claims due, unclaimed running executions, bumping each one's fence.
+    /// Claims due, unclaimed running executions, bumping each one's fence:
+    /// at most `claim.limit`, in no particular order.
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>>;
 
     /// Gives up a claim (the execution is parked on a timer), if `fence` is
