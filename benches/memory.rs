@@ -350,7 +350,7 @@ fn main() {
     for (label, (half, rss_at_half), marginal, reached, seconds) in extrapolate {
         let rest = sqlite_target.saturating_sub(half) as f64;
         println!(
-            "\n{label}: the deadline stopped the starts at {reached} of {sqlite_target} \
+            "{label}: the deadline stopped the starts at {reached} of {sqlite_target} \
              executions. EXTRAPOLATED linearly from the second half of that run: \
              {sqlite_target} parked executions would take about {:.0} MiB resident (and \
              about {:.0} s to start, at that run's average rate).",
