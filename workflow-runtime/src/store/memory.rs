@@ -3,22 +3,29 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition, check_events,
+    CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
+    StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::engine::Status;
-use crate::history::Event;
+use crate::error::ErrorInfo;
+use crate::history::{Event, EventKind};
 
 /// Keeps executions in memory: fast, and gone with the process.
 ///
 /// [`claim`](Store::claim) and [`next_wake`](Store::next_wake) read two
 /// ordered indexes instead of every execution, so parking many executions
-/// costs `O(log n)` each rather than `O(n)`. A claim takes the earliest due
-/// executions first (those without a timer before any with one) and returns
-/// them in that order.
+/// costs `O(log n)` each rather than `O(n)` (plus, for a claim, the
+/// executions it takes and any whose lease expired but that are not due
+/// yet). A claim takes the earliest due executions first (those without a
+/// timer before any with one, then by start) and returns them in that
+/// order.
+///
+/// Each execution is kept compactly (its history encoded, repeated strings
+/// kept once) and rebuilt as a [`StoredExecution`] or a list of [`Event`]s
+/// when read, so reads allocate and writes do not keep spare copies.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -40,28 +47,150 @@ struct Inner {
     /// Running executions someone holds, by when the lease expires, so a
     /// claim finds expired leases without looking at live ones.
     leased: BTreeSet<(SystemTime, Slot)>,
+    names: Names,
     callbacks: HashMap<String, CallbackResult>,
     definitions: Vec<StoredDefinition>,
 }
 
+/// Strings that repeat across executions (workflow names, versions, state
+/// names), kept once each. They come from the workflows' definitions, so
+/// there are few; like the rows, they are never dropped.
+#[derive(Debug, Default)]
+struct Names {
+    list: Vec<Arc<str>>,
+    index: HashMap<Arc<str>, Name>,
+}
+
+/// A string's place in [`Names`].
+type Name = u32;
+
+impl Names {
+    fn intern(&mut self, name: &str) -> Result<Name, StoreError> {
+        if let Some(&n) = self.index.get(name) {
+            return Ok(n);
+        }
+        let n = Name::try_from(self.list.len())
+            .map_err(|_| StoreError::Full("too many distinct names in memory".to_owned()))?;
+        let name: Arc<str> = Arc::from(name);
+        self.list.push(Arc::clone(&name));
+        self.index.insert(name, n);
+        Ok(n)
+    }
+
+    fn get(&self, n: Name) -> &str {
+        // Every stored `Name` came from `intern`, and names are never removed.
+        self.list.get(n as usize).map_or("", |s| s)
+    }
+}
+
+/// One execution, kept smaller than a [`StoredExecution`] (which is built
+/// again when one is read): the id and name shared with the maps that find
+/// them, repeated strings as [`Name`]s, strings without spare capacity, and
+/// the history encoded (see [`encode`]).
 #[derive(Debug)]
 struct Row {
-    execution: StoredExecution,
+    id: Arc<str>,
+    name: Arc<str>,
+    workflow: Name,
+    version: Name,
+    input: Box<str>,
+    started_at: SystemTime,
+    stopped_at: Option<SystemTime>,
+    last_event_id: u64,
+    fence: u64,
     lease_until: Option<SystemTime>,
-    events: Vec<Event>,
+    checkpoint: Saved,
+    events: Vec<u8>,
+}
+
+/// A [`Checkpoint`], as a row keeps it.
+#[derive(Debug)]
+struct Saved {
+    state: Box<str>,
+    state_name: Name,
+    waiting: Option<Name>,
+    entry: u64,
+    attempt: u32,
+    status: Status,
+    retries: Box<[u32]>,
+    wake_at: Option<SystemTime>,
+    output: Option<Box<str>>,
+    // Boxed: most executions have none, and `None` then takes one word.
+    error: Option<Box<ErrorInfo>>,
+}
+
+impl Saved {
+    fn new(checkpoint: Checkpoint, names: &mut Names) -> Result<Saved, StoreError> {
+        // Destructured whole, so a field added to `Checkpoint` fails to
+        // compile here instead of being dropped.
+        let Checkpoint {
+            state,
+            state_name,
+            entry,
+            attempt,
+            retries,
+            waiting,
+            wake_at,
+            status,
+            output,
+            error,
+        } = checkpoint;
+        Ok(Saved {
+            state: state.into_boxed_str(),
+            state_name: names.intern(&state_name)?,
+            waiting: waiting.map(|w| names.intern(&w)).transpose()?,
+            entry,
+            attempt,
+            status,
+            retries: retries.into_boxed_slice(),
+            wake_at,
+            output: output.map(String::into_boxed_str),
+            error: error.map(Box::new),
+        })
+    }
+
+    fn checkpoint(&self, names: &Names) -> Checkpoint {
+        Checkpoint {
+            state: self.state.to_string(),
+            state_name: names.get(self.state_name).to_owned(),
+            entry: self.entry,
+            attempt: self.attempt,
+            retries: self.retries.to_vec(),
+            waiting: self.waiting.map(|w| names.get(w).to_owned()),
+            wake_at: self.wake_at,
+            status: self.status,
+            output: self.output.as_ref().map(|o| o.to_string()),
+            error: self.error.as_deref().cloned(),
+        }
+    }
 }
 
 impl Row {
     /// Where the row belongs in the claim indexes, if anywhere: ended
     /// executions are never claimed, so they are in neither.
     fn index_key(&self) -> Option<IndexKey> {
-        if self.execution.checkpoint.status != Status::Running {
+        if self.checkpoint.status != Status::Running {
             return None;
         }
         Some(match self.lease_until {
             Some(until) => IndexKey::Leased(until),
-            None => IndexKey::Due(self.execution.checkpoint.wake_at),
+            None => IndexKey::Due(self.checkpoint.wake_at),
         })
+    }
+
+    fn stored(&self, names: &Names) -> StoredExecution {
+        StoredExecution {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            workflow: names.get(self.workflow).to_owned(),
+            version: names.get(self.version).to_owned(),
+            input: self.input.to_string(),
+            checkpoint: self.checkpoint.checkpoint(names),
+            started_at: self.started_at,
+            stopped_at: self.stopped_at,
+            last_event_id: self.last_event_id,
+            fence: self.fence,
+        }
     }
 }
 
@@ -97,7 +226,7 @@ impl Inner {
             .by_id
             .get(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-        if self.rows[slot as usize].execution.fence != fence {
+        if self.rows[slot as usize].fence != fence {
             return Err(StoreError::Fenced {
                 execution: id.to_owned(),
                 held: fence,
@@ -146,7 +275,7 @@ impl Inner {
         let mut expired: Vec<(Option<SystemTime>, Slot)> = self
             .leased
             .range(..=(claim.leases_expired_by, Slot::MAX))
-            .map(|&(_, slot)| (self.rows[slot as usize].execution.checkpoint.wake_at, slot))
+            .map(|&(_, slot)| (self.rows[slot as usize].checkpoint.wake_at, slot))
             .filter(|&(at, _)| due(at))
             .collect();
         expired.sort_unstable();
@@ -167,7 +296,7 @@ impl Inner {
         let expired = self
             .leased
             .range(..=(leases_expired_by, Slot::MAX))
-            .filter_map(|&(_, slot)| self.rows[slot as usize].execution.checkpoint.wake_at)
+            .filter_map(|&(_, slot)| self.rows[slot as usize].checkpoint.wake_at)
             .min();
         free.into_iter().chain(expired).min()
     }
@@ -193,7 +322,7 @@ impl Store for MemoryStore {
     ) -> StoreFuture<'_, Created> {
         self.with(move |inner| {
             if let Some(&slot) = inner.by_name.get(execution.name.as_str()) {
-                let existing = inner.rows[slot as usize].execution.clone();
+                let existing = inner.rows[slot as usize].stored(&inner.names);
                 return Ok(Created::Existing(Box::new(existing)));
             }
             if inner.by_id.contains_key(execution.id.as_str()) {
@@ -205,23 +334,29 @@ impl Store for MemoryStore {
             }
             let slot = Slot::try_from(inner.rows.len())
                 .map_err(|_| StoreError::Full("too many executions in memory".to_owned()))?;
-            let id: Arc<str> = Arc::from(execution.id.as_str());
-            let name: Arc<str> = Arc::from(execution.name.as_str());
-            let stored = StoredExecution {
-                id: execution.id,
-                name: execution.name,
-                workflow: execution.workflow,
-                version: execution.version,
-                input: execution.input,
-                checkpoint: execution.checkpoint,
-                started_at: execution.started_at,
+            let NewExecution {
+                id,
+                name,
+                workflow,
+                version,
+                input,
+                checkpoint,
+                started_at,
+            } = execution;
+            let id: Arc<str> = Arc::from(id);
+            let name: Arc<str> = Arc::from(name);
+            let row = Row {
+                id: Arc::clone(&id),
+                name: Arc::clone(&name),
+                workflow: inner.names.intern(&workflow)?,
+                version: inner.names.intern(&version)?,
+                input: input.into_boxed_str(),
+                started_at,
                 stopped_at: None,
                 last_event_id: 0,
                 fence: 1,
-            };
-            let row = Row {
-                execution: stored,
                 lease_until: Some(lease_until),
+                checkpoint: Saved::new(checkpoint, &mut inner.names)?,
                 events: Vec::new(),
             };
             let key = row.index_key();
@@ -235,20 +370,31 @@ impl Store for MemoryStore {
 
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
         self.with(move |inner| {
-            let slot = inner.fenced(&transition.execution, transition.fence)?;
-            check_events(
-                &transition.execution,
-                inner.rows[slot as usize].execution.last_event_id,
-                &transition.events,
-            )?;
+            let Transition {
+                execution,
+                fence,
+                checkpoint,
+                events,
+                stopped_at,
+            } = transition;
+            let slot = inner.fenced(&execution, fence)?;
+            let (last_event_id, started_at) = {
+                let row = &inner.rows[slot as usize];
+                (row.last_event_id, row.started_at)
+            };
+            check_events(&execution, last_event_id, &events)?;
+            let last_event_id = events.last().map_or(last_event_id, |e| e.id);
+            // Both are built before the row changes, so a failure leaves it
+            // as it was.
+            let mut encoded = Vec::new();
+            encode(&mut encoded, started_at, events, &mut inner.names)?;
+            let checkpoint = Saved::new(checkpoint, &mut inner.names)?;
             inner.update(slot, |row| {
-                if let Some(last) = transition.events.last() {
-                    row.execution.last_event_id = last.id;
-                }
-                row.events.extend(transition.events);
-                row.execution.checkpoint = transition.checkpoint;
-                if transition.stopped_at.is_some() {
-                    row.execution.stopped_at = transition.stopped_at;
+                row.last_event_id = last_event_id;
+                row.events.extend_from_slice(&encoded);
+                row.checkpoint = checkpoint;
+                if stopped_at.is_some() {
+                    row.stopped_at = stopped_at;
                 }
             });
             Ok(())
@@ -260,11 +406,11 @@ impl Store for MemoryStore {
             let slots = inner.claimable(&claim);
             let mut claimed = Vec::with_capacity(slots.len());
             for slot in slots {
-                claimed.push(inner.update(slot, |row| {
+                inner.update(slot, |row| {
                     row.lease_until = Some(claim.lease_until);
-                    row.execution.fence += 1;
-                    row.execution.clone()
-                }));
+                    row.fence += 1;
+                });
+                claimed.push(inner.rows[slot as usize].stored(&inner.names));
             }
             Ok(claimed)
         })
@@ -285,28 +431,33 @@ impl Store for MemoryStore {
 
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let id = id.to_owned();
-        self.with(move |inner| Ok(inner.get(&id).map(|r| r.execution.clone())))
+        self.with(move |inner| Ok(inner.get(&id).map(|r| r.stored(&inner.names))))
     }
 
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
         let id = id.to_owned();
         self.with(move |inner| {
-            inner
+            let row = inner
                 .get(&id)
-                .map(|r| r.events.clone())
-                .ok_or(StoreError::NotFound(id))
+                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            decode(&id, &row.events, row.started_at, &inner.names)
         })
     }
 
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.with(move |inner| {
+            let names = &inner.names;
             Ok(inner
                 .rows
                 .iter()
-                .map(|r| &r.execution)
-                .filter(|e| filter.workflow.as_ref().is_none_or(|w| *w == e.workflow))
-                .filter(|e| filter.status.is_none_or(|s| s == e.checkpoint.status))
-                .cloned()
+                .filter(|r| {
+                    filter
+                        .workflow
+                        .as_ref()
+                        .is_none_or(|w| w == names.get(r.workflow))
+                })
+                .filter(|r| filter.status.is_none_or(|s| s == r.checkpoint.status))
+                .map(|r| r.stored(names))
                 .collect())
         })
     }
@@ -342,12 +493,149 @@ impl Store for MemoryStore {
     }
 }
 
+/// Appends `events` to a row's encoded history: per event, its kind (its
+/// place in [`EventKind::ALL`]), its timestamp as signed nanoseconds from
+/// the execution's start (small while an execution runs quickly), its state
+/// as a [`Name`] plus one (0 for none), and its data's length plus one (0
+/// for none) followed by the data; numbers as LEB128 varints. Ids are not
+/// kept: [`check_events`] makes them 1, 2, 3, ... with each one's previous
+/// the one before. A seven-event history is about 60 bytes this way, where
+/// `Vec<Event>` took about 1,000 with its strings.
+fn encode(
+    out: &mut Vec<u8>,
+    started_at: SystemTime,
+    events: Vec<Event>,
+    names: &mut Names,
+) -> Result<(), StoreError> {
+    for event in events {
+        // Destructured whole, so a field added to `Event` fails to compile
+        // here instead of being dropped.
+        let Event {
+            id: _,
+            previous_event_id: _,
+            timestamp,
+            kind,
+            state,
+            data,
+        } = event;
+        let kind = EventKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(EventKind::ALL.len());
+        put(out, kind as u128);
+        let offset = match timestamp.duration_since(started_at) {
+            Ok(after) => after.as_nanos() as i128,
+            Err(before) => -(before.duration().as_nanos() as i128),
+        };
+        // Zigzag, so a timestamp just before the start stays short.
+        put(out, ((offset << 1) ^ (offset >> 127)) as u128);
+        let state = state.map(|s| names.intern(&s)).transpose()?;
+        put(out, state.map_or(0, |n| u128::from(n) + 1));
+        match data {
+            None => put(out, 0),
+            Some(data) => {
+                put(out, data.len() as u128 + 1);
+                out.extend_from_slice(data.as_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The history [`encode`] wrote.
+fn decode(
+    execution: &str,
+    mut bytes: &[u8],
+    started_at: SystemTime,
+    names: &Names,
+) -> Result<Vec<Event>, StoreError> {
+    let corrupt = |detail: &str| StoreError::Corrupt {
+        execution: execution.to_owned(),
+        what: "history",
+        detail: detail.to_owned(),
+    };
+    let mut events = Vec::new();
+    while !bytes.is_empty() {
+        let mut next = || take(&mut bytes).ok_or_else(|| corrupt("a number is cut short"));
+        let kind = usize::try_from(next()?)
+            .ok()
+            .and_then(|k| EventKind::ALL.get(k).copied())
+            .ok_or_else(|| corrupt("an unknown event kind"))?;
+        let zigzag = next()?;
+        let offset = ((zigzag >> 1) as i128) ^ -((zigzag & 1) as i128);
+        let state = match next()? {
+            0 => None,
+            n => {
+                let name = Name::try_from(n - 1).map_err(|_| corrupt("an unknown state"))?;
+                Some(names.get(name).to_owned())
+            }
+        };
+        let data = match next()? {
+            0 => None,
+            n => {
+                let len = usize::try_from(n - 1)
+                    .ok()
+                    .filter(|&len| len <= bytes.len())
+                    .ok_or_else(|| corrupt("data runs past the end"))?;
+                let (data, rest) = bytes.split_at(len);
+                bytes = rest;
+                let data = std::str::from_utf8(data).map_err(|_| corrupt("data is not UTF-8"))?;
+                Some(data.to_owned())
+            }
+        };
+        let nanos = offset.unsigned_abs();
+        let span = u64::try_from(nanos / 1_000_000_000)
+            .ok()
+            .map(|secs| Duration::new(secs, (nanos % 1_000_000_000) as u32));
+        let timestamp = span
+            .and_then(|span| {
+                if offset < 0 {
+                    started_at.checked_sub(span)
+                } else {
+                    started_at.checked_add(span)
+                }
+            })
+            .ok_or_else(|| corrupt("a timestamp out of range"))?;
+        let id = events.len() as u64 + 1;
+        events.push(Event {
+            id,
+            previous_event_id: id - 1,
+            timestamp,
+            kind,
+            state,
+            data,
+        });
+    }
+    Ok(events)
+}
+
+/// Writes `n` as a LEB128 varint.
+fn put(out: &mut Vec<u8>, mut n: u128) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads a LEB128 varint off the front of `bytes`.
+fn take(bytes: &mut &[u8]) -> Option<u128> {
+    let mut n = 0u128;
+    for (i, &byte) in bytes.iter().enumerate().take(19) {
+        n |= u128::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(n);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::store::Checkpoint;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
@@ -405,12 +693,12 @@ mod tests {
             .iter()
             .enumerate()
             .filter(|(_, r)| {
-                let c = &r.execution.checkpoint;
+                let c = &r.checkpoint;
                 c.status == Status::Running
                     && c.wake_at.is_none_or(|t| t <= claim.due_by)
                     && r.lease_until.is_none_or(|t| t <= claim.leases_expired_by)
             })
-            .map(|(n, r)| (r.execution.checkpoint.wake_at, n, r.execution.id.clone()))
+            .map(|(n, r)| (r.checkpoint.wake_at, n, r.id.to_string()))
             .collect();
         eligible.sort();
         eligible
@@ -421,9 +709,9 @@ mod tests {
         inner
             .rows
             .iter()
-            .filter(|r| r.execution.checkpoint.status == Status::Running)
+            .filter(|r| r.checkpoint.status == Status::Running)
             .filter(|r| r.lease_until.is_none_or(|t| t <= leases_expired_by))
-            .filter_map(|r| r.execution.checkpoint.wake_at)
+            .filter_map(|r| r.checkpoint.wake_at)
             .min()
     }
 
@@ -552,5 +840,48 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].name, "first");
         assert_indexed(&store);
+    }
+    /// Every kind, timestamps before, at and long after the start, and
+    /// every shape of state and data read back as written.
+    #[test]
+    fn an_encoded_history_decodes_to_what_was_written() {
+        let start = at(1_000);
+        let times = [
+            start,
+            start + Duration::from_nanos(1),
+            start - Duration::from_nanos(1),
+            start - Duration::from_secs(1_000),
+            start + Duration::new(86_400 * 365 * 200, 999_999_999),
+            UNIX_EPOCH,
+        ];
+        let data = [None, Some(String::new()), Some("{\"é\":[1,2]}".repeat(20))];
+        let states = [None, Some("Prepare".to_owned()), Some(String::new())];
+        let events: Vec<Event> = EventKind::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &kind)| Event {
+                id: i as u64 + 1,
+                previous_event_id: i as u64,
+                timestamp: times[i % times.len()],
+                kind,
+                state: states[i % states.len()].clone(),
+                data: data[(i / 3) % data.len()].clone(),
+            })
+            .collect();
+        let mut names = Names::default();
+        let mut bytes = Vec::new();
+        // In two commits, as a row is appended to.
+        let (first, second) = events.split_at(5);
+        encode(&mut bytes, start, first.to_vec(), &mut names).unwrap();
+        encode(&mut bytes, start, second.to_vec(), &mut names).unwrap();
+        assert_eq!(decode("e1", &bytes, start, &names).unwrap(), events);
+        // Cut short, it is a typed error, not a panic.
+        for end in 0..bytes.len() {
+            let cut = decode("e1", &bytes[..end], start, &names);
+            assert!(
+                cut.is_err() || end == 0 || cut.as_ref().is_ok_and(|e| e.len() < events.len()),
+                "{cut:?}"
+            );
+        }
     }
 }
