@@ -247,7 +247,12 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()>;
 
     /// Claims due, unclaimed running executions, bumping each one's fence:
-    /// at most `claim.limit`, in no particular order.
+    /// at most `claim.limit`.
+    ///
+    /// Which ones a claim takes first when more than `limit` are due, and
+    /// the order it returns them in, is the store's choice: the memory
+    /// store takes the earliest due first; the SQLite store reads its
+    /// claim index, due-less ones first, then by wake-up time.
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>>;
 
     /// Gives up a claim (the execution is parked on a timer), if `fence` is
