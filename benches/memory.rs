@@ -17,10 +17,8 @@
 //!   180 s by default); what was reached is measured, and the million is
 //!   then extrapolated from it, labelled as such.
 //!
-//! The SQLite case runs twice: as is, and with `MALLOC_ARENA_MAX=2`, since
-//! glibc's per-thread arenas hold on to what the workers freed. Every case
-//! also checks that the engine itself keeps nothing for a parked execution
-//! nobody awaits (`Engine::executions_in_memory` is 0).
+//! Both cases also check that the engine itself keeps nothing for a parked
+//! execution nobody awaits (`Engine::executions_in_memory` is 0).
 //!
 //! Each case runs in a child process of its own (this program re-executed),
 //! so that memory freed by one case cannot be reused by the next. The counts
@@ -273,12 +271,11 @@ fn child(case: &str) {
     );
 }
 
-/// Runs a case in a child process, with `env` set there.
-fn measure(case: &str, env: &[(&str, &str)]) -> Measured {
+/// Runs a case in a child process.
+fn measure(case: &str) -> Measured {
     let exe = std::env::current_exe().expect("this program");
     let output = Command::new(exe)
         .env(CASE, case)
-        .envs(env.iter().copied())
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("the child runs");
@@ -314,16 +311,8 @@ fn main() {
     println!("half had parked, and once all had; each case in a process of its own)\n");
     let mut rows = Vec::new();
     let mut extrapolate = Vec::new();
-    // glibc gives each thread that allocates an arena of its own; what
-    // the workers free in one is not reused by another, and the second
-    // half's growth on SQLite is mostly that. The last case shows how much.
-    let arenas: &[(&str, &str)] = &[("MALLOC_ARENA_MAX", "2")];
-    for (case, label, env) in [
-        ("memory", "memory store", &[][..]),
-        ("sqlite", "SQLite file", &[][..]),
-        ("sqlite", "SQLite file, MALLOC_ARENA_MAX=2", arenas),
-    ] {
-        let m = measure(case, env);
+    for (case, label) in [("memory", "memory store"), ("sqlite", "SQLite file")] {
+        let m = measure(case);
         if case == "sqlite" && m.executions < sqlite_target {
             extrapolate.push((label, m.half, m.marginal(), m.executions, m.seconds));
         }
