@@ -204,6 +204,11 @@ fn prepare(connection: Connection) -> Result<Connection, StoreError> {
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(database)?;
+    // Each job runs in a savepoint, whose undo log SQLite otherwise keeps
+    // in a temporary file: one more write per page a job changes.
+    connection
+        .pragma_update(None, "temp_store", "MEMORY")
+        .map_err(database)?;
     migrate(&connection)?;
     // Every statement the store runs stays prepared: there are about twenty,
     // more than rusqlite's default cache of 16 holds.
