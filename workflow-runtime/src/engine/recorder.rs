@@ -1,6 +1,7 @@
 //! The engine's recorder: serializes each event's data, enforces the
 //! payload and history limits, and writes each transition to the store.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -23,7 +24,13 @@ struct Pending {
 }
 
 impl Pending {
-    fn push(&mut self, kind: EventKind, state: Option<&str>, data: Option<String>, clock: &Clock) {
+    fn push(
+        &mut self,
+        kind: EventKind,
+        state: Option<&'static str>,
+        data: Option<String>,
+        clock: &Clock,
+    ) {
         let previous = self.last_id;
         self.last_id += 1;
         self.events.push(Event {
@@ -31,7 +38,7 @@ impl Pending {
             previous_event_id: previous,
             timestamp: clock.now(),
             kind,
-            state: state.map(str::to_owned),
+            state: state.map(Cow::Borrowed),
             data,
         });
     }
