@@ -10,7 +10,7 @@ use workflow_core::Kind;
 
 use crate::callback::{CallbackLink, Callbacks};
 use crate::clock::Clock;
-use crate::context::Heartbeat;
+use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::{EventKind, Journal};
 use crate::step::{Step, StepCx, WaitUntil};
@@ -161,7 +161,7 @@ impl Runner {
             }
             (Some(after), Some(left)) => {
                 let drive = self
-                    .drive::<W, R>(context, checkpoint, progress, recorder, deadline)
+                    .drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
                     .instrument(span);
                 match tokio::time::timeout(left, drive).await {
                     Ok(result) => result,
@@ -169,7 +169,7 @@ impl Runner {
                 }
             }
             _ => {
-                self.drive::<W, R>(context, checkpoint, progress, recorder, deadline)
+                self.drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
                     .instrument(span)
                     .await
             }
@@ -187,19 +187,14 @@ impl Runner {
         mut checkpoint: W,
         mut progress: Progress,
         recorder: &mut R,
+        clock: Clock,
         deadline: Option<SystemTime>,
     ) -> Result<W::Output, Halt> {
         let def = W::definition();
-        let execution_id = match &self.execution_id {
-            Some(id) => id.clone(),
-            None => format!("{:032x}", fastrand::u128(..)),
-        };
-        let mut rng = match self.seed {
-            Some(seed) => fastrand::Rng::with_seed(seed),
-            None => fastrand::Rng::new(),
-        };
-        let clock = self.clock.unwrap_or_default();
-        let heartbeat = Heartbeat::new();
+        let execution_id = ExecutionId::new(self.execution_id.as_deref());
+        // Drawn at the first retry: most runs never need it.
+        let mut rng = None;
+        let heartbeat = Heartbeat::new(clock.origin());
         let journal = recorder.journal();
         // Whether the recorder has seen `checkpoint`'s current value, so it
         // need not serialize it again (each state's data is an event's data
@@ -315,6 +310,10 @@ impl Runner {
                         }));
                     };
                     *used += 1;
+                    let rng = rng.get_or_insert_with(|| match self.seed {
+                        Some(seed) => fastrand::Rng::with_seed(seed),
+                        None => fastrand::Rng::new(),
+                    });
                     let delay = policy.jittered_delay_before(*used, rng.f64());
                     tracing::debug!(
                         execution = %execution_id, state = name, retrier,

@@ -10,7 +10,7 @@ use workflow_core::{Kind, State, Tolerance};
 
 use crate::attempt;
 use crate::clock::Clock;
-use crate::context::{Ctx, Heartbeat};
+use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 use crate::history::{ChildEvents, ChildRecord, Journal};
@@ -83,7 +83,7 @@ pub enum WaitUntil {
 /// normally use it directly.
 pub struct StepCx<'a, C> {
     pub(crate) context: &'a C,
-    pub(crate) execution_id: &'a str,
+    pub(crate) execution_id: &'a ExecutionId<'a>,
     pub(crate) state: &'static State,
     pub(crate) entry: u64,
     pub(crate) attempt: u32,
@@ -282,7 +282,9 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     fn child_id(&self, index: usize) -> String {
         format!(
             "{}/{}/{}/{index}",
-            self.execution_id, self.state.name, self.entry
+            self.execution_id.get(),
+            self.state.name,
+            self.entry
         )
     }
 
