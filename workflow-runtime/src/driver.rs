@@ -174,11 +174,13 @@ impl Runner {
                     .await
             }
         };
-        match result {
-            Ok(output) => Ran::Ended(finish(recorder, Ok(output)).await),
-            Err(Halt::Failed(error)) => Ran::Ended(finish(recorder, Err(error)).await),
-            Err(Halt::Parked) => Ran::Parked,
-        }
+        // One call of `finish`, so the future holds one of its futures.
+        let outcome = match result {
+            Ok(output) => Ok(output),
+            Err(Halt::Failed(error)) => Err(error),
+            Err(Halt::Parked) => return Ran::Parked,
+        };
+        Ran::Ended(finish(recorder, outcome).await)
     }
 
     async fn drive<W: Workflow, R: Recorder<W>>(
