@@ -577,42 +577,54 @@ struct Events {
 }
 
 impl Events {
-    fn of(kind: &Kind) -> Events {
+    /// The events of `kind`: a constant per kind, so the loop reads them
+    /// instead of building them at every state.
+    fn of(kind: &Kind) -> &'static Events {
         use EventKind::*;
-        let plain = |entered, exited| Events {
-            entered,
-            started: None,
-            succeeded: None,
-            failed: None,
-            exited,
-        };
-        match kind {
-            Kind::Task { .. } => Events {
-                entered: TaskStateEntered,
+        const fn plain(entered: EventKind, exited: Option<EventKind>) -> Events {
+            Events {
+                entered,
                 started: None,
-                succeeded: Some(TaskSucceeded),
-                failed: Some(TaskFailed),
-                exited: Some(TaskStateExited),
-            },
-            Kind::Parallel { .. } => Events {
-                entered: ParallelStateEntered,
-                started: Some(ParallelStateStarted),
-                succeeded: Some(ParallelStateSucceeded),
-                failed: Some(ParallelStateFailed),
-                exited: Some(ParallelStateExited),
-            },
-            Kind::Map { .. } => Events {
-                entered: MapStateEntered,
-                started: Some(MapStateStarted),
-                succeeded: Some(MapStateSucceeded),
-                failed: Some(MapStateFailed),
-                exited: Some(MapStateExited),
-            },
-            Kind::Choice { .. } => plain(ChoiceStateEntered, Some(ChoiceStateExited)),
-            Kind::Pass { .. } => plain(PassStateEntered, Some(PassStateExited)),
-            Kind::Wait { .. } => plain(WaitStateEntered, Some(WaitStateExited)),
-            Kind::Succeed => plain(SucceedStateEntered, Some(SucceedStateExited)),
-            Kind::Fail { .. } => plain(FailStateEntered, None),
+                succeeded: None,
+                failed: None,
+                exited,
+            }
+        }
+        const TASK: Events = Events {
+            entered: TaskStateEntered,
+            started: None,
+            succeeded: Some(TaskSucceeded),
+            failed: Some(TaskFailed),
+            exited: Some(TaskStateExited),
+        };
+        const PARALLEL: Events = Events {
+            entered: ParallelStateEntered,
+            started: Some(ParallelStateStarted),
+            succeeded: Some(ParallelStateSucceeded),
+            failed: Some(ParallelStateFailed),
+            exited: Some(ParallelStateExited),
+        };
+        const MAP: Events = Events {
+            entered: MapStateEntered,
+            started: Some(MapStateStarted),
+            succeeded: Some(MapStateSucceeded),
+            failed: Some(MapStateFailed),
+            exited: Some(MapStateExited),
+        };
+        const CHOICE: Events = plain(ChoiceStateEntered, Some(ChoiceStateExited));
+        const PASS: Events = plain(PassStateEntered, Some(PassStateExited));
+        const WAIT: Events = plain(WaitStateEntered, Some(WaitStateExited));
+        const SUCCEED: Events = plain(SucceedStateEntered, Some(SucceedStateExited));
+        const FAIL: Events = plain(FailStateEntered, None);
+        match kind {
+            Kind::Task { .. } => &TASK,
+            Kind::Parallel { .. } => &PARALLEL,
+            Kind::Map { .. } => &MAP,
+            Kind::Choice { .. } => &CHOICE,
+            Kind::Pass { .. } => &PASS,
+            Kind::Wait { .. } => &WAIT,
+            Kind::Succeed => &SUCCEED,
+            Kind::Fail { .. } => &FAIL,
         }
     }
 
