@@ -142,7 +142,7 @@ impl DurableRecorder {
         status: Status,
         output: Option<String>,
         error: Option<(&ErrorInfo, Option<&str>)>,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<> {
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<'_> {
         let state_name = error
             .and_then(|(_, state)| state)
             .map_or_else(|| self.last.name.to_string(), str::to_owned);
@@ -161,11 +161,15 @@ impl DurableRecorder {
         self.write(checkpoint, true)
     }
 
+    /// Hands the store the transition now; the future is the store's own.
+    /// The transition is not carried in a future of ours, which the driver
+    /// would move about (it is a few hundred bytes), and the store is
+    /// borrowed rather than its `Arc` cloned.
     fn write(
         &mut self,
         checkpoint: Checkpoint,
         ends: bool,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<> {
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<'_> {
         let events = {
             let mut pending = lock(&self.pending);
             // The next transition records about as many events as this one:
@@ -180,13 +184,8 @@ impl DurableRecorder {
             events,
             stopped_at: ends.then(|| self.clock.now()),
         };
-        let store = Arc::clone(&self.store);
-        async move {
-            store
-                .commit(transition)
-                .await
-                .map_err(ExecutionError::Store)
-        }
+        let written = self.store.commit(transition);
+        async move { written.await.map_err(ExecutionError::Store) }
     }
 }
 
