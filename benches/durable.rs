@@ -111,7 +111,7 @@ impl Template {
             let kind = event.kind.name();
             commits.last_mut().expect("one group").push(EventRow {
                 kind,
-                state: event.state,
+                state: event.state.map(String::from),
                 data: event.data,
             });
             if matches!(

@@ -157,12 +157,12 @@ async fn the_three_endings_draw_three_different_dot_graphs() {
 #[test]
 fn a_retry_backing_off_is_in_progress_and_a_cancelled_state_aborted() {
     use workflow::{Event, EventKind};
-    let event = |id, kind, state: Option<&str>| Event {
+    let event = |id, kind, state: Option<&'static str>| Event {
         id,
         previous_event_id: id - 1,
         timestamp: std::time::SystemTime::UNIX_EPOCH,
         kind,
-        state: state.map(str::to_owned),
+        state: state.map(Into::into),
         data: None,
     };
     let mut history = vec![

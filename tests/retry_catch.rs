@@ -461,6 +461,55 @@ async fn the_execution_timeout_stops_a_long_wait() {
     assert!(script.times().is_empty());
 }
 
+// A loop of states that never await still gives tokio the thread back now
+// and then (the driver consumes its cooperative budget), so the workflow's
+// timeout fires and other tasks on the thread run. Real time: a paused clock
+// only advances while the runtime is idle, and a busy loop never idles it.
+#[workflow(timeout = "50ms")]
+pub enum Spin {
+    #[start]
+    #[choice(spin_again, next = [Around, Out])]
+    Turn(u64),
+    #[pass(next = Turn)]
+    Around(u64),
+    #[succeed]
+    Out(u64),
+}
+
+fn spin_again(n: u64) -> spin::Turn {
+    if n == u64::MAX {
+        spin::Turn::Out(n)
+    } else {
+        spin::Turn::Around(n + 1)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_loop_of_states_that_never_await_still_yields_and_times_out() {
+    let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let ticker = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let error = Spin::run(&(), 0).await.unwrap_err();
+    ticker.abort();
+    assert_eq!(
+        error,
+        ExecutionError::TimedOut {
+            after: Duration::from_millis(50)
+        }
+    );
+    assert!(
+        ticks.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the other task ran meanwhile"
+    );
+}
+
 // Retry counters and idempotency keys belong to one entry of a state.
 #[workflow(context = Script)]
 pub enum Loop {

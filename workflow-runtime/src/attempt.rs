@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use futures_util::future::CatchUnwind;
 use futures_util::future::Either;
 
 use crate::context::Heartbeat;
@@ -28,6 +29,11 @@ pub(crate) fn run<F: Future>(
     } else {
         Either::Right(Box::pin(guard(guarded, timeout, heartbeat, beats)))
     }
+}
+
+/// The handler's own future with panics caught: an attempt without timers.
+pub(crate) fn unguarded<F: Future>(handler: F) -> CatchUnwind<AssertUnwindSafe<F>> {
+    AssertUnwindSafe(handler).catch_unwind()
 }
 
 async fn guard<F: Future<Output = std::thread::Result<T>>, T>(
@@ -68,7 +74,7 @@ async fn watch(beats: &Heartbeat, gap: Duration) {
     }
 }
 
-fn panicked(payload: Box<dyn std::any::Any + Send>) -> Interrupt {
+pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Interrupt {
     Interrupt::Panicked(panic_message(payload.as_ref()))
 }
 

@@ -27,6 +27,11 @@ impl Clock {
         self.wall_origin + self.origin.elapsed()
     }
 
+    /// The instant the clock started at, on tokio's clock.
+    pub(crate) fn origin(&self) -> Instant {
+        self.origin
+    }
+
     /// Sleeps for `duration` on tokio's clock.
     pub async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::time::Instant;
@@ -16,7 +17,7 @@ use crate::error::TaskError;
 /// It dereferences to the context, so `cx.field` reads the context's field.
 pub struct Ctx<'a, C> {
     pub(crate) context: &'a C,
-    pub(crate) execution_id: &'a str,
+    pub(crate) execution_id: &'a ExecutionId<'a>,
     pub(crate) state: &'static str,
     pub(crate) entry: u64,
     pub(crate) attempt: u32,
@@ -46,7 +47,7 @@ impl<'a, C> Ctx<'a, C> {
 
     /// The execution's id.
     pub fn execution_id(&self) -> &'a str {
-        self.execution_id
+        self.execution_id.get()
     }
 
     /// The name of the state this handler runs in.
@@ -59,7 +60,7 @@ impl<'a, C> Ctx<'a, C> {
     /// entry: pass it to a payment API and a retried charge happens once.
     pub fn idempotency_key(&self) -> IdempotencyKey<'a> {
         IdempotencyKey {
-            execution_id: self.execution_id,
+            execution_id: self.execution_id.get(),
             state: self.state,
             entry: self.entry,
         }
@@ -103,7 +104,7 @@ impl<C> Deref for Ctx<'_, C> {
 impl<C> fmt::Debug for Ctx<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ctx")
-            .field("execution_id", &self.execution_id)
+            .field("execution_id", &self.execution_id.get())
             .field("state", &self.state)
             .field("entry", &self.entry)
             .field("attempt", &self.attempt)
@@ -127,6 +128,40 @@ impl fmt::Display for IdempotencyKey<'_> {
     }
 }
 
+/// An execution's id: the one its runner was given, or a random one drawn
+/// the first time something asks for it (most inline runs never do, and
+/// formatting 128 random bits costs more than the rest of a short run).
+#[derive(Debug)]
+pub(crate) struct ExecutionId<'a> {
+    given: Option<&'a str>,
+    drawn: OnceLock<String>,
+}
+
+impl<'a> ExecutionId<'a> {
+    pub(crate) fn new(given: Option<&'a str>) -> Self {
+        ExecutionId {
+            given,
+            drawn: OnceLock::new(),
+        }
+    }
+
+    /// The id; the first call of a run without one draws it.
+    pub(crate) fn get(&self) -> &str {
+        match self.given {
+            Some(id) => id,
+            None => self
+                .drawn
+                .get_or_init(|| format!("{:032x}", fastrand::u128(..))),
+        }
+    }
+}
+
+impl fmt::Display for ExecutionId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
 /// The last heartbeat of the running attempt, as an offset from its start.
 #[derive(Debug)]
 pub(crate) struct Heartbeat {
@@ -135,9 +170,11 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
-    pub(crate) fn new() -> Self {
+    /// Heartbeats measured from `origin`, any instant before the first of
+    /// them (the run's clock's origin, which saves reading the time again).
+    pub(crate) fn new(origin: Instant) -> Self {
         Heartbeat {
-            origin: Instant::now(),
+            origin,
             last_nanos: AtomicU64::new(0),
         }
     }

@@ -10,7 +10,7 @@ use workflow_core::Kind;
 
 use crate::callback::{CallbackLink, Callbacks};
 use crate::clock::Clock;
-use crate::context::Heartbeat;
+use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::{EventKind, Journal};
 use crate::step::{Step, StepCx, WaitUntil};
@@ -161,7 +161,7 @@ impl Runner {
             }
             (Some(after), Some(left)) => {
                 let drive = self
-                    .drive::<W, R>(context, checkpoint, progress, recorder, deadline)
+                    .drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
                     .instrument(span);
                 match tokio::time::timeout(left, drive).await {
                     Ok(result) => result,
@@ -169,16 +169,18 @@ impl Runner {
                 }
             }
             _ => {
-                self.drive::<W, R>(context, checkpoint, progress, recorder, deadline)
+                self.drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
                     .instrument(span)
                     .await
             }
         };
-        match result {
-            Ok(output) => Ran::Ended(finish(recorder, Ok(output)).await),
-            Err(Halt::Failed(error)) => Ran::Ended(finish(recorder, Err(error)).await),
-            Err(Halt::Parked) => Ran::Parked,
-        }
+        // One call of `finish`, so the future holds one of its futures.
+        let outcome = match result {
+            Ok(output) => Ok(output),
+            Err(Halt::Failed(error)) => Err(error),
+            Err(Halt::Parked) => return Ran::Parked,
+        };
+        Ran::Ended(finish(recorder, outcome).await)
     }
 
     async fn drive<W: Workflow, R: Recorder<W>>(
@@ -187,24 +189,21 @@ impl Runner {
         mut checkpoint: W,
         mut progress: Progress,
         recorder: &mut R,
+        clock: Clock,
         deadline: Option<SystemTime>,
     ) -> Result<W::Output, Halt> {
         let def = W::definition();
-        let execution_id = match &self.execution_id {
-            Some(id) => id.clone(),
-            None => format!("{:032x}", fastrand::u128(..)),
-        };
-        let mut rng = match self.seed {
-            Some(seed) => fastrand::Rng::with_seed(seed),
-            None => fastrand::Rng::new(),
-        };
-        let clock = self.clock.unwrap_or_default();
-        let heartbeat = Heartbeat::new();
+        let execution_id = ExecutionId::new(self.execution_id.as_deref());
+        // Drawn at the first retry: most runs never need it.
+        let mut rng = None;
+        let heartbeat = Heartbeat::new(clock.origin());
         let journal = recorder.journal();
         // Whether the recorder has seen `checkpoint`'s current value, so it
         // need not serialize it again (each state's data is an event's data
         // twice, on exit and entry, and the transition's checkpoint).
         let mut seen = false;
+        // States run since the last unit of tokio's budget was consumed.
+        let mut unbudgeted = 0;
         if !progress.started {
             recorder.record(
                 EventKind::ExecutionStarted,
@@ -217,8 +216,13 @@ impl Runner {
         loop {
             // States that finish without waiting (choices, passes, handlers
             // that never await) must still let a timeout or a cancellation
-            // in, and other tasks run.
-            tokio::task::consume_budget().await;
+            // in, and other tasks run: every few states consume a unit of
+            // the task's budget, and once it is spent the task yields.
+            unbudgeted += 1;
+            if unbudgeted >= R::STATES_PER_BUDGET_UNIT {
+                unbudgeted = 0;
+                tokio::task::consume_budget().await;
+            }
             let index = checkpoint.state_index();
             let Some(state) = def.states.get(index) else {
                 return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
@@ -315,6 +319,10 @@ impl Runner {
                         }));
                     };
                     *used += 1;
+                    let rng = rng.get_or_insert_with(|| match self.seed {
+                        Some(seed) => fastrand::Rng::with_seed(seed),
+                        None => fastrand::Rng::new(),
+                    });
                     let delay = policy.jittered_delay_before(*used, rng.f64());
                     tracing::debug!(
                         execution = %execution_id, state = name, retrier,
@@ -480,6 +488,12 @@ pub(crate) trait Recorder<W: Workflow>: Send {
         outcome: Result<&W::Output, &ExecutionError>,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
 
+    /// How many states make one unit of tokio's cooperative budget (128
+    /// units per poll of a task, then it yields). One for a recorder that
+    /// writes every transition; an inline state costs less than the budget
+    /// call itself, so a few of them make a unit.
+    const STATES_PER_BUDGET_UNIT: u32 = 1;
+
     /// Where branches and map items report their start and end.
     fn journal(&self) -> Option<Arc<dyn Journal>> {
         None
@@ -520,6 +534,10 @@ impl<'a, W: Workflow> Data<'a, W> {
 pub(crate) struct Silent;
 
 impl<W: Workflow> Recorder<W> for Silent {
+    /// A loop of inline states that never wait yields after 512 of them
+    /// (tens of microseconds) instead of 128.
+    const STATES_PER_BUDGET_UNIT: u32 = 4;
+
     #[inline]
     fn record(
         &mut self,
@@ -559,42 +577,54 @@ struct Events {
 }
 
 impl Events {
-    fn of(kind: &Kind) -> Events {
+    /// The events of `kind`: a constant per kind, so the loop reads them
+    /// instead of building them at every state.
+    fn of(kind: &Kind) -> &'static Events {
         use EventKind::*;
-        let plain = |entered, exited| Events {
-            entered,
-            started: None,
-            succeeded: None,
-            failed: None,
-            exited,
-        };
-        match kind {
-            Kind::Task { .. } => Events {
-                entered: TaskStateEntered,
+        const fn plain(entered: EventKind, exited: Option<EventKind>) -> Events {
+            Events {
+                entered,
                 started: None,
-                succeeded: Some(TaskSucceeded),
-                failed: Some(TaskFailed),
-                exited: Some(TaskStateExited),
-            },
-            Kind::Parallel { .. } => Events {
-                entered: ParallelStateEntered,
-                started: Some(ParallelStateStarted),
-                succeeded: Some(ParallelStateSucceeded),
-                failed: Some(ParallelStateFailed),
-                exited: Some(ParallelStateExited),
-            },
-            Kind::Map { .. } => Events {
-                entered: MapStateEntered,
-                started: Some(MapStateStarted),
-                succeeded: Some(MapStateSucceeded),
-                failed: Some(MapStateFailed),
-                exited: Some(MapStateExited),
-            },
-            Kind::Choice { .. } => plain(ChoiceStateEntered, Some(ChoiceStateExited)),
-            Kind::Pass { .. } => plain(PassStateEntered, Some(PassStateExited)),
-            Kind::Wait { .. } => plain(WaitStateEntered, Some(WaitStateExited)),
-            Kind::Succeed => plain(SucceedStateEntered, Some(SucceedStateExited)),
-            Kind::Fail { .. } => plain(FailStateEntered, None),
+                succeeded: None,
+                failed: None,
+                exited,
+            }
+        }
+        const TASK: Events = Events {
+            entered: TaskStateEntered,
+            started: None,
+            succeeded: Some(TaskSucceeded),
+            failed: Some(TaskFailed),
+            exited: Some(TaskStateExited),
+        };
+        const PARALLEL: Events = Events {
+            entered: ParallelStateEntered,
+            started: Some(ParallelStateStarted),
+            succeeded: Some(ParallelStateSucceeded),
+            failed: Some(ParallelStateFailed),
+            exited: Some(ParallelStateExited),
+        };
+        const MAP: Events = Events {
+            entered: MapStateEntered,
+            started: Some(MapStateStarted),
+            succeeded: Some(MapStateSucceeded),
+            failed: Some(MapStateFailed),
+            exited: Some(MapStateExited),
+        };
+        const CHOICE: Events = plain(ChoiceStateEntered, Some(ChoiceStateExited));
+        const PASS: Events = plain(PassStateEntered, Some(PassStateExited));
+        const WAIT: Events = plain(WaitStateEntered, Some(WaitStateExited));
+        const SUCCEED: Events = plain(SucceedStateEntered, Some(SucceedStateExited));
+        const FAIL: Events = plain(FailStateEntered, None);
+        match kind {
+            Kind::Task { .. } => &TASK,
+            Kind::Parallel { .. } => &PARALLEL,
+            Kind::Map { .. } => &MAP,
+            Kind::Choice { .. } => &CHOICE,
+            Kind::Pass { .. } => &PASS,
+            Kind::Wait { .. } => &WAIT,
+            Kind::Succeed => &SUCCEED,
+            Kind::Fail { .. } => &FAIL,
         }
     }
 

@@ -1,6 +1,7 @@
 //! An execution's history: an ordered list of events in Step Functions'
 //! vocabulary.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -18,9 +19,11 @@ pub struct Event {
     pub timestamp: SystemTime,
     /// What happened.
     pub kind: EventKind,
-    /// The state it concerns, if any.
+    /// The state it concerns, if any: borrowed from the definition when the
+    /// engine records it (state names are static), owned when read back
+    /// from a store. Build it with `Some("Name".into())` from either.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<Cow<'static, str>>,
     /// Its data as JSON: a state's input or output, an execution's output,
     /// or an error's name and cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,7 @@ use workflow_core::{Kind, State, Tolerance};
 
 use crate::attempt;
 use crate::clock::Clock;
-use crate::context::{Ctx, Heartbeat};
+use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 use crate::history::{ChildEvents, ChildRecord, Journal};
@@ -83,7 +83,7 @@ pub enum WaitUntil {
 /// normally use it directly.
 pub struct StepCx<'a, C> {
     pub(crate) context: &'a C,
-    pub(crate) execution_id: &'a str,
+    pub(crate) execution_id: &'a ExecutionId<'a>,
     pub(crate) state: &'static State,
     pub(crate) entry: u64,
     pub(crate) attempt: u32,
@@ -126,7 +126,14 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         &self,
         handler: F,
     ) -> Result<<F::Result as TaskOutput>::Ok, Attempted<<F::Result as TaskOutput>::Err>> {
-        let error = match self.attempt(handler).await {
+        let attempted = if self.timers() == (None, None) {
+            // No timers: the handler's own future with panics caught, with
+            // none of the layers of `attempt` around it.
+            attempt::unguarded(handler).await.map_err(attempt::panicked)
+        } else {
+            self.attempt(handler).await
+        };
+        let error = match attempted {
             Ok(result) => match result.into_result() {
                 Ok(output) => return Ok(output),
                 Err(e) => TaskError::Failed(e),
@@ -143,13 +150,18 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         &self,
         handler: F,
     ) -> impl Future<Output = Result<F::Output, Interrupt>> + use<'_, 'a, F, C> {
-        let (timeout, heartbeat) = match &self.state.kind {
+        let (timeout, heartbeat) = self.timers();
+        attempt::run(handler, timeout, heartbeat, self.heartbeat)
+    }
+
+    /// The state's task timeout and heartbeat interval.
+    fn timers(&self) -> (Option<Duration>, Option<Duration>) {
+        match &self.state.kind {
             Kind::Task {
                 timeout, heartbeat, ..
             } => (*timeout, *heartbeat),
             _ => (None, None),
-        };
-        attempt::run(handler, timeout, heartbeat, self.heartbeat)
+        }
     }
 
     /// Whether retrier `retrier` of this state has retries left in this entry.
@@ -282,7 +294,9 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     fn child_id(&self, index: usize) -> String {
         format!(
             "{}/{}/{}/{index}",
-            self.execution_id, self.state.name, self.entry
+            self.execution_id.get(),
+            self.state.name,
+            self.entry
         )
     }
 

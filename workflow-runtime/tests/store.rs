@@ -50,7 +50,7 @@ fn events(from: u64, count: u64) -> Vec<Event> {
             } else {
                 EventKind::TaskScheduled
             },
-            state: (id > 1).then(|| "Start".to_owned()),
+            state: (id > 1).then(|| "Start".into()),
             data: Some(format!("{id}")),
         })
         .collect()

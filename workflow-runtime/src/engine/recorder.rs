@@ -1,6 +1,7 @@
 //! The engine's recorder: serializes each event's data, enforces the
 //! payload and history limits, and writes each transition to the store.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -23,7 +24,13 @@ struct Pending {
 }
 
 impl Pending {
-    fn push(&mut self, kind: EventKind, state: Option<&str>, data: Option<String>, clock: &Clock) {
+    fn push(
+        &mut self,
+        kind: EventKind,
+        state: Option<&'static str>,
+        data: Option<String>,
+        clock: &Clock,
+    ) {
         let previous = self.last_id;
         self.last_id += 1;
         self.events.push(Event {
@@ -31,7 +38,7 @@ impl Pending {
             previous_event_id: previous,
             timestamp: clock.now(),
             kind,
-            state: state.map(str::to_owned),
+            state: state.map(Cow::Borrowed),
             data,
         });
     }
@@ -44,8 +51,8 @@ pub(crate) struct DurableRecorder {
     pending: Arc<Mutex<Pending>>,
     limits: Limits,
     clock: Clock,
-    /// The last committed state (JSON) and its name, for the final write.
-    last: (String, String),
+    /// The last committed state, for the final write.
+    last: Last,
     /// The checkpoint value last serialized, reused while it is unchanged.
     serialized: Option<Serialized>,
     /// Park waits longer than this (see `EngineBuilder::park_after`).
@@ -72,7 +79,10 @@ impl DurableRecorder {
             })),
             limits,
             clock,
-            last,
+            last: Last {
+                json: Some(last.0),
+                name: Cow::Owned(last.1),
+            },
             serialized: None,
             park_after: None,
         }
@@ -107,17 +117,37 @@ impl DurableRecorder {
         Recorder::<W>::end(self, Err(error)).await
     }
 
+    /// Keeps `serialized` as the checkpoint value last serialized. The one
+    /// it replaces moves to `last` if it is the last committed state.
+    fn keep(&mut self, serialized: Serialized) {
+        if let Some(old) = self.serialized.replace(serialized)
+            && self.last.json.is_none()
+        {
+            self.last.json = Some(old.full);
+        }
+    }
+
+    /// The last committed state as JSON.
+    fn last_json(&self) -> String {
+        match (&self.last.json, &self.serialized) {
+            (Some(json), _) => json.clone(),
+            (None, Some(serialized)) => serialized.full.clone(),
+            // `last.json` is `None` only while `serialized` holds it.
+            (None, None) => String::new(),
+        }
+    }
+
     fn write_end(
         &mut self,
         status: Status,
         output: Option<String>,
         error: Option<(&ErrorInfo, Option<&str>)>,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<> {
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<'_> {
         let state_name = error
             .and_then(|(_, state)| state)
-            .map_or_else(|| self.last.1.clone(), str::to_owned);
+            .map_or_else(|| self.last.name.to_string(), str::to_owned);
         let checkpoint = Checkpoint {
-            state: self.last.0.clone(),
+            state: self.last_json(),
             state_name,
             entry: 0,
             attempt: 0,
@@ -131,12 +161,22 @@ impl DurableRecorder {
         self.write(checkpoint, true)
     }
 
+    /// Hands the store the transition now; the future is the store's own.
+    /// The transition is not carried in a future of ours, which the driver
+    /// would move about (it is a few hundred bytes), and the store is
+    /// borrowed rather than its `Arc` cloned.
     fn write(
         &mut self,
         checkpoint: Checkpoint,
         ends: bool,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<> {
-        let events = std::mem::take(&mut lock(&self.pending).events);
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<'_> {
+        let events = {
+            let mut pending = lock(&self.pending);
+            // The next transition records about as many events as this one:
+            // room for them now saves growing the list push by push.
+            let room = pending.events.len();
+            std::mem::replace(&mut pending.events, Vec::with_capacity(room))
+        };
         let transition = Transition {
             execution: self.id.clone(),
             fence: self.fence,
@@ -144,13 +184,8 @@ impl DurableRecorder {
             events,
             stopped_at: ends.then(|| self.clock.now()),
         };
-        let store = Arc::clone(&self.store);
-        async move {
-            store
-                .commit(transition)
-                .await
-                .map_err(ExecutionError::Store)
-        }
+        let written = self.store.commit(transition);
+        async move { written.await.map_err(ExecutionError::Store) }
     }
 }
 
@@ -161,6 +196,14 @@ fn engine_failure(state: Option<&str>, error: &str, cause: String) -> ExecutionE
         error: error.to_owned(),
         cause,
     })
+}
+
+/// The last committed state: its JSON and its name.
+struct Last {
+    /// `None` while it is the recorder's `serialized` value, which then
+    /// holds the JSON: a commit need not keep a second copy.
+    json: Option<String>,
+    name: Cow<'static, str>,
 }
 
 /// A checkpoint as JSON, and where in it the state's data is.
@@ -261,7 +304,7 @@ where
             Data::Checkpoint(checkpoint) | Data::Unchanged(checkpoint) => {
                 Some(Serialized::of(checkpoint).and_then(|serialized| {
                     let data = serialized.data(checkpoint);
-                    self.serialized = Some(serialized);
+                    self.keep(serialized);
                     data
                 }))
             }
@@ -321,14 +364,18 @@ where
             (Some(serialized), true) => Ok(serialized.full.clone()),
             _ => Serialized::of(checkpoint).map(|serialized| {
                 let full = serialized.full.clone();
-                self.serialized = Some(serialized);
+                self.keep(serialized);
                 full
             }),
         };
         let name = checkpoint.state_name();
         let write = match state {
             Ok(state) => {
-                self.last = (state.clone(), name.to_owned());
+                // The JSON stays in `serialized`, the one copy kept.
+                self.last = Last {
+                    json: None,
+                    name: Cow::Borrowed(name),
+                };
                 Ok(self.write(
                     Checkpoint {
                         state,

@@ -567,7 +567,7 @@ fn decode(
             0 => None,
             n => {
                 let name = Name::try_from(n - 1).map_err(|_| corrupt("an unknown state"))?;
-                Some(names.get(name).to_owned())
+                Some(names.get(name).to_owned().into())
             }
         };
         let data = match next()? {
@@ -855,7 +855,7 @@ mod tests {
             UNIX_EPOCH,
         ];
         let data = [None, Some(String::new()), Some("{\"é\":[1,2]}".repeat(20))];
-        let states = [None, Some("Prepare".to_owned()), Some(String::new())];
+        let states = [None, Some("Prepare".into()), Some(String::new().into())];
         let events: Vec<Event> = EventKind::ALL
             .iter()
             .enumerate()

@@ -8,6 +8,7 @@
 //! The file is in WAL mode with `synchronous = NORMAL`: a killed process
 //! loses nothing committed; a power cut may lose the last transactions.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -804,7 +805,7 @@ impl Store for SqliteStore {
                         previous_event_id: count(previous),
                         timestamp: time(at),
                         kind,
-                        state,
+                        state: state.map(Cow::Owned),
                         data,
                     })
                 })
