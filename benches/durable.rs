@@ -22,7 +22,7 @@
 //! Every benchmark reports transitions per second (10 per execution).
 //!
 //! ```text
-//! cargo bench --bench durable
+//! cargo bench -p workflow-benches --bench durable
 //! ```
 
 use std::path::Path;

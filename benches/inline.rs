@@ -3,7 +3,7 @@
 //! run. DESIGN's goal: at most 1.1x the hand-written loop.
 //!
 //! ```text
-//! cargo bench --bench inline
+//! cargo bench -p workflow-benches --bench inline
 //! ```
 
 use std::hint::black_box;

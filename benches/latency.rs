@@ -14,7 +14,7 @@
 //! (`harness = false`) that ignores its arguments.
 //!
 //! ```text
-//! cargo bench --bench latency
+//! cargo bench -p workflow-benches --bench latency
 //! ```
 
 use std::convert::Infallible;

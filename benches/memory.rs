@@ -25,7 +25,7 @@
 //! can be changed with `MEMORY_EXECUTIONS` and `MEMORY_SQLITE_EXECUTIONS`.
 //!
 //! ```text
-//! cargo bench --bench memory
+//! cargo bench -p workflow-benches --bench memory
 //! ```
 
 use std::convert::Infallible;

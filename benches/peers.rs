@@ -21,7 +21,7 @@
 //! (transitions, counting the start) per second.
 //!
 //! ```text
-//! cargo bench --bench peers
+//! cargo bench -p workflow-benches --bench peers
 //! ```
 
 use std::hint::black_box;
