@@ -205,11 +205,13 @@ impl Runner {
         // States run since the last unit of tokio's budget was consumed.
         let mut unbudgeted = 0;
         if !progress.started {
-            recorder.record(
-                EventKind::ExecutionStarted,
-                None,
-                Data::Checkpoint(&checkpoint),
-            )?;
+            if R::RECORDS {
+                recorder.record(
+                    EventKind::ExecutionStarted,
+                    None,
+                    Data::Checkpoint(&checkpoint),
+                )?;
+            }
             progress.started = true;
             seen = true;
         }
@@ -244,7 +246,9 @@ impl Runner {
                 }
                 clock.sleep_until(wake_at).await;
             }
-            if let Some(waited_in) = progress.waiting.take() {
+            if let Some(waited_in) = progress.waiting.take()
+                && R::RECORDS
+            {
                 recorder.record(
                     EventKind::WaitStateExited,
                     Some(waited_in),
@@ -257,20 +261,24 @@ impl Runner {
                 progress.retries.resize(state.retry.len(), 0);
                 progress.attempt = 1;
                 tracing::trace!(execution = %execution_id, state = name, "state entered");
-                recorder.record(events.entered, Some(name), Data::of(&checkpoint, seen))?;
-                seen = true;
-                if let Some(started) = events.started {
-                    recorder.record(started, Some(name), Data::None)?;
+                if R::RECORDS {
+                    recorder.record(events.entered, Some(name), Data::of(&checkpoint, seen))?;
+                    seen = true;
+                    if let Some(started) = events.started {
+                        recorder.record(started, Some(name), Data::None)?;
+                    }
                 }
                 progress.entered = true;
             }
-            if matches!(state.kind, Kind::Task { .. }) {
-                recorder.record(EventKind::TaskScheduled, Some(name), Data::None)?;
-                recorder.record(EventKind::TaskStarted, Some(name), Data::None)?;
+            if R::RECORDS {
+                if matches!(state.kind, Kind::Task { .. }) {
+                    recorder.record(EventKind::TaskScheduled, Some(name), Data::None)?;
+                    recorder.record(EventKind::TaskStarted, Some(name), Data::None)?;
+                }
+                // The one write per transition: from here on a restart
+                // resumes this state, with this entry and attempt.
+                recorder.commit(&checkpoint, &progress, seen).await?;
             }
-            // The one write per transition: from here on a restart resumes
-            // this state, with this entry and attempt.
-            recorder.commit(&checkpoint, &progress, seen).await?;
             let cx = StepCx {
                 context,
                 execution_id: &execution_id,
@@ -295,13 +303,15 @@ impl Runner {
             };
             match step {
                 Step::Next(next) => {
-                    if let Some(succeeded) = events.succeeded {
-                        recorder.record(succeeded, Some(name), Data::None)?;
+                    if R::RECORDS {
+                        if let Some(succeeded) = events.succeeded {
+                            recorder.record(succeeded, Some(name), Data::None)?;
+                        }
+                        if let Some(exited) = events.exited {
+                            recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
+                        }
+                        seen = events.exited.is_some();
                     }
-                    if let Some(exited) = events.exited {
-                        recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
-                    }
-                    seen = events.exited.is_some();
                     checkpoint = next;
                 }
                 Step::Retry {
@@ -309,7 +319,9 @@ impl Runner {
                     retrier,
                     error,
                 } => {
-                    recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
+                    if R::RECORDS {
+                        recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
+                    }
                     let (Some(used), Some(policy)) =
                         (progress.retries.get_mut(retrier), state.retry.get(retrier))
                     else {
@@ -333,8 +345,10 @@ impl Runner {
                     progress.wake_at = Some(clock.now() + delay);
                     // The backoff is a stored deadline: a restart sleeps out
                     // only what is left of it.
-                    recorder.commit(&checkpoint, &progress, false).await?;
-                    seen = true;
+                    if R::RECORDS {
+                        recorder.commit(&checkpoint, &progress, false).await?;
+                        seen = true;
+                    }
                     continue;
                 }
                 Step::Caught {
@@ -346,11 +360,13 @@ impl Runner {
                         execution = %execution_id, state = name, catcher,
                         error = %error, "caught"
                     );
-                    recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
-                    if let Some(exited) = events.exited {
-                        recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
+                    if R::RECORDS {
+                        recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
+                        if let Some(exited) = events.exited {
+                            recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
+                        }
+                        seen = events.exited.is_some();
                     }
-                    seen = events.exited.is_some();
                     checkpoint = next;
                 }
                 Step::Wait { next, until } => {
@@ -365,22 +381,26 @@ impl Runner {
                     // commit the wait now so a restart keeps the deadline.
                     progress.entry += 1;
                     progress.entered = false;
-                    recorder.commit(&checkpoint, &progress, false).await?;
-                    seen = true;
+                    if R::RECORDS {
+                        recorder.commit(&checkpoint, &progress, false).await?;
+                        seen = true;
+                    }
                     continue;
                 }
                 Step::Succeeded(output) => {
-                    if let Some(succeeded) = events.succeeded {
-                        recorder.record(succeeded, Some(name), Data::None)?;
-                    }
-                    if let Some(exited) = events.exited {
-                        recorder.record(exited, Some(name), Data::Output(&output))?;
+                    if R::RECORDS {
+                        if let Some(succeeded) = events.succeeded {
+                            recorder.record(succeeded, Some(name), Data::None)?;
+                        }
+                        if let Some(exited) = events.exited {
+                            recorder.record(exited, Some(name), Data::Output(&output))?;
+                        }
                     }
                     tracing::trace!(execution = %execution_id, "execution succeeded");
                     return Ok(output);
                 }
                 Step::Failed(failure) => {
-                    if !matches!(state.kind, Kind::Fail { .. }) {
+                    if R::RECORDS && !matches!(state.kind, Kind::Fail { .. }) {
                         let error = ErrorInfo::new(failure.error.clone(), failure.cause.clone());
                         recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
                     }
@@ -429,6 +449,9 @@ async fn finish<W: Workflow, R: Recorder<W>>(
     // A store that refused a write has not recorded this execution's end,
     // and must not be written to again by this driver.
     if let Err(ExecutionError::Store(_)) = &result {
+        return result;
+    }
+    if !R::RECORDS {
         return result;
     }
     let result = match result {
@@ -494,6 +517,11 @@ pub(crate) trait Recorder<W: Workflow>: Send {
     /// call itself, so a few of them make a unit.
     const STATES_PER_BUDGET_UNIT: u32 = 1;
 
+    /// Whether the recorder hears anything at all. A recorder that does not
+    /// (inline runs) is never called: the driver skips the history events,
+    /// the commits and their futures.
+    const RECORDS: bool = true;
+
     /// Where branches and map items report their start and end.
     fn journal(&self) -> Option<Arc<dyn Journal>> {
         None
@@ -537,6 +565,8 @@ impl<W: Workflow> Recorder<W> for Silent {
     /// A loop of inline states that never wait yields after 512 of them
     /// (tens of microseconds) instead of 128.
     const STATES_PER_BUDGET_UNIT: u32 = 4;
+
+    const RECORDS: bool = false;
 
     #[inline]
     fn record(
