@@ -117,73 +117,83 @@ impl Runner {
     }
 
     /// Runs one execution of `W` to its end.
-    pub async fn run<W: Workflow>(
+    // An async block, not `async fn`: the arguments are then held once.
+    #[allow(clippy::manual_async_fn)]
+    pub fn run<W: Workflow>(
         self,
         context: &W::Context,
         input: W::Input,
-    ) -> Result<W::Output, ExecutionError> {
-        let ran = self
-            .run_from::<W, _>(context, W::start(input), Progress::fresh(), &mut Silent)
-            .await;
-        match ran {
-            Ran::Ended(outcome) => outcome,
-            // Only a recorder with a store parks, and Silent has none.
-            Ran::Parked => Err(ExecutionError::InvalidWorkflow {
-                workflow: W::definition().name.to_string(),
-                reason: "an inline run was parked, which needs a store".to_owned(),
-            }),
+    ) -> impl Future<Output = Result<W::Output, ExecutionError>> {
+        async move {
+            let ran = self
+                .run_from::<W, _>(context, W::start(input), Progress::fresh(), &mut Silent)
+                .await;
+            match ran {
+                Ran::Ended(outcome) => outcome,
+                // Only a recorder with a store parks, and Silent has none.
+                Ran::Parked => Err(ExecutionError::InvalidWorkflow {
+                    workflow: W::definition().name.to_string(),
+                    reason: "an inline run was parked, which needs a store".to_owned(),
+                }),
+            }
         }
     }
 
     /// Runs an execution from `checkpoint` on, telling `recorder` what
     /// happens: the one driver loop behind inline runs and the engine.
-    pub(crate) async fn run_from<W: Workflow, R: Recorder<W>>(
+    // An async block, not `async fn`: the arguments are then held once.
+    #[allow(clippy::manual_async_fn)]
+    pub(crate) fn run_from<W: Workflow, R: Recorder<W>>(
         &self,
         context: &W::Context,
         checkpoint: W,
         progress: Progress,
         recorder: &mut R,
-    ) -> Ran<W::Output> {
-        let def = W::definition();
-        let span = tracing::debug_span!(
-            "execution",
-            workflow = &*def.name,
-            id = self.execution_id.as_deref()
-        );
-        let clock = self.clock.unwrap_or_default();
-        let left = def.timeout.map(|after| after.saturating_sub(self.elapsed));
-        let deadline = left.map(|left| clock.now() + left);
-        let result = match (def.timeout, left) {
-            (Some(after), Some(left)) if left.is_zero() => {
-                // Resumed after its deadline (the process was down past it):
-                // it timed out; nothing more runs.
-                Err(Halt::Failed(ExecutionError::TimedOut { after }))
-            }
-            (Some(after), Some(left)) => {
-                let drive = self
-                    .drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
-                    .instrument(span);
-                match tokio::time::timeout(left, drive).await {
-                    Ok(result) => result,
-                    Err(_) => Err(Halt::Failed(ExecutionError::TimedOut { after })),
+    ) -> impl Future<Output = Ran<W::Output>> {
+        async move {
+            let def = W::definition();
+            let span = tracing::debug_span!(
+                "execution",
+                workflow = &*def.name,
+                id = self.execution_id.as_deref()
+            );
+            let clock = self.clock.unwrap_or_default();
+            let left = def.timeout.map(|after| after.saturating_sub(self.elapsed));
+            let deadline = left.map(|left| clock.now() + left);
+            let result = match (def.timeout, left) {
+                (Some(after), Some(left)) if left.is_zero() => {
+                    // Resumed after its deadline (the process was down past it):
+                    // it timed out; nothing more runs.
+                    Err(Halt::Failed(ExecutionError::TimedOut { after }))
                 }
-            }
-            _ => {
-                self.drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
-                    .instrument(span)
-                    .await
-            }
-        };
-        // One call of `finish`, so the future holds one of its futures.
-        let outcome = match result {
-            Ok(output) => Ok(output),
-            Err(Halt::Failed(error)) => Err(error),
-            Err(Halt::Parked) => return Ran::Parked,
-        };
-        Ran::Ended(finish(recorder, outcome).await)
+                (Some(after), Some(left)) => {
+                    let drive = self
+                        .drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
+                        .instrument(span);
+                    match tokio::time::timeout(left, drive).await {
+                        Ok(result) => result,
+                        Err(_) => Err(Halt::Failed(ExecutionError::TimedOut { after })),
+                    }
+                }
+                _ => {
+                    self.drive::<W, R>(context, checkpoint, progress, recorder, clock, deadline)
+                        .instrument(span)
+                        .await
+                }
+            };
+            // One call of `finish`, so the future holds one of its futures.
+            let outcome = match result {
+                Ok(output) => Ok(output),
+                Err(Halt::Failed(error)) => Err(error),
+                Err(Halt::Parked) => return Ran::Parked,
+            };
+            Ran::Ended(finish(recorder, outcome).await)
+        }
     }
 
-    async fn drive<W: Workflow, R: Recorder<W>>(
+    // An async block, not `async fn`: the arguments are then held once.
+    #[allow(clippy::manual_async_fn)]
+    fn drive<W: Workflow, R: Recorder<W>>(
         &self,
         context: &W::Context,
         mut checkpoint: W,
@@ -191,225 +201,240 @@ impl Runner {
         recorder: &mut R,
         clock: Clock,
         deadline: Option<SystemTime>,
-    ) -> Result<W::Output, Halt> {
-        let def = W::definition();
-        let execution_id = ExecutionId::new(self.execution_id.as_deref());
-        // Drawn at the first retry: most runs never need it.
-        let mut rng = None;
-        let heartbeat = Heartbeat::new(clock.origin());
-        let journal = recorder.journal();
-        // Whether the recorder has seen `checkpoint`'s current value, so it
-        // need not serialize it again (each state's data is an event's data
-        // twice, on exit and entry, and the transition's checkpoint).
-        let mut seen = false;
-        // States run since the last unit of tokio's budget was consumed.
-        let mut unbudgeted = 0;
-        if !progress.started {
-            if R::RECORDS {
-                recorder.record(
-                    EventKind::ExecutionStarted,
-                    None,
-                    Data::Checkpoint(&checkpoint),
-                )?;
-            }
-            progress.started = true;
-            seen = true;
-        }
-        loop {
-            // States that finish without waiting (choices, passes, handlers
-            // that never await) must still let a timeout or a cancellation
-            // in, and other tasks run: every few states consume a unit of
-            // the task's budget, and once it is spent the task yields.
-            unbudgeted += 1;
-            if unbudgeted >= R::STATES_PER_BUDGET_UNIT {
-                unbudgeted = 0;
-                tokio::task::consume_budget().await;
-            }
-            let index = checkpoint.state_index();
-            let Some(state) = def.states.get(index) else {
-                return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
-                    workflow: def.name.to_string(),
-                    reason: format!("state index {index} is not in the definition"),
-                }));
-            };
-            let name: &'static str = &state.name;
-            let events = Events::of(&state.kind);
-            // A timer that was pending when the execution was last committed
-            // (a wait, or a retry's backoff): sleep out what is left of it.
-            if let Some(wake_at) = progress.wake_at.take() {
-                // A long wait leaves memory: the deadline is committed, and
-                // the engine's timer resumes the execution when it is due.
-                // Not past the execution's own deadline, though: the timeout
-                // must fire on time, and it is kept in memory.
-                if recorder.parks(wake_at) && deadline.is_none_or(|d| d >= wake_at) {
-                    return Err(Halt::Parked);
+    ) -> impl Future<Output = Result<W::Output, Halt>> {
+        async move {
+            let def = W::definition();
+            let execution_id = ExecutionId::new(self.execution_id.as_deref());
+            // Drawn at the first retry: most runs never need it.
+            let mut rng = None;
+            let heartbeat = Heartbeat::new(clock.origin());
+            let journal = recorder.journal();
+            // Whether the recorder has seen `checkpoint`'s current value, so it
+            // need not serialize it again (each state's data is an event's data
+            // twice, on exit and entry, and the transition's checkpoint).
+            let mut seen = false;
+            // States run since the last unit of tokio's budget was consumed.
+            let mut unbudgeted = 0;
+            if !progress.started {
+                if R::RECORDS {
+                    recorder.record(
+                        EventKind::ExecutionStarted,
+                        None,
+                        Data::Checkpoint(&checkpoint),
+                    )?;
                 }
-                clock.sleep_until(wake_at).await;
-            }
-            if let Some(waited_in) = progress.waiting.take()
-                && R::RECORDS
-            {
-                recorder.record(
-                    EventKind::WaitStateExited,
-                    Some(waited_in),
-                    Data::of(&checkpoint, seen),
-                )?;
+                progress.started = true;
                 seen = true;
             }
-            if !progress.entered {
-                progress.retries.clear();
-                progress.retries.resize(state.retry.len(), 0);
-                progress.attempt = 1;
-                tracing::trace!(execution = %execution_id, state = name, "state entered");
-                if R::RECORDS {
-                    recorder.record(events.entered, Some(name), Data::of(&checkpoint, seen))?;
+            loop {
+                // States that finish without waiting (choices, passes, handlers
+                // that never await) must still let a timeout or a cancellation
+                // in, and other tasks run: every few states consume a unit of
+                // the task's budget, and once it is spent the task yields.
+                unbudgeted += 1;
+                if unbudgeted >= R::STATES_PER_BUDGET_UNIT {
+                    unbudgeted = 0;
+                    tokio::task::consume_budget().await;
+                }
+                let index = checkpoint.state_index();
+                let Some(state) = def.states.get(index) else {
+                    return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
+                        workflow: def.name.to_string(),
+                        reason: format!("state index {index} is not in the definition"),
+                    }));
+                };
+                let name: &'static str = &state.name;
+                let events = Events::of(&state.kind);
+                // A timer that was pending when the execution was last committed
+                // (a wait, or a retry's backoff): sleep out what is left of it.
+                if let Some(wake_at) = progress.wake_at.take() {
+                    // A long wait leaves memory: the deadline is committed, and
+                    // the engine's timer resumes the execution when it is due.
+                    // Not past the execution's own deadline, though: the timeout
+                    // must fire on time, and it is kept in memory.
+                    if recorder.parks(wake_at) && deadline.is_none_or(|d| d >= wake_at) {
+                        return Err(Halt::Parked);
+                    }
+                    clock.sleep_until(wake_at).await;
+                }
+                if let Some(waited_in) = progress.waiting.take()
+                    && R::RECORDS
+                {
+                    recorder.record(
+                        EventKind::WaitStateExited,
+                        Some(waited_in),
+                        Data::of(&checkpoint, seen),
+                    )?;
                     seen = true;
-                    if let Some(started) = events.started {
-                        recorder.record(started, Some(name), Data::None)?;
-                    }
                 }
-                progress.entered = true;
-            }
-            if R::RECORDS {
-                if matches!(state.kind, Kind::Task { .. }) {
-                    recorder.record(EventKind::TaskScheduled, Some(name), Data::None)?;
-                    recorder.record(EventKind::TaskStarted, Some(name), Data::None)?;
-                }
-                // The one write per transition: from here on a restart
-                // resumes this state, with this entry and attempt.
-                recorder.commit(&checkpoint, &progress, seen).await?;
-            }
-            let cx = StepCx {
-                context,
-                execution_id: &execution_id,
-                state,
-                entry: progress.entry,
-                attempt: progress.attempt,
-                retries_used: &progress.retries,
-                heartbeat: &heartbeat,
-                clock: &clock,
-                runner: self,
-                journal: journal.as_deref(),
-            };
-            // A span per state only when someone listens: wrapping every
-            // step's future costs a move of it, on the hottest path.
-            let step = if tracing::enabled!(tracing::Level::DEBUG) {
-                checkpoint
-                    .step(cx)
-                    .instrument(tracing::debug_span!("state", name))
-                    .await
-            } else {
-                checkpoint.step(cx).await
-            };
-            match step {
-                Step::Next(next) => {
+                if !progress.entered {
+                    progress.retries.clear();
+                    progress.retries.resize(state.retry.len(), 0);
+                    progress.attempt = 1;
+                    tracing::trace!(execution = %execution_id, state = name, "state entered");
                     if R::RECORDS {
-                        if let Some(succeeded) = events.succeeded {
-                            recorder.record(succeeded, Some(name), Data::None)?;
-                        }
-                        if let Some(exited) = events.exited {
-                            recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
-                        }
-                        seen = events.exited.is_some();
-                    }
-                    checkpoint = next;
-                }
-                Step::Retry {
-                    state: same,
-                    retrier,
-                    error,
-                } => {
-                    if R::RECORDS {
-                        recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
-                    }
-                    let (Some(used), Some(policy)) =
-                        (progress.retries.get_mut(retrier), state.retry.get(retrier))
-                    else {
-                        return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
-                            workflow: def.name.to_string(),
-                            reason: format!("state `{name}` has no retrier {retrier}"),
-                        }));
-                    };
-                    *used += 1;
-                    let rng = rng.get_or_insert_with(|| match self.seed {
-                        Some(seed) => fastrand::Rng::with_seed(seed),
-                        None => fastrand::Rng::new(),
-                    });
-                    let delay = policy.jittered_delay_before(*used, rng.f64());
-                    tracing::debug!(
-                        execution = %execution_id, state = name, retrier,
-                        retry = *used, ?delay, error = %error, "retrying"
-                    );
-                    checkpoint = same;
-                    progress.attempt += 1;
-                    progress.wake_at = Some(clock.now() + delay);
-                    // The backoff is a stored deadline: a restart sleeps out
-                    // only what is left of it.
-                    if R::RECORDS {
-                        recorder.commit(&checkpoint, &progress, false).await?;
+                        recorder.record(events.entered, Some(name), Data::of(&checkpoint, seen))?;
                         seen = true;
-                    }
-                    continue;
-                }
-                Step::Caught {
-                    next,
-                    catcher,
-                    error,
-                } => {
-                    tracing::debug!(
-                        execution = %execution_id, state = name, catcher,
-                        error = %error, "caught"
-                    );
-                    if R::RECORDS {
-                        recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
-                        if let Some(exited) = events.exited {
-                            recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
-                        }
-                        seen = events.exited.is_some();
-                    }
-                    checkpoint = next;
-                }
-                Step::Wait { next, until } => {
-                    let wake_at = match until {
-                        WaitUntil::Elapsed(duration) => clock.now() + duration,
-                        WaitUntil::Time(time) => time,
-                    };
-                    checkpoint = next;
-                    progress.waiting = Some(name);
-                    progress.wake_at = Some(wake_at);
-                    // The next state is not entered until the wait is over;
-                    // commit the wait now so a restart keeps the deadline.
-                    progress.entry += 1;
-                    progress.entered = false;
-                    if R::RECORDS {
-                        recorder.commit(&checkpoint, &progress, false).await?;
-                        seen = true;
-                    }
-                    continue;
-                }
-                Step::Succeeded(output) => {
-                    if R::RECORDS {
-                        if let Some(succeeded) = events.succeeded {
-                            recorder.record(succeeded, Some(name), Data::None)?;
-                        }
-                        if let Some(exited) = events.exited {
-                            recorder.record(exited, Some(name), Data::Output(&output))?;
+                        if let Some(started) = events.started {
+                            recorder.record(started, Some(name), Data::None)?;
                         }
                     }
-                    tracing::trace!(execution = %execution_id, "execution succeeded");
-                    return Ok(output);
+                    progress.entered = true;
                 }
-                Step::Failed(failure) => {
-                    if R::RECORDS && !matches!(state.kind, Kind::Fail { .. }) {
-                        let error = ErrorInfo::new(failure.error.clone(), failure.cause.clone());
-                        recorder.record(events.failed(&error), Some(name), Data::Error(&error))?;
+                if R::RECORDS {
+                    if matches!(state.kind, Kind::Task { .. }) {
+                        recorder.record(EventKind::TaskScheduled, Some(name), Data::None)?;
+                        recorder.record(EventKind::TaskStarted, Some(name), Data::None)?;
                     }
-                    tracing::debug!(execution = %execution_id, %failure, "execution failed");
-                    return Err(Halt::Failed(ExecutionError::Failed(failure)));
+                    // The one write per transition: from here on a restart
+                    // resumes this state, with this entry and attempt.
+                    recorder.commit(&checkpoint, &progress, seen).await?;
                 }
+                let cx = StepCx {
+                    context,
+                    execution_id: &execution_id,
+                    state,
+                    entry: progress.entry,
+                    attempt: progress.attempt,
+                    retries_used: &progress.retries,
+                    heartbeat: &heartbeat,
+                    clock: &clock,
+                    runner: self,
+                    journal: journal.as_deref(),
+                };
+                // A span per state only when someone listens: wrapping every
+                // step's future costs a move of it, on the hottest path.
+                let step = if tracing::enabled!(tracing::Level::DEBUG) {
+                    checkpoint
+                        .step(cx)
+                        .instrument(tracing::debug_span!("state", name))
+                        .await
+                } else {
+                    checkpoint.step(cx).await
+                };
+                match step {
+                    Step::Next(next) => {
+                        if R::RECORDS {
+                            if let Some(succeeded) = events.succeeded {
+                                recorder.record(succeeded, Some(name), Data::None)?;
+                            }
+                            if let Some(exited) = events.exited {
+                                recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
+                            }
+                            seen = events.exited.is_some();
+                        }
+                        checkpoint = next;
+                    }
+                    Step::Retry {
+                        state: same,
+                        retrier,
+                        error,
+                    } => {
+                        if R::RECORDS {
+                            recorder.record(
+                                events.failed(&error),
+                                Some(name),
+                                Data::Error(&error),
+                            )?;
+                        }
+                        let (Some(used), Some(policy)) =
+                            (progress.retries.get_mut(retrier), state.retry.get(retrier))
+                        else {
+                            return Err(Halt::Failed(ExecutionError::InvalidWorkflow {
+                                workflow: def.name.to_string(),
+                                reason: format!("state `{name}` has no retrier {retrier}"),
+                            }));
+                        };
+                        *used += 1;
+                        let rng = rng.get_or_insert_with(|| match self.seed {
+                            Some(seed) => fastrand::Rng::with_seed(seed),
+                            None => fastrand::Rng::new(),
+                        });
+                        let delay = policy.jittered_delay_before(*used, rng.f64());
+                        tracing::debug!(
+                            execution = %execution_id, state = name, retrier,
+                            retry = *used, ?delay, error = %error, "retrying"
+                        );
+                        checkpoint = same;
+                        progress.attempt += 1;
+                        progress.wake_at = Some(clock.now() + delay);
+                        // The backoff is a stored deadline: a restart sleeps out
+                        // only what is left of it.
+                        if R::RECORDS {
+                            recorder.commit(&checkpoint, &progress, false).await?;
+                            seen = true;
+                        }
+                        continue;
+                    }
+                    Step::Caught {
+                        next,
+                        catcher,
+                        error,
+                    } => {
+                        tracing::debug!(
+                            execution = %execution_id, state = name, catcher,
+                            error = %error, "caught"
+                        );
+                        if R::RECORDS {
+                            recorder.record(
+                                events.failed(&error),
+                                Some(name),
+                                Data::Error(&error),
+                            )?;
+                            if let Some(exited) = events.exited {
+                                recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
+                            }
+                            seen = events.exited.is_some();
+                        }
+                        checkpoint = next;
+                    }
+                    Step::Wait { next, until } => {
+                        let wake_at = match until {
+                            WaitUntil::Elapsed(duration) => clock.now() + duration,
+                            WaitUntil::Time(time) => time,
+                        };
+                        checkpoint = next;
+                        progress.waiting = Some(name);
+                        progress.wake_at = Some(wake_at);
+                        // The next state is not entered until the wait is over;
+                        // commit the wait now so a restart keeps the deadline.
+                        progress.entry += 1;
+                        progress.entered = false;
+                        if R::RECORDS {
+                            recorder.commit(&checkpoint, &progress, false).await?;
+                            seen = true;
+                        }
+                        continue;
+                    }
+                    Step::Succeeded(output) => {
+                        if R::RECORDS {
+                            if let Some(succeeded) = events.succeeded {
+                                recorder.record(succeeded, Some(name), Data::None)?;
+                            }
+                            if let Some(exited) = events.exited {
+                                recorder.record(exited, Some(name), Data::Output(&output))?;
+                            }
+                        }
+                        tracing::trace!(execution = %execution_id, "execution succeeded");
+                        return Ok(output);
+                    }
+                    Step::Failed(failure) => {
+                        if R::RECORDS && !matches!(state.kind, Kind::Fail { .. }) {
+                            let error =
+                                ErrorInfo::new(failure.error.clone(), failure.cause.clone());
+                            recorder.record(
+                                events.failed(&error),
+                                Some(name),
+                                Data::Error(&error),
+                            )?;
+                        }
+                        tracing::debug!(execution = %execution_id, %failure, "execution failed");
+                        return Err(Halt::Failed(ExecutionError::Failed(failure)));
+                    }
+                }
+                progress.entry += 1;
+                progress.entered = false;
             }
-            progress.entry += 1;
-            progress.entered = false;
         }
     }
 }
