@@ -1,6 +1,6 @@
 //! A store in memory: the reference semantics, and the default.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -12,6 +12,11 @@ use super::{
 use crate::engine::Status;
 use crate::error::ErrorInfo;
 use crate::history::{Event, EventKind};
+
+/// The maps' hasher: foldhash, seeded per map at random (ids and names can
+/// come from users, so a fixed function would let them pick collisions),
+/// and several times faster than the standard SipHash on short strings.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Keeps executions in memory: fast, and gone with the process.
 ///
