@@ -389,14 +389,17 @@ impl Store for MemoryStore {
             };
             check_events(&execution, last_event_id, &events)?;
             let last_event_id = events.last().map_or(last_event_id, |e| e.id);
-            // Both are built before the row changes, so a failure leaves it
-            // as it was.
-            let mut encoded = Vec::new();
-            encode(&mut encoded, started_at, events, &mut inner.names)?;
             let checkpoint = Saved::new(checkpoint, &mut inner.names)?;
+            // Encoded onto the row's history in place; a failure cuts it
+            // back, so the row stays as it was.
+            let row = &mut inner.rows[slot as usize];
+            let written = row.events.len();
+            if let Err(error) = encode(&mut row.events, started_at, events, &mut inner.names) {
+                row.events.truncate(written);
+                return Err(error);
+            }
             inner.update(slot, |row| {
                 row.last_event_id = last_event_id;
-                row.events.extend_from_slice(&encoded);
                 row.checkpoint = checkpoint;
                 if stopped_at.is_some() {
                     row.stopped_at = stopped_at;
@@ -615,12 +618,31 @@ fn decode(
 }
 
 /// Writes `n` as a LEB128 varint.
-fn put(out: &mut Vec<u8>, mut n: u128) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
+#[inline]
+fn put(out: &mut Vec<u8>, n: u128) {
+    // Most numbers (kinds, states, short data's lengths) take one byte.
+    if n < 0x80 {
+        out.push(n as u8);
+        return;
     }
-    out.push(n as u8);
+    // At most 19 bytes for 128 bits, written at once; in 64-bit steps
+    // while the rest fits (a timestamp's offset mostly does).
+    let mut bytes = [0u8; 19];
+    let mut len = 0;
+    let mut rest = n;
+    while rest > u128::from(u64::MAX) {
+        bytes[len] = (rest as u8) | 0x80;
+        rest >>= 7;
+        len += 1;
+    }
+    let mut small = rest as u64;
+    while small >= 0x80 {
+        bytes[len] = (small as u8) | 0x80;
+        small >>= 7;
+        len += 1;
+    }
+    bytes[len] = small as u8;
+    out.extend_from_slice(&bytes[..=len]);
 }
 
 /// Reads a LEB128 varint off the front of `bytes`.
