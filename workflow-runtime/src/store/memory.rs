@@ -1,5 +1,6 @@
 //! A store in memory: the reference semantics, and the default.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::ops::Bound;
@@ -67,6 +68,11 @@ struct Inner {
 struct Names {
     list: Vec<Arc<str>>,
     index: HashMap<Arc<str>, Name>,
+    /// Strings that live as long as the program (events' state names, from
+    /// the definitions), by address and length: a word-sized key hashes and
+    /// compares faster than the string. Such a string never changes, so its
+    /// address stands for it.
+    statics: HashMap<(usize, usize), Name>,
 }
 
 /// A string's place in [`Names`].
@@ -82,6 +88,18 @@ impl Names {
         let name: Arc<str> = Arc::from(name);
         self.list.push(Arc::clone(&name));
         self.index.insert(name, n);
+        Ok(n)
+    }
+
+    /// [`intern`](Names::intern) for a string that lives as long as the
+    /// program.
+    fn intern_static(&mut self, name: &'static str) -> Result<Name, StoreError> {
+        let key = (name.as_ptr() as usize, name.len());
+        if let Some(&n) = self.statics.get(&key) {
+            return Ok(n);
+        }
+        let n = self.intern(name)?;
+        self.statics.insert(key, n);
         Ok(n)
     }
 
@@ -584,7 +602,11 @@ fn encode(
         };
         // Zigzag, so a timestamp just before the start stays short.
         put(out, ((offset << 1) ^ (offset >> 127)) as u128);
-        let state = state.as_deref().map(|s| names.intern(s)).transpose()?;
+        let state = match state {
+            None => None,
+            Some(Cow::Borrowed(state)) => Some(names.intern_static(state)?),
+            Some(Cow::Owned(state)) => Some(names.intern(state)?),
+        };
         put(out, state.map_or(0, |n| u128::from(n) + 1));
         match data {
             None => put(out, 0),
