@@ -6,7 +6,6 @@ mod ids;
 mod record;
 mod recorder;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -33,6 +32,11 @@ pub use handle::ExecutionHandle;
 pub use record::{Description, Status};
 
 use recorder::DurableRecorder;
+
+/// The engine's maps, looked up by execution id a few times per execution:
+/// foldhash, seeded at random per map (ids and names can come from users),
+/// rather than the slower SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Limits that keep one execution from taking the engine down with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

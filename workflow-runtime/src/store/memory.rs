@@ -1,8 +1,12 @@
 //! A store in memory: the reference semantics, and the default.
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::future::Future;
 use std::ops::Bound;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use super::{
@@ -12,6 +16,11 @@ use super::{
 use crate::engine::Status;
 use crate::error::ErrorInfo;
 use crate::history::{Event, EventKind};
+
+/// The maps' hasher: foldhash, seeded per map at random (ids and names can
+/// come from users, so a fixed function would let them pick collisions),
+/// and several times faster than the standard SipHash on short strings.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Keeps executions in memory: fast, and gone with the process.
 ///
@@ -59,6 +68,11 @@ struct Inner {
 struct Names {
     list: Vec<Arc<str>>,
     index: HashMap<Arc<str>, Name>,
+    /// Strings that live as long as the program (events' state names, from
+    /// the definitions), by address and length: a word-sized key hashes and
+    /// compares faster than the string. Such a string never changes, so its
+    /// address stands for it.
+    statics: HashMap<(usize, usize), Name>,
 }
 
 /// A string's place in [`Names`].
@@ -74,6 +88,18 @@ impl Names {
         let name: Arc<str> = Arc::from(name);
         self.list.push(Arc::clone(&name));
         self.index.insert(name, n);
+        Ok(n)
+    }
+
+    /// [`intern`](Names::intern) for a string that lives as long as the
+    /// program.
+    fn intern_static(&mut self, name: &'static str) -> Result<Name, StoreError> {
+        let key = (name.as_ptr() as usize, name.len());
+        if let Some(&n) = self.statics.get(&key) {
+            return Ok(n);
+        }
+        let n = self.intern(name)?;
+        self.statics.insert(key, n);
         Ok(n)
     }
 
@@ -213,9 +239,33 @@ impl MemoryStore {
         // Every method checks before it writes, and a row and its index
         // entries are updated together, so a panic elsewhere cannot leave
         // them half-written.
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let result = f(&mut inner);
+        let result = f(&mut self.lock());
+        // Boxed once the lock is released.
         Box::pin(std::future::ready(result))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A write that succeeded: a future of no size, so boxing it as a
+/// [`StoreFuture`] allocates nothing.
+struct Written;
+
+impl Future for Written {
+    type Output = Result<(), StoreError>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The outcome of a write, as a future: boxing a success allocates nothing.
+fn written(result: Result<(), StoreError>) -> StoreFuture<'static, ()> {
+    match result {
+        Ok(()) => Box::pin(Written),
+        Err(error) => Box::pin(std::future::ready(Err(error))),
     }
 }
 
@@ -233,6 +283,41 @@ impl Inner {
             });
         }
         Ok(slot)
+    }
+
+    /// Writes one transition; the checkpoint it replaces is returned, to
+    /// be freed once the lock is released.
+    fn commit(
+        &mut self,
+        execution: &str,
+        fence: u64,
+        checkpoint: Checkpoint,
+        events: &[Event],
+        stopped_at: Option<SystemTime>,
+    ) -> Result<Saved, StoreError> {
+        let slot = self.fenced(execution, fence)?;
+        let (last_event_id, started_at) = {
+            let row = &self.rows[slot as usize];
+            (row.last_event_id, row.started_at)
+        };
+        check_events(execution, last_event_id, events)?;
+        let last_event_id = events.last().map_or(last_event_id, |e| e.id);
+        let checkpoint = Saved::new(checkpoint, &mut self.names)?;
+        // Encoded onto the row's history in place; a failure cuts it back,
+        // so the row stays as it was.
+        let row = &mut self.rows[slot as usize];
+        let written = row.events.len();
+        if let Err(error) = encode(&mut row.events, started_at, events, &mut self.names) {
+            row.events.truncate(written);
+            return Err(error);
+        }
+        Ok(self.update(slot, |row| {
+            row.last_event_id = last_event_id;
+            if stopped_at.is_some() {
+                row.stopped_at = stopped_at;
+            }
+            std::mem::replace(&mut row.checkpoint, checkpoint)
+        }))
     }
 
     fn get(&self, id: &str) -> Option<&Row> {
@@ -369,36 +454,24 @@ impl Store for MemoryStore {
     }
 
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
-        self.with(move |inner| {
-            let Transition {
-                execution,
-                fence,
-                checkpoint,
-                events,
-                stopped_at,
-            } = transition;
-            let slot = inner.fenced(&execution, fence)?;
-            let (last_event_id, started_at) = {
-                let row = &inner.rows[slot as usize];
-                (row.last_event_id, row.started_at)
-            };
-            check_events(&execution, last_event_id, &events)?;
-            let last_event_id = events.last().map_or(last_event_id, |e| e.id);
-            // Both are built before the row changes, so a failure leaves it
-            // as it was.
-            let mut encoded = Vec::new();
-            encode(&mut encoded, started_at, events, &mut inner.names)?;
-            let checkpoint = Saved::new(checkpoint, &mut inner.names)?;
-            inner.update(slot, |row| {
-                row.last_event_id = last_event_id;
-                row.events.extend_from_slice(&encoded);
-                row.checkpoint = checkpoint;
-                if stopped_at.is_some() {
-                    row.stopped_at = stopped_at;
-                }
-            });
-            Ok(())
-        })
+        let Transition {
+            execution,
+            fence,
+            mut checkpoint,
+            events,
+            stopped_at,
+        } = transition;
+        // Done before the lock is taken, so it is held for less: the
+        // strings lose their spare capacity (the row keeps them boxed), and
+        // the transition and the checkpoint it replaces are freed after.
+        checkpoint.state.shrink_to_fit();
+        if let Some(output) = &mut checkpoint.output {
+            output.shrink_to_fit();
+        }
+        let replaced = self
+            .lock()
+            .commit(&execution, fence, checkpoint, &events, stopped_at);
+        written(replaced.map(drop))
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
@@ -417,12 +490,12 @@ impl Store for MemoryStore {
     }
 
     fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()> {
-        let execution = execution.to_owned();
-        self.with(move |inner| {
-            let slot = inner.fenced(&execution, fence)?;
-            inner.update(slot, |row| row.lease_until = None);
-            Ok(())
-        })
+        let mut inner = self.lock();
+        let released = inner
+            .fenced(execution, fence)
+            .map(|slot| inner.update(slot, |row| row.lease_until = None));
+        drop(inner);
+        written(released)
     }
 
     fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
@@ -504,19 +577,19 @@ impl Store for MemoryStore {
 fn encode(
     out: &mut Vec<u8>,
     started_at: SystemTime,
-    events: Vec<Event>,
+    events: &[Event],
     names: &mut Names,
 ) -> Result<(), StoreError> {
     for event in events {
         // Destructured whole, so a field added to `Event` fails to compile
         // here instead of being dropped.
-        let Event {
+        let &Event {
             id: _,
             previous_event_id: _,
             timestamp,
             kind,
-            state,
-            data,
+            ref state,
+            ref data,
         } = event;
         let kind = EventKind::ALL
             .iter()
@@ -529,7 +602,11 @@ fn encode(
         };
         // Zigzag, so a timestamp just before the start stays short.
         put(out, ((offset << 1) ^ (offset >> 127)) as u128);
-        let state = state.map(|s| names.intern(&s)).transpose()?;
+        let state = match state {
+            None => None,
+            Some(Cow::Borrowed(state)) => Some(names.intern_static(state)?),
+            Some(Cow::Owned(state)) => Some(names.intern(state)?),
+        };
         put(out, state.map_or(0, |n| u128::from(n) + 1));
         match data {
             None => put(out, 0),
@@ -610,12 +687,36 @@ fn decode(
 }
 
 /// Writes `n` as a LEB128 varint.
-fn put(out: &mut Vec<u8>, mut n: u128) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
+#[inline]
+fn put(out: &mut Vec<u8>, n: u128) {
+    // Most numbers (kinds, states, short data's lengths) take one byte.
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        put_long(out, n);
     }
-    out.push(n as u8);
+}
+
+/// [`put`] for a number of two bytes or more.
+fn put_long(out: &mut Vec<u8>, n: u128) {
+    // At most 19 bytes for 128 bits, written at once; in 64-bit steps
+    // while the rest fits (a timestamp's offset mostly does).
+    let mut bytes = [0u8; 19];
+    let mut len = 0;
+    let mut rest = n;
+    while rest > u128::from(u64::MAX) {
+        bytes[len] = (rest as u8) | 0x80;
+        rest >>= 7;
+        len += 1;
+    }
+    let mut small = rest as u64;
+    while small >= 0x80 {
+        bytes[len] = (small as u8) | 0x80;
+        small >>= 7;
+        len += 1;
+    }
+    bytes[len] = small as u8;
+    out.extend_from_slice(&bytes[..=len]);
 }
 
 /// Reads a LEB128 varint off the front of `bytes`.
@@ -872,8 +973,8 @@ mod tests {
         let mut bytes = Vec::new();
         // In two commits, as a row is appended to.
         let (first, second) = events.split_at(5);
-        encode(&mut bytes, start, first.to_vec(), &mut names).unwrap();
-        encode(&mut bytes, start, second.to_vec(), &mut names).unwrap();
+        encode(&mut bytes, start, first, &mut names).unwrap();
+        encode(&mut bytes, start, second, &mut names).unwrap();
         assert_eq!(decode("e1", &bytes, start, &names).unwrap(), events);
         // Cut short, it is a typed error, not a panic.
         for end in 0..bytes.len() {
