@@ -876,24 +876,31 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Waits until the execution with this id ends; `Ok` means it succeeded
     /// (its output is in the store).
     pub(crate) async fn finished(&self, id: &str) -> Result<(), ExecutionError> {
+        let (done, running_here) = {
+            let mut live = lock(&self.shared.live);
+            let entry = live.entry(id.to_owned()).or_insert_with(Live::new);
+            let running = entry.task.as_ref().is_some_and(|t| !t.is_finished());
+            (entry.done.subscribe(), running)
+        };
         let mut waiting = Waiting {
             live: &self.shared.live,
             id,
-            done: lock(&self.shared.live)
-                .entry(id.to_owned())
-                .or_insert_with(Live::new)
-                .done
-                .subscribe(),
+            done,
         };
-        let stored = self
-            .shared
-            .store
-            .execution(id)
-            .await
-            .map_err(ExecutionError::Store)?
-            .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(id.to_owned())))?;
-        if stored.checkpoint.status != Status::Running {
-            return ended(&stored);
+        // A task driving it here publishes its end on this channel before it
+        // lets the entry go, so there is nothing to read yet: the store
+        // matters only for an execution that ended, or runs, elsewhere.
+        if !running_here {
+            let stored = self
+                .shared
+                .store
+                .execution(id)
+                .await
+                .map_err(ExecutionError::Store)?
+                .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(id.to_owned())))?;
+            if stored.checkpoint.status != Status::Running {
+                return ended(&stored);
+            }
         }
         let published = waiting
             .done
