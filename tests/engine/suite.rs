@@ -299,6 +299,31 @@ async fn cancelling_a_running_task_drops_its_future() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn events_after_a_handler_are_stamped_when_it_returns() {
+    let engine = engine(&[]);
+    engine.register::<Slow>();
+    let handle = engine.start::<Slow>("stamped", 1).await.unwrap();
+    let id = handle.id().to_owned();
+    assert_eq!(handle.await, Ok(1));
+    let history = engine.history(&id).await.unwrap();
+    let at = |kind| {
+        history
+            .iter()
+            .find(|e| e.kind == kind)
+            .map(|e| e.timestamp)
+            .unwrap()
+    };
+    let after_start = |kind| at(kind).duration_since(at(EventKind::TaskStarted)).unwrap();
+    // The handler sleeps an hour: what is recorded once it returns is an
+    // hour later, however the recorder reads its clock.
+    let hour = Duration::from_secs(3600);
+    assert_eq!(after_start(EventKind::TaskSucceeded), hour);
+    assert_eq!(after_start(EventKind::TaskStateExited), hour);
+    assert_eq!(after_start(EventKind::ExecutionSucceeded), hour);
+    assert_eq!(after_start(EventKind::TaskScheduled), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
 async fn start_refuses_unregistered_workflows_and_taken_names() {
     let engine = engine(&[]);
     assert_eq!(

@@ -257,6 +257,7 @@ impl Runner {
                     }
                     clock.sleep_until(wake_at).await;
                 }
+                recorder.resumed();
                 if let Some(waited_in) = progress.waiting.take()
                     && R::RECORDS
                 {
@@ -312,6 +313,7 @@ impl Runner {
                 } else {
                     checkpoint.step(cx).await
                 };
+                recorder.resumed();
                 match step {
                     Step::Next(next) => {
                         if R::RECORDS {
@@ -551,6 +553,12 @@ pub(crate) trait Recorder<W: Workflow>: Send {
     fn journal(&self) -> Option<Arc<dyn Journal>> {
         None
     }
+
+    /// The driver is back from an await (a state's step, a sleep, tokio's
+    /// budget): time may have passed. Events recorded between two calls
+    /// share one timestamp, so every await the driver makes before it
+    /// records again must be followed by this.
+    fn resumed(&mut self) {}
 
     /// Whether to park the execution until `wake_at` rather than sleep
     /// in memory. Only a recorder whose engine resumes parked executions

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -29,14 +30,14 @@ impl Pending {
         kind: EventKind,
         state: Option<&'static str>,
         data: Option<String>,
-        clock: &Clock,
+        timestamp: SystemTime,
     ) {
         let previous = self.last_id;
         self.last_id += 1;
         self.events.push(Event {
             id: previous + 1,
             previous_event_id: previous,
-            timestamp: clock.now(),
+            timestamp,
             kind,
             state: state.map(Cow::Borrowed),
             data,
@@ -57,6 +58,9 @@ pub(crate) struct DurableRecorder {
     serialized: Option<Serialized>,
     /// Park waits longer than this (see `EngineBuilder::park_after`).
     park_after: Option<std::time::Duration>,
+    /// The time of the events recorded since the driver last resumed from
+    /// an await (see `Recorder::resumed`).
+    instant: Option<SystemTime>,
 }
 
 impl DurableRecorder {
@@ -85,6 +89,7 @@ impl DurableRecorder {
             },
             serialized: None,
             park_after: None,
+            instant: None,
         }
     }
 
@@ -96,7 +101,8 @@ impl DurableRecorder {
 
     /// Writes the end of a cancelled execution.
     pub(crate) async fn abort(&mut self) -> Result<(), ExecutionError> {
-        lock(&self.pending).push(EventKind::ExecutionAborted, None, None, &self.clock);
+        let now = self.clock.now();
+        lock(&self.pending).push(EventKind::ExecutionAborted, None, None, now);
         let error = ExecutionError::Aborted;
         self.write_end(Status::Aborted, None, Some((&error.info(), None)))
             .await
@@ -258,7 +264,8 @@ struct PendingJournal {
 
 impl Journal for PendingJournal {
     fn push(&self, kind: EventKind, state: &'static str, data: Option<String>) {
-        lock(&self.pending).push(kind, Some(state), data, &self.clock);
+        let now = self.clock.now();
+        lock(&self.pending).push(kind, Some(state), data, now);
     }
 }
 
@@ -277,7 +284,7 @@ where
     W: Workflow + Serialize,
     W::Output: Serialize,
 {
-    fn parks(&self, wake_at: std::time::SystemTime) -> bool {
+    fn parks(&self, wake_at: SystemTime) -> bool {
         let left = wake_at.duration_since(self.clock.now()).unwrap_or_default();
         self.park_after.is_some_and(|limit| left > limit)
     }
@@ -350,8 +357,15 @@ where
                 ),
             ));
         }
-        pending.push(kind, state, payload, &self.clock);
+        // Events recorded between two of the driver's awaits happen at one
+        // instant: one read of the clock stamps them all.
+        let now = *self.instant.get_or_insert_with(|| self.clock.now());
+        pending.push(kind, state, payload, now);
         Ok(())
+    }
+
+    fn resumed(&mut self) {
+        self.instant = None;
     }
 
     fn commit(
@@ -360,6 +374,9 @@ where
         progress: &Progress,
         unchanged: bool,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        // The write is an await: what is recorded after it reads the clock
+        // again.
+        self.instant = None;
         let state = match (&self.serialized, unchanged) {
             (Some(serialized), true) => Ok(serialized.full.clone()),
             _ => Serialized::of(checkpoint).map(|serialized| {
