@@ -730,7 +730,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
         // task's cancel signal lives in it.
         let mut live = lock(&self.shared.live);
         let entry = live.entry(id.clone()).or_insert_with(Live::new);
-        entry.cancel.send_replace(false);
+        // Cleared only if a cancel is left from an earlier run: sending
+        // wakes every waiter of the channel, on every start.
+        entry.cancel.send_if_modified(std::mem::take);
         let (cancelled, done) = (entry.cancel.subscribe(), entry.done.clone());
         let shared = Arc::clone(&self.shared);
         let hub: Arc<dyn Callbacks> = shared.callbacks.clone();
