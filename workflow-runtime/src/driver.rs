@@ -317,12 +317,7 @@ impl Runner {
                 match step {
                     Step::Next(next) => {
                         if R::RECORDS {
-                            if let Some(succeeded) = events.succeeded {
-                                recorder.record(succeeded, Some(name), Data::None)?;
-                            }
-                            if let Some(exited) = events.exited {
-                                recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
-                            }
+                            record_success(recorder, events, name, Data::Checkpoint(&next))?;
                             seen = events.exited.is_some();
                         }
                         checkpoint = next;
@@ -410,12 +405,7 @@ impl Runner {
                     }
                     Step::Succeeded(output) => {
                         if R::RECORDS {
-                            if let Some(succeeded) = events.succeeded {
-                                recorder.record(succeeded, Some(name), Data::None)?;
-                            }
-                            if let Some(exited) = events.exited {
-                                recorder.record(exited, Some(name), Data::Output(&output))?;
-                            }
+                            record_success(recorder, events, name, Data::Output(&output))?;
                         }
                         tracing::trace!(execution = %execution_id, "execution succeeded");
                         return Ok(output);
@@ -439,6 +429,24 @@ impl Runner {
             }
         }
     }
+}
+
+/// Records that state `name` succeeded and left with `data` (the next
+/// state's checkpoint, or the execution's output), as far as its kind has
+/// such events.
+fn record_success<W: Workflow, R: Recorder<W>>(
+    recorder: &mut R,
+    events: &Events,
+    name: &'static str,
+    data: Data<'_, W>,
+) -> Result<(), ExecutionError> {
+    if let Some(succeeded) = events.succeeded {
+        recorder.record(succeeded, Some(name), Data::None)?;
+    }
+    if let Some(exited) = events.exited {
+        recorder.record(exited, Some(name), data)?;
+    }
+    Ok(())
 }
 
 /// How a run ended: with the execution's end, or parked on a timer until
