@@ -99,6 +99,15 @@ fn engine(faults: &[Fault]) -> Engine<Ops> {
     engine
 }
 
+/// When the first event of `kind` happened.
+fn first_at(history: &[Event], kind: EventKind) -> std::time::SystemTime {
+    history
+        .iter()
+        .find(|e| e.kind == kind)
+        .map(|e| e.timestamp)
+        .unwrap_or_else(|| panic!("no {kind:?} in {history:?}"))
+}
+
 fn kinds(history: &[Event]) -> Vec<(&'static str, Option<&str>)> {
     history
         .iter()
@@ -306,13 +315,7 @@ async fn events_after_a_handler_are_stamped_when_it_returns() {
     let id = handle.id().to_owned();
     assert_eq!(handle.await, Ok(1));
     let history = engine.history(&id).await.unwrap();
-    let at = |kind| {
-        history
-            .iter()
-            .find(|e| e.kind == kind)
-            .map(|e| e.timestamp)
-            .unwrap()
-    };
+    let at = |kind| first_at(&history, kind);
     let after_start = |kind| at(kind).duration_since(at(EventKind::TaskStarted)).unwrap();
     // The handler sleeps an hour: what is recorded once it returns is an
     // hour later, however the recorder reads its clock.
@@ -904,13 +907,7 @@ async fn long_waits_park_out_of_memory_and_resume_on_time() {
     }
     let history = engine.history(&id).await.unwrap();
     assert_linked(&history);
-    let at = |kind| {
-        history
-            .iter()
-            .find(|e| e.kind == kind)
-            .map(|e| e.timestamp)
-            .unwrap()
-    };
+    let at = |kind| first_at(&history, kind);
     assert_eq!(
         at(EventKind::WaitStateExited)
             .duration_since(at(EventKind::WaitStateEntered))
