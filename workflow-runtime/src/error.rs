@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::error_info::ErrorInfo;
+
 /// Why an attempt stopped before its handler returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Interrupt {
@@ -96,31 +98,6 @@ impl<E: fmt::Display> fmt::Display for TaskError<E> {
 impl<E: std::error::Error + 'static> std::error::Error for TaskError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.failed().map(|e| e as _)
-    }
-}
-
-/// An error's name and cause, in the form Step Functions records them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorInfo {
-    /// `Type.Variant` for a handler's error, `States.*` for built-in ones.
-    pub name: String,
-    /// A human-readable description.
-    pub cause: String,
-}
-
-impl ErrorInfo {
-    /// An error with this name and cause.
-    pub fn new(name: impl Into<String>, cause: impl Into<String>) -> Self {
-        ErrorInfo {
-            name: name.into(),
-            cause: cause.into(),
-        }
-    }
-}
-
-impl fmt::Display for ErrorInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name, self.cause)
     }
 }
 

@@ -28,8 +28,9 @@ use crate::store::{
 };
 use crate::workflow::Workflow;
 
+pub use crate::status::Status;
 pub use handle::ExecutionHandle;
-pub use record::{Description, Status};
+pub use record::Description;
 
 use recorder::DurableRecorder;
 

@@ -20,9 +20,9 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::engine::Status;
-use crate::error::ErrorInfo;
+use crate::error_info::ErrorInfo;
 use crate::history::Event;
+use crate::status::Status;
 
 /// What a store operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

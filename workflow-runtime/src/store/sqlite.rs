@@ -20,9 +20,9 @@ use super::{
     CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
     StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
 };
-use crate::engine::Status;
-use crate::error::ErrorInfo;
+use crate::error_info::ErrorInfo;
 use crate::history::{Event, EventKind};
+use crate::status::Status;
 
 /// The most jobs one transaction takes.
 const BATCH: usize = 512;

@@ -17,9 +17,9 @@ use super::{
     CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
     StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
 };
-use crate::engine::Status;
-use crate::error::ErrorInfo;
+use crate::error_info::ErrorInfo;
 use crate::history::Event;
+use crate::status::Status;
 
 /// The maps' hasher: foldhash, seeded per map at random (ids and names can
 /// come from users, so a fixed function would let them pick collisions),
