@@ -70,6 +70,14 @@ pub enum StoreError {
     /// The store is shut down.
     #[error("the store is closed")]
     Closed,
+    /// The database cannot be reached now (the connection dropped, the
+    /// server restarts): the operation may succeed when it is retried.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The store was set up with a value it cannot use (a schema name that
+    /// is not an identifier, an unparsable connection string...).
+    #[error("invalid store configuration: {0}")]
+    Config(String),
     /// Any other failure of the database.
     #[error("database error: {0}")]
     Database(String),
@@ -297,8 +305,14 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Event ids must continue the stored history one by one.
-pub(crate) fn check_events(
+/// Checks that `events` continue a stored history whose last event is
+/// `last_event_id`, one by one: what every store must refuse before it
+/// writes a transition.
+///
+/// # Errors
+///
+/// [`StoreError::Corrupt`] naming the first event that does not follow.
+pub fn check_events(
     execution: &str,
     last_event_id: u64,
     events: &[Event],

@@ -1,0 +1,252 @@
+//! The PostgreSQL store of `workflow`: any number of processes on any
+//! number of machines share one database.
+//!
+//! [`PostgresStore`] implements the runtime's
+//! [`Store`](workflow_runtime::store::Store) on `tokio-postgres` with a
+//! `deadpool-postgres` pool:
+//!
+//! - executions are claimed with `FOR UPDATE SKIP LOCKED`, each claim
+//!   bumping the execution's fence; every write names the fence it holds,
+//!   and a stale one changes nothing and fails with
+//!   [`StoreError::Fenced`](workflow_runtime::store::StoreError::Fenced);
+//! - a start is idempotent by name across processes through a unique
+//!   constraint, not a check-then-insert;
+//! - starts, parks and callback answers `NOTIFY` the store's channel in
+//!   their transaction, and [`Store::wake_up`](workflow_runtime::store::Store::wake_up)
+//!   completes when one arrives, from any process;
+//! - the schema is versioned in code and migrated under an advisory lock,
+//!   so ten workers starting at once migrate once; its name is
+//!   configurable, so two applications can share a database.
+//!
+//! ```no_run
+//! # async fn connect() -> Result<(), workflow_runtime::store::StoreError> {
+//! use workflow_postgres::PostgresStore;
+//!
+//! let store = PostgresStore::builder("postgres://app@db.internal/app")
+//!     .schema("orders_workflows")
+//!     .pool_size(16)
+//!     .connect()
+//!     .await?;
+//! # let _ = store; Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod io;
+mod listen;
+mod rows;
+mod schema;
+mod store;
+
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+use tokio_postgres::NoTls;
+use workflow_runtime::store::StoreError;
+
+use crate::io::{Io, Thread};
+use crate::rows::{database, pool};
+
+/// Executions in one PostgreSQL schema, shared by every process that
+/// connects to it.
+#[derive(Debug)]
+pub struct PostgresStore {
+    shared: Arc<Shared>,
+    io: Io,
+    /// The wake-up listener, stopped with the store.
+    listener: AbortHandle,
+}
+
+/// What every operation needs, moved into its future.
+#[derive(Debug)]
+struct Shared {
+    pool: Pool,
+    /// The schema's name, quoted, spliced into every statement.
+    schema: String,
+    /// The channel writers NOTIFY on.
+    channel: String,
+    /// A permit per notification heard.
+    woken: Arc<Notify>,
+    /// The statements, for this schema.
+    sql: store::Sql,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// Sets up a [`PostgresStore`].
+#[derive(Debug, Clone)]
+pub struct PostgresStoreBuilder {
+    url: String,
+    schema: String,
+    pool_size: usize,
+    blocking: bool,
+}
+
+impl PostgresStore {
+    /// A builder for the database at `url` (`postgres://user@host:port/db`
+    /// or the `host=... user=...` form), with the schema `workflow` and a
+    /// pool of 16 connections.
+    pub fn builder(url: impl Into<String>) -> PostgresStoreBuilder {
+        PostgresStoreBuilder {
+            url: url.into(),
+            schema: "workflow".into(),
+            pool_size: 16,
+            blocking: false,
+        }
+    }
+
+    /// Connects to the database at `url` with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStoreBuilder::connect`].
+    pub async fn connect(url: impl Into<String>) -> Result<PostgresStore, StoreError> {
+        PostgresStore::builder(url).connect().await
+    }
+
+    /// The schema the store keeps its tables in.
+    pub fn schema(&self) -> &str {
+        self.shared.schema.trim_matches('"')
+    }
+
+    /// The schema version this library writes.
+    pub fn schema_version() -> i64 {
+        schema::supported()
+    }
+}
+
+impl PostgresStoreBuilder {
+    /// The schema to keep the tables in (created if missing): a plain
+    /// lowercase identifier. Default: `workflow`.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The most connections the store opens at once, besides the one that
+    /// listens for wake-ups. Default: 16.
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// Runs every operation on a thread of the store's own and blocks the
+    /// caller until it is done, instead of awaiting the network on the
+    /// caller's runtime.
+    ///
+    /// For tests on tokio's paused clock (`#[tokio::test(start_paused =
+    /// true)]`): there, a runtime that awaits the network is idle, and an
+    /// idle paused runtime jumps its clock to the next timer, so waits,
+    /// timeouts and history timestamps come out wrong. Never use it in a
+    /// service: it blocks a runtime thread per operation.
+    pub fn blocking_io(mut self, blocking: bool) -> Self {
+        self.blocking = blocking;
+        self
+    }
+
+    /// Connects, brings the schema up to date and starts listening for
+    /// wake-ups.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] for an unparsable URL or a schema name that
+    /// is not a plain identifier, [`StoreError::Unavailable`] when the
+    /// server cannot be reached, [`StoreError::NewerSchema`] when a newer
+    /// version of this library migrated the schema.
+    pub async fn connect(self) -> Result<PostgresStore, StoreError> {
+        if self.blocking {
+            return self.connect_blocking();
+        }
+        let (config, quoted) = self.parse()?;
+        migrate(config.clone(), &self.schema).await?;
+        finish(config, quoted, &self.schema, self.pool_size, Io::Caller)
+    }
+
+    /// [`connect`](Self::connect) with [`blocking_io`](Self::blocking_io),
+    /// from code that is not async (a test's store factory, say).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub fn connect_blocking(self) -> Result<PostgresStore, StoreError> {
+        let thread = Thread::start()?;
+        let (config, quoted) = self.parse()?;
+        let pool_size = self.pool_size;
+        let migrated = {
+            let config = config.clone();
+            let schema = self.schema.clone();
+            thread.block_on(async move { migrate(config, &schema).await })
+        };
+        migrated?;
+        let io = Io::Blocking(thread);
+        finish(config, quoted, &self.schema, pool_size, io)
+    }
+
+    fn parse(&self) -> Result<(tokio_postgres::Config, String), StoreError> {
+        let config: tokio_postgres::Config = self.url.parse().map_err(|e| {
+            StoreError::Config(format!(
+                "cannot parse the PostgreSQL URL `{}`: {e}",
+                self.url
+            ))
+        })?;
+        let quoted = schema::quoted(&self.schema)?;
+        Ok((config, quoted))
+    }
+}
+
+/// Connects once to migrate the schema.
+async fn migrate(config: tokio_postgres::Config, schema: &str) -> Result<(), StoreError> {
+    let (client, connection) = config.connect(NoTls).await.map_err(database)?;
+    let driver = tokio::spawn(connection);
+    let migrated = schema::migrate(&client, schema).await;
+    drop(client);
+    let _ = driver.await;
+    migrated
+}
+
+fn finish(
+    config: tokio_postgres::Config,
+    quoted: String,
+    schema: &str,
+    pool_size: usize,
+    io: Io,
+) -> Result<PostgresStore, StoreError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(pool_size)
+        .build()
+        .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
+    let channel = listen::channel(schema);
+    let woken = Arc::new(Notify::new());
+    let listener = io.spawn(listen::listen(config, channel.clone(), Arc::clone(&woken)))?;
+    Ok(PostgresStore {
+        shared: Arc::new(Shared {
+            pool,
+            sql: store::Sql::new(&quoted),
+            schema: quoted,
+            channel,
+            woken,
+        }),
+        io,
+        listener,
+    })
+}
+
+impl Shared {
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool)
+    }
+}

@@ -1,0 +1,125 @@
+//! Rows as the store's types, and the database's errors as the store's.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use workflow_runtime::store::{Checkpoint, StoreError, StoredExecution};
+use workflow_runtime::{ErrorInfo, Status};
+
+/// The columns [`execution`] reads, in its order.
+pub(crate) const COLUMNS: &str = "id, name, workflow, version, input::text, state::text, \
+    entry, attempt, retries, waiting, wake_at, status, output::text, error_name, error_cause, \
+    started_at, stopped_at, last_event_id, fence, state_name";
+
+/// An execution row, read with [`COLUMNS`]. A row that does not read back
+/// as written is a typed error naming the execution, not a panic.
+pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
+    let id: String = row.try_get(0).map_err(database)?;
+    let corrupt = |what, detail: String| StoreError::Corrupt {
+        execution: id.clone(),
+        what,
+        detail,
+    };
+    let column =
+        |what: &'static str, error: tokio_postgres::Error| corrupt(what, error.to_string());
+    let status: String = row.try_get(11).map_err(|e| column("status", e))?;
+    let status = Status::from_name(&status)
+        .ok_or_else(|| corrupt("status", format!("unknown status `{status}`")))?;
+    let retries: Vec<i64> = row.try_get(8).map_err(|e| column("retry counters", e))?;
+    let retries = retries
+        .into_iter()
+        .map(|n| u32::try_from(n).map_err(|_| corrupt("retry counters", format!("{n} retries"))))
+        .collect::<Result<Vec<u32>, _>>()?;
+    let attempt: i64 = row.try_get(7).map_err(|e| column("attempt", e))?;
+    let attempt = u32::try_from(attempt)
+        .map_err(|_| corrupt("attempt", format!("{attempt} is not an attempt")))?;
+    let error_name: Option<String> = row.try_get(13).map_err(|e| column("error", e))?;
+    let error_cause: Option<String> = row.try_get(14).map_err(|e| column("error", e))?;
+    let text = |index, what| row.try_get::<_, String>(index).map_err(|e| column(what, e));
+    let optional = |index, what| {
+        row.try_get::<_, Option<String>>(index)
+            .map_err(|e| column(what, e))
+    };
+    let number = |index, what| row.try_get::<_, i64>(index).map_err(|e| column(what, e));
+    let optional_time = |index, what| {
+        row.try_get::<_, Option<i64>>(index)
+            .map(|t| t.map(time))
+            .map_err(|e| column(what, e))
+    };
+    Ok(StoredExecution {
+        checkpoint: Checkpoint {
+            state: text(5, "state")?,
+            state_name: text(19, "state name")?,
+            entry: count(number(6, "entry")?),
+            attempt,
+            retries,
+            waiting: optional(9, "wait")?,
+            wake_at: optional_time(10, "wake-up time")?,
+            status,
+            output: optional(12, "output")?,
+            error: error_name.map(|name| ErrorInfo::new(name, error_cause.unwrap_or_default())),
+        },
+        name: text(1, "name")?,
+        workflow: text(2, "workflow")?,
+        version: text(3, "version")?,
+        input: text(4, "input")?,
+        started_at: time(number(15, "start time")?),
+        stopped_at: optional_time(16, "stop time")?,
+        last_event_id: count(number(17, "last event id")?),
+        fence: count(number(18, "fence")?),
+        id,
+    })
+}
+
+/// A time as the store writes it: nanoseconds since the Unix epoch.
+pub(crate) fn nanos(time: SystemTime) -> i64 {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A time as the store reads it back.
+pub(crate) fn time(nanos: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+/// A count the store keeps as `bigint`.
+pub(crate) fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// A count as `bigint`.
+pub(crate) fn big(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The database's error as the store's: what a caller can act on (retry
+/// later, free space) is told apart from the rest.
+pub(crate) fn database(error: tokio_postgres::Error) -> StoreError {
+    let text = match error.as_db_error() {
+        Some(db) => db.to_string(),
+        None => error.to_string(),
+    };
+    match error.code() {
+        Some(&SqlState::DISK_FULL | &SqlState::OUT_OF_MEMORY) => StoreError::Full(text),
+        Some(
+            &SqlState::ADMIN_SHUTDOWN
+            | &SqlState::CRASH_SHUTDOWN
+            | &SqlState::CANNOT_CONNECT_NOW
+            | &SqlState::TOO_MANY_CONNECTIONS,
+        ) => StoreError::Unavailable(text),
+        Some(&SqlState::LOCK_NOT_AVAILABLE) => StoreError::Locked(text),
+        Some(_) => StoreError::Database(text),
+        // No answer from the server at all: the connection is gone.
+        None => StoreError::Unavailable(text),
+    }
+}
+
+/// The pool's error as the store's.
+pub(crate) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => database(error),
+        deadpool_postgres::PoolError::Closed => StoreError::Closed,
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}

@@ -1,0 +1,175 @@
+//! The schema: versioned migrations, applied once however many workers
+//! start at the same moment.
+
+use tokio_postgres::Client;
+use workflow_runtime::store::StoreError;
+
+use crate::rows::database;
+
+/// The schema, one migration per version. `{schema}` is replaced by the
+/// store's (validated, quoted) schema name.
+///
+/// Times are `bigint` nanoseconds since the Unix epoch, as the engine's
+/// clock gives them: a `timestamptz` keeps microseconds, so a deadline
+/// would not read back as it was written. Payloads are `json`, which keeps
+/// the text exactly as written (the engine compares an idempotent start's
+/// input with it, and histories show data as recorded) and costs less to
+/// write than `jsonb`; queries may still use the JSON operators on it.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE {schema}.executions (
+        seq bigserial NOT NULL,
+        id text PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        workflow text NOT NULL,
+        version text NOT NULL,
+        input json NOT NULL,
+        state json NOT NULL,
+        state_name text NOT NULL,
+        entry bigint NOT NULL,
+        attempt bigint NOT NULL,
+        retries bigint[] NOT NULL,
+        waiting text,
+        wake_at bigint,
+        status text NOT NULL,
+        output json,
+        error_name text,
+        error_cause text,
+        started_at bigint NOT NULL,
+        stopped_at bigint,
+        last_event_id bigint NOT NULL,
+        fence bigint NOT NULL,
+        lease_owner text,
+        lease_until bigint
+    );
+    CREATE INDEX executions_in_order ON {schema}.executions (seq);
+    CREATE INDEX executions_by_workflow ON {schema}.executions (workflow, status);
+    CREATE INDEX executions_claimable ON {schema}.executions (wake_at NULLS FIRST)
+        WHERE status = 'Running';
+    CREATE TABLE {schema}.events (
+        execution text NOT NULL,
+        id bigint NOT NULL,
+        previous_id bigint NOT NULL,
+        at bigint NOT NULL,
+        kind text NOT NULL,
+        state text,
+        data json,
+        PRIMARY KEY (execution, id)
+    );
+    CREATE TABLE {schema}.callbacks (
+        token text PRIMARY KEY,
+        succeeded boolean NOT NULL,
+        output json,
+        error text,
+        cause text
+    );
+    CREATE TABLE {schema}.definitions (
+        seq bigserial NOT NULL,
+        workflow text NOT NULL,
+        version text NOT NULL,
+        definition json NOT NULL,
+        PRIMARY KEY (workflow, version)
+    );
+"#];
+
+/// A schema name as SQL: quoted, after checking it is a plain identifier
+/// (so it can be spliced into statements, and reads the same unquoted).
+pub(crate) fn quoted(schema: &str) -> Result<String, StoreError> {
+    let mut chars = schema.chars();
+    let plain = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && schema.len() <= 63;
+    if !plain {
+        return Err(StoreError::Config(format!(
+            "the schema name `{schema}` is not a plain identifier: use 1 to 63 lowercase \
+             ASCII letters, digits and underscores, not starting with a digit"
+        )));
+    }
+    Ok(format!("\"{schema}\""))
+}
+
+/// Brings the schema up to date. Under a session advisory lock keyed by
+/// the schema's name, so of many workers starting at once one migrates and
+/// the others wait, then find nothing left to do.
+pub(crate) async fn migrate(client: &Client, schema: &str) -> Result<(), StoreError> {
+    let quoted = quoted(schema)?;
+    let key = format!("workflow schema {schema}");
+    client
+        .execute("SELECT pg_advisory_lock(hashtext($1))", &[&key])
+        .await
+        .map_err(database)?;
+    let migrated = apply(client, &quoted).await;
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
+        .await
+        .map_err(database);
+    migrated.and(unlocked.map(drop))
+}
+
+async fn apply(client: &Client, schema: &str) -> Result<(), StoreError> {
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; \
+             CREATE TABLE IF NOT EXISTS {schema}.migrations ( \
+                 version integer PRIMARY KEY, \
+                 applied_at timestamptz NOT NULL DEFAULT now())"
+        ))
+        .await
+        .map_err(database)?;
+    let found: i32 = client
+        .query_one(
+            &format!("SELECT COALESCE(MAX(version), 0) FROM {schema}.migrations"),
+            &[],
+        )
+        .await
+        .map_err(database)?
+        .get(0);
+    let supported = MIGRATIONS.len() as i64;
+    if i64::from(found) > supported {
+        return Err(StoreError::NewerSchema {
+            found: i64::from(found),
+            supported,
+        });
+    }
+    for (index, migration) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        let version = index + 1;
+        let applied = client
+            .batch_execute(&format!(
+                "BEGIN; {} ; INSERT INTO {schema}.migrations (version) VALUES ({version}); COMMIT;",
+                migration.replace("{schema}", schema)
+            ))
+            .await;
+        if let Err(error) = applied {
+            // Leaves the connection usable for the unlock that follows.
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(database(error));
+        }
+    }
+    Ok(())
+}
+
+/// How many migrations this library knows: the schema version it writes.
+pub(crate) fn supported() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_identifiers_are_schema_names() {
+        assert_eq!(quoted("workflow_2").ok().as_deref(), Some("\"workflow_2\""));
+        for bad in ["", "2fast", "Upper", "a-b", "a\"b", "a b", &"x".repeat(64)] {
+            assert!(
+                matches!(quoted(bad), Err(StoreError::Config(_))),
+                "`{bad}` was accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The store contract on PostgreSQL, and what only a shared database shows:
+//! migrations under concurrency, schemas side by side, wake-ups across
+//! connections, typed errors for bad settings.
+
+#[macro_use]
+#[path = "../../workflow-runtime/tests/contract/mod.rs"]
+mod contract;
+mod support;
+
+suite!(postgres, support::store().await);
+suite!(postgres_blocking, support::blocking_store());
+
+mod shared_database {
+    use std::time::Duration;
+
+    use workflow_postgres::PostgresStore;
+    use workflow_runtime::store::{Created, Store, StoreError};
+
+    use super::contract::{at, create, new};
+    use super::support;
+
+    #[tokio::test]
+    async fn ten_workers_starting_at_once_migrate_once() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let connecting = (0..10).map(|_| {
+            let builder = PostgresStore::builder(url.clone())
+                .schema(schema.clone())
+                .pool_size(1);
+            tokio::spawn(builder.connect())
+        });
+        let mut stores = Vec::new();
+        for store in connecting {
+            stores.push(store.await.unwrap().expect("every worker connects"));
+        }
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let rows = client
+            .query(&format!("SELECT version FROM \"{schema}\".migrations"), &[])
+            .await
+            .unwrap();
+        let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(versions, [1]);
+        // Every one of them works on the one schema.
+        create(&stores[3], "e1", "order-1").await;
+        assert!(stores[7].execution("e1").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn two_schemas_in_one_database_do_not_see_each_other() {
+        let (Some(a), Some(b)) = (support::store().await, support::store().await) else {
+            return;
+        };
+        create(&a, "e1", "order-1").await;
+        assert_eq!(b.execution("e1").await.unwrap(), None);
+        // The same name is free in the other schema.
+        assert!(matches!(
+            b.create(new("e1", "order-1", "Order"), "w2", at(30))
+                .await
+                .unwrap(),
+            Created::New { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn two_processes_starting_one_name_at_once_get_one_execution() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let mut stores = Vec::new();
+        for _ in 0..2 {
+            let store = PostgresStore::builder(url.clone())
+                .schema(schema.clone())
+                .connect()
+                .await
+                .unwrap();
+            stores.push(std::sync::Arc::new(store));
+        }
+        for round in 0..20 {
+            let name = format!("order-{round}");
+            let starts = stores.iter().enumerate().map(|(i, store)| {
+                let store = std::sync::Arc::clone(store);
+                let execution = new(&format!("e{round}-{i}"), &name, "Order");
+                tokio::spawn(async move { store.create(execution, "w", at(30)).await })
+            });
+            let mut created = 0;
+            let mut found = Vec::new();
+            for start in starts {
+                match start.await.unwrap().unwrap() {
+                    Created::New { .. } => created += 1,
+                    Created::Existing(existing) => found.push(existing.id),
+                }
+            }
+            assert_eq!(created, 1, "round {round}");
+            assert_eq!(found.len(), 1, "round {round}");
+            let winner = stores[0]
+                .list(Default::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.name == name)
+                .map(|e| e.id)
+                .collect::<Vec<_>>();
+            assert_eq!(winner, found, "round {round}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_park_in_one_process_wakes_another() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let connect = || {
+            PostgresStore::builder(url.clone())
+                .schema(schema.clone())
+                .connect()
+        };
+        let (writer, listener) = (connect().await.unwrap(), connect().await.unwrap());
+        // Let the listener's LISTEN land (its first permit says "look now").
+        listener.wake_up().unwrap().await.unwrap();
+        let fence = create(&writer, "e1", "order-1").await;
+        let woken = listener.wake_up().unwrap();
+        writer.release("e1", fence).await.unwrap();
+        // No sleep: the wake-up either arrives or the test hangs and fails
+        // by the harness's timeout below.
+        tokio::time::timeout(Duration::from_secs(30), woken)
+            .await
+            .expect("the listener is woken")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_settings_are_typed_errors() {
+        let Some(url) = support::url() else { return };
+        let bad_schema = PostgresStore::builder(url)
+            .schema("Robert'); DROP")
+            .connect()
+            .await;
+        assert!(
+            matches!(bad_schema, Err(StoreError::Config(_))),
+            "{bad_schema:?}"
+        );
+        let bad_url = PostgresStore::connect("postgres://[not a url").await;
+        assert!(matches!(bad_url, Err(StoreError::Config(_))), "{bad_url:?}");
+        // A port nothing listens on (the test cluster's, plus one, is free
+        // unless another cluster took it; the error is typed either way).
+        let nobody =
+            PostgresStore::builder("host=127.0.0.1 port=1 user=postgres connect_timeout=5")
+                .connect()
+                .await;
+        assert!(
+            matches!(nobody, Err(StoreError::Unavailable(_))),
+            "{nobody:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_schema_migrated_by_a_newer_library_is_refused() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let store = PostgresStore::builder(url.clone())
+            .schema(schema.clone())
+            .connect()
+            .await
+            .unwrap();
+        drop(store);
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(
+                &format!("INSERT INTO \"{schema}\".migrations (version) VALUES (99)"),
+                &[],
+            )
+            .await
+            .unwrap();
+        let again = PostgresStore::builder(url).schema(schema).connect().await;
+        assert_eq!(
+            again.err(),
+            Some(StoreError::NewerSchema {
+                found: 99,
+                supported: PostgresStore::schema_version()
+            })
+        );
+    }
+}

@@ -1,0 +1,648 @@
+//! The store contract: what every `Store` must do, as functions over
+//! `&dyn Store`, and `suite!`, which makes a test of each for one store.
+//! Included by each store's test target.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use workflow_runtime::store::{
+    Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError, StoredExecution,
+    Transition,
+};
+use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
+
+pub fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+}
+
+/// A state as JSON: a word becomes a JSON string, JSON stays as it is.
+pub fn json(state: &str) -> String {
+    if state.starts_with(['{', '"']) {
+        state.to_owned()
+    } else {
+        format!("\"{state}\"")
+    }
+}
+
+pub fn checkpoint(state: &str, status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
+    Checkpoint {
+        state: json(state),
+        state_name: format!("{state}-name"),
+        entry: 0,
+        attempt: 1,
+        retries: vec![0, 2],
+        waiting: None,
+        wake_at,
+        status,
+        output: None,
+        error: None,
+    }
+}
+
+pub fn new(id: &str, name: &str, workflow: &str) -> NewExecution {
+    NewExecution {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        workflow: workflow.to_owned(),
+        version: "v1".to_owned(),
+        input: r#"{"n":1}"#.to_owned(),
+        checkpoint: checkpoint(r#"{"Start":1}"#, Status::Running, None),
+        started_at: at(0),
+    }
+}
+
+pub fn events(from: u64, count: u64) -> Vec<Event> {
+    (from..from + count)
+        .map(|id| Event {
+            id,
+            previous_event_id: id - 1,
+            timestamp: at(id),
+            kind: if id == 1 {
+                EventKind::ExecutionStarted
+            } else {
+                EventKind::TaskScheduled
+            },
+            state: (id > 1).then(|| "Start".into()),
+            data: Some(format!("{id}")),
+        })
+        .collect()
+}
+
+pub fn transition(id: &str, fence: u64, events: Vec<Event>, checkpoint: Checkpoint) -> Transition {
+    Transition {
+        execution: id.to_owned(),
+        fence,
+        checkpoint,
+        events,
+        stopped_at: None,
+    }
+}
+
+pub fn claim(owner: &str, now: SystemTime, take_over: bool) -> Claim {
+    Claim {
+        owner: owner.to_owned(),
+        lease_until: now + Duration::from_secs(30),
+        due_by: now,
+        leases_expired_by: if take_over { at(1_000_000) } else { now },
+        limit: 100,
+    }
+}
+
+pub async fn create(store: &dyn Store, id: &str, name: &str) -> u64 {
+    match store
+        .create(new(id, name, "Order"), "w1", at(30))
+        .await
+        .unwrap()
+    {
+        Created::New { fence } => fence,
+        Created::Existing(e) => panic!("{} exists", e.name),
+    }
+}
+
+pub fn ids(list: Vec<StoredExecution>) -> Vec<String> {
+    list.into_iter().map(|e| e.id).collect()
+}
+
+/// The ids in a claim, whose order is the store's choice.
+pub fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+pub async fn creates_and_reads_back(store: &dyn Store) {
+    create(store, "e1", "order-1").await;
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.name, "order-1");
+    assert_eq!(stored.workflow, "Order");
+    assert_eq!(stored.version, "v1");
+    assert_eq!(stored.input, r#"{"n":1}"#);
+    assert_eq!(
+        stored.checkpoint,
+        checkpoint(r#"{"Start":1}"#, Status::Running, None)
+    );
+    assert_eq!(stored.started_at, at(0));
+    assert_eq!((stored.last_event_id, stored.stopped_at), (0, None));
+    assert_eq!(store.execution("nope").await.unwrap(), None);
+}
+
+pub async fn a_taken_name_returns_the_existing_execution(store: &dyn Store) {
+    create(store, "e1", "order-1").await;
+    let mut again = new("e2", "order-1", "Order");
+    again.input = r#""other""#.to_owned();
+    match store.create(again, "w2", at(30)).await.unwrap() {
+        Created::Existing(existing) => {
+            assert_eq!(existing.id, "e1");
+            assert_eq!(existing.input, r#"{"n":1}"#);
+        }
+        Created::New { .. } => panic!("created twice"),
+    }
+    assert_eq!(store.execution("e2").await.unwrap(), None);
+}
+
+pub async fn a_commit_writes_checkpoint_and_events_together(store: &dyn Store) {
+    let fence = create(store, "e1", "order-1").await;
+    let mut next = checkpoint(r#"{"Next":2}"#, Status::Running, Some(at(50)));
+    next.entry = 1;
+    next.waiting = Some("Hold".to_owned());
+    store
+        .commit(transition("e1", fence, events(1, 3), next.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.execution("e1").await.unwrap().unwrap().checkpoint,
+        next
+    );
+    let mut done = checkpoint(r#"{"Done":3}"#, Status::Succeeded, None);
+    done.output = Some("3".to_owned());
+    let mut last = transition("e1", fence, events(4, 1), done.clone());
+    last.stopped_at = Some(at(60));
+    store.commit(last).await.unwrap();
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.checkpoint, done);
+    assert_eq!((stored.last_event_id, stored.stopped_at), (4, Some(at(60))));
+    assert_eq!(store.history("e1").await.unwrap(), events(1, 4));
+}
+
+pub async fn a_stale_fence_writes_nothing(store: &dyn Store) {
+    let fence = create(store, "e1", "order-1").await;
+    let running = |state| checkpoint(state, Status::Running, None);
+    store
+        .commit(transition("e1", fence, events(1, 1), running("a")))
+        .await
+        .unwrap();
+    // Another worker takes the execution over.
+    let taken = store.claim(claim("w2", at(100), true)).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].fence, fence + 1);
+    let stale = store
+        .commit(transition("e1", fence, events(2, 1), running("b")))
+        .await;
+    assert_eq!(
+        stale,
+        Err(StoreError::Fenced {
+            execution: "e1".into(),
+            held: fence
+        })
+    );
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.checkpoint.state.as_str(), stored.last_event_id),
+        (r#""a""#, 1)
+    );
+    assert_eq!(store.history("e1").await.unwrap().len(), 1);
+    store
+        .commit(transition("e1", fence + 1, events(2, 1), running("b")))
+        .await
+        .unwrap();
+}
+
+pub async fn events_must_follow_the_history(store: &dyn Store) {
+    let fence = create(store, "e1", "order-1").await;
+    let gap = store
+        .commit(transition(
+            "e1",
+            fence,
+            events(2, 1),
+            checkpoint("a", Status::Running, None),
+        ))
+        .await;
+    assert!(
+        matches!(
+            gap,
+            Err(StoreError::Corrupt {
+                what: "history",
+                ..
+            })
+        ),
+        "{gap:?}"
+    );
+    assert_eq!(store.history("e1").await.unwrap(), []);
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.checkpoint.state, r#"{"Start":1}"#);
+}
+
+pub async fn claims_take_due_unleased_running_executions(store: &dyn Store) {
+    let now = at(100);
+    for (id, wake) in [
+        ("soon", Some(at(90))),
+        ("later", Some(at(500))),
+        ("now", None),
+    ] {
+        let fence = create(store, id, id).await;
+        store
+            .commit(transition(
+                id,
+                fence,
+                vec![],
+                checkpoint(id, Status::Running, wake),
+            ))
+            .await
+            .unwrap();
+    }
+    let fence = create(store, "ended", "ended").await;
+    store
+        .commit(transition(
+            "ended",
+            fence,
+            vec![],
+            checkpoint("x", Status::Succeeded, None),
+        ))
+        .await
+        .unwrap();
+    // Leases from creation hold until at(30): expired by now.
+    let claimed = store.claim(claim("w2", now, false)).await.unwrap();
+    assert!(claimed.iter().all(|e| e.fence == 2));
+    assert_eq!(sorted(ids(claimed)), ["now", "soon"]);
+    // Claimed executions are leased: a second claim finds nothing.
+    assert_eq!(store.claim(claim("w3", now, false)).await.unwrap(), []);
+    // Released, an execution can be claimed again, with a new fence.
+    store.release("soon", 2).await.unwrap();
+    let again = store.claim(claim("w3", now, false)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].fence), ("soon", 3));
+    assert_eq!(
+        store.release("soon", 2).await,
+        Err(StoreError::Fenced {
+            execution: "soon".into(),
+            held: 2
+        })
+    );
+    // "soon" (at 90) is claimed again, "later" (at 500) nobody holds.
+    assert_eq!(store.next_wake(now).await.unwrap(), Some(at(500)));
+    store.release("soon", 3).await.unwrap();
+    assert_eq!(store.next_wake(now).await.unwrap(), Some(at(90)));
+}
+
+/// Creates an execution parked until `wake` (released, nobody holds it).
+pub async fn parked(store: &dyn Store, id: &str, wake: Option<SystemTime>) {
+    let fence = create(store, id, id).await;
+    store
+        .commit(transition(
+            id,
+            fence,
+            vec![],
+            checkpoint(id, Status::Running, wake),
+        ))
+        .await
+        .unwrap();
+    store.release(id, fence).await.unwrap();
+}
+
+/// A claim at `now` that takes over nothing, of at most `limit`.
+pub fn claim_at(now: SystemTime, limit: usize) -> Claim {
+    Claim {
+        limit,
+        ..claim("w2", now, false)
+    }
+}
+
+pub async fn an_expired_lease_makes_an_execution_claimable(store: &dyn Store) {
+    // Created leased until at(30), due at once.
+    create(store, "e1", "e1").await;
+    assert_eq!(store.claim(claim_at(at(29), 100)).await.unwrap(), []);
+    let taken = store.claim(claim_at(at(30), 100)).await.unwrap();
+    assert_eq!(ids(taken), ["e1"]);
+    // Claimed again, it is leased until at(60).
+    assert_eq!(store.claim(claim_at(at(59), 100)).await.unwrap(), []);
+    let again = store.claim(claim_at(at(60), 100)).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| (e.id.as_str(), e.fence))
+            .collect::<Vec<_>>(),
+        [("e1", 3)]
+    );
+    // A held execution's timer counts once its lease has expired.
+    let fence = create(store, "e2", "e2").await;
+    store
+        .commit(transition(
+            "e2",
+            fence,
+            vec![],
+            checkpoint("a", Status::Running, Some(at(10))),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.next_wake(at(29)).await.unwrap(), None);
+    assert_eq!(store.next_wake(at(30)).await.unwrap(), Some(at(10)));
+}
+
+pub async fn a_committed_timer_moves_the_execution(store: &dyn Store) {
+    parked(store, "e1", Some(at(500))).await;
+    assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(500)));
+    assert_eq!(store.claim(claim_at(at(100), 100)).await.unwrap(), []);
+    // Taken early, and parked again sooner.
+    let early = Claim {
+        due_by: at(500),
+        ..claim_at(at(100), 100)
+    };
+    let taken = store.claim(early).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    let fence = taken[0].fence;
+    assert_eq!(store.next_wake(at(100)).await.unwrap(), None);
+    store
+        .commit(transition(
+            "e1",
+            fence,
+            vec![],
+            checkpoint("b", Status::Running, Some(at(200))),
+        ))
+        .await
+        .unwrap();
+    store.release("e1", fence).await.unwrap();
+    assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(200)));
+    assert_eq!(store.claim(claim_at(at(199), 100)).await.unwrap(), []);
+    let due = store.claim(claim_at(at(200), 100)).await.unwrap();
+    assert_eq!(due.len(), 1);
+    // And parked again later.
+    let fence = due[0].fence;
+    store
+        .commit(transition(
+            "e1",
+            fence,
+            vec![],
+            checkpoint("c", Status::Running, Some(at(900))),
+        ))
+        .await
+        .unwrap();
+    store.release("e1", fence).await.unwrap();
+    assert_eq!(store.next_wake(at(200)).await.unwrap(), Some(at(900)));
+    assert_eq!(store.claim(claim_at(at(899), 100)).await.unwrap(), []);
+    assert_eq!(
+        ids(store.claim(claim_at(at(900), 100)).await.unwrap()),
+        ["e1"]
+    );
+}
+
+pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
+    let end = |id: &'static str, status, wake| async move {
+        let fence = create(store, id, id).await;
+        let mut last = transition(id, fence, vec![], checkpoint(id, status, wake));
+        last.stopped_at = Some(at(5));
+        store.commit(last).await.unwrap();
+        fence
+    };
+    // Ended while held, with a stale timer left in its checkpoint.
+    end("held", Status::Succeeded, Some(at(10))).await;
+    // Ended, then released.
+    let fence = end("released", Status::Failed, Some(at(10))).await;
+    store.release("released", fence).await.unwrap();
+    // Parked, then aborted by a claimer.
+    parked(store, "aborted", Some(at(10))).await;
+    let taken = store.claim(claim_at(at(10), 100)).await.unwrap();
+    assert_eq!(ids(taken), ["aborted"]);
+    store
+        .commit(transition(
+            "aborted",
+            2,
+            vec![],
+            checkpoint("x", Status::Aborted, Some(at(10))),
+        ))
+        .await
+        .unwrap();
+    store.release("aborted", 2).await.unwrap();
+    assert_eq!(store.claim(claim("w3", at(100), true)).await.unwrap(), []);
+    assert_eq!(store.next_wake(at(1_000_000)).await.unwrap(), None);
+}
+
+pub async fn next_wake_is_the_earliest_timer_nobody_holds(store: &dyn Store) {
+    assert_eq!(store.next_wake(at(0)).await.unwrap(), None);
+    // No timer: due at once, but not a wake-up time.
+    parked(store, "none", None).await;
+    assert_eq!(store.next_wake(at(100)).await.unwrap(), None);
+    for (id, wake) in [("c", 300), ("a", 100), ("b", 200)] {
+        parked(store, id, Some(at(wake))).await;
+    }
+    assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(100)));
+    // Held until at(30), due earlier than every parked one.
+    let fence = create(store, "held", "held").await;
+    store
+        .commit(transition(
+            "held",
+            fence,
+            vec![],
+            checkpoint("h", Status::Running, Some(at(50))),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.next_wake(at(29)).await.unwrap(), Some(at(100)));
+    assert_eq!(store.next_wake(at(30)).await.unwrap(), Some(at(50)));
+    // The earliest taken, the next earliest is next.
+    let taken = store.claim(claim_at(at(20), 100)).await.unwrap();
+    assert_eq!(ids(taken), ["none"]);
+    // "none"'s new lease (until at(50)) has expired by then too.
+    let taken = store.claim(claim_at(at(100), 100)).await.unwrap();
+    assert_eq!(sorted(ids(taken)), ["a", "held", "none"]);
+    assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(200)));
+}
+
+pub async fn a_claim_takes_at_most_its_limit(store: &dyn Store) {
+    for id in ["a", "b", "c", "d", "e"] {
+        parked(store, id, Some(at(10))).await;
+    }
+    assert_eq!(store.claim(claim_at(at(10), 0)).await.unwrap(), []);
+    let first = ids(store.claim(claim_at(at(10), 2)).await.unwrap());
+    let second = ids(store.claim(claim_at(at(10), 2)).await.unwrap());
+    let third = ids(store.claim(claim_at(at(10), 2)).await.unwrap());
+    assert_eq!((first.len(), second.len(), third.len()), (2, 2, 1));
+    let all = sorted([first, second, third].concat());
+    assert_eq!(all, ["a", "b", "c", "d", "e"]);
+    assert_eq!(store.claim(claim_at(at(10), 2)).await.unwrap(), []);
+}
+
+pub async fn lists_filter_by_workflow_and_status_in_start_order(store: &dyn Store) {
+    for (id, workflow) in [("a", "Order"), ("b", "Refund"), ("c", "Order")] {
+        store
+            .create(new(id, id, workflow), "w", at(30))
+            .await
+            .unwrap();
+    }
+    store
+        .commit(transition(
+            "c",
+            1,
+            vec![],
+            checkpoint("x", Status::Failed, None),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.list(Filter::default()).await.unwrap()),
+        ["a", "b", "c"]
+    );
+    let orders = Filter {
+        workflow: Some("Order".into()),
+        status: None,
+    };
+    assert_eq!(ids(store.list(orders).await.unwrap()), ["a", "c"]);
+    let failed_orders = Filter {
+        workflow: Some("Order".into()),
+        status: Some(Status::Failed),
+    };
+    assert_eq!(ids(store.list(failed_orders).await.unwrap()), ["c"]);
+}
+
+pub async fn the_first_callback_completion_stands(store: &dyn Store) {
+    use workflow_runtime::store::CallbackResult;
+    assert_eq!(store.callback("t1").await.unwrap(), None);
+    let done = CallbackResult::Succeeded("42".into());
+    store.complete_callback("t1", done.clone()).await.unwrap();
+    let late = CallbackResult::Failed {
+        error: "Late".into(),
+        cause: "too late".into(),
+    };
+    store.complete_callback("t1", late.clone()).await.unwrap();
+    assert_eq!(store.callback("t1").await.unwrap(), Some(done));
+    store.complete_callback("t2", late.clone()).await.unwrap();
+    assert_eq!(store.callback("t2").await.unwrap(), Some(late));
+}
+
+pub async fn definitions_are_kept_once_per_version_in_order(store: &dyn Store) {
+    use workflow_runtime::store::StoredDefinition;
+    let kept = |workflow: &str, version: &str, definition: &str| StoredDefinition {
+        workflow: workflow.into(),
+        version: version.into(),
+        definition: definition.into(),
+    };
+    assert_eq!(store.definitions().await.unwrap(), []);
+    store
+        .save_definition(kept("Order", "v1", r#"{"v":1}"#))
+        .await
+        .unwrap();
+    store
+        .save_definition(kept("Item", "v1", r#"{"i":1}"#))
+        .await
+        .unwrap();
+    store
+        .save_definition(kept("Order", "v1", r#"{"other":1}"#))
+        .await
+        .unwrap();
+    store
+        .save_definition(kept("Order", "v2", r#"{"v":2}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.definitions().await.unwrap(),
+        [
+            kept("Order", "v1", r#"{"v":1}"#),
+            kept("Item", "v1", r#"{"i":1}"#),
+            kept("Order", "v2", r#"{"v":2}"#),
+        ]
+    );
+}
+
+pub async fn errors_are_typed(store: &dyn Store) {
+    assert_eq!(
+        store.history("nope").await,
+        Err(StoreError::NotFound("nope".into()))
+    );
+    let missing = store
+        .commit(transition(
+            "nope",
+            1,
+            vec![],
+            checkpoint("x", Status::Running, None),
+        ))
+        .await;
+    assert_eq!(missing, Err(StoreError::NotFound("nope".into())));
+    let fence = create(store, "e1", "order-1").await;
+    let mut failed = checkpoint("x", Status::Failed, None);
+    failed.error = Some(ErrorInfo::new("States.Timeout", "too slow"));
+    store
+        .commit(transition("e1", fence, vec![], failed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.execution("e1").await.unwrap().unwrap().checkpoint,
+        failed
+    );
+}
+
+/// One test per contract function, on the stores `$make` (an async
+/// expression giving `Option<impl Store>`; `None` skips) gives.
+macro_rules! suite {
+    ($store:ident, $make:expr) => {
+        mod $store {
+            use super::*;
+
+            async fn make() -> Option<impl workflow_runtime::store::Store> {
+                $make
+            }
+
+            #[tokio::test]
+            async fn creates_and_reads_back() {
+                let Some(store) = make().await else { return };
+                super::contract::creates_and_reads_back(&store).await;
+            }
+            #[tokio::test]
+            async fn a_taken_name_returns_the_existing_execution() {
+                let Some(store) = make().await else { return };
+                super::contract::a_taken_name_returns_the_existing_execution(&store).await;
+            }
+            #[tokio::test]
+            async fn a_commit_writes_checkpoint_and_events_together() {
+                let Some(store) = make().await else { return };
+                super::contract::a_commit_writes_checkpoint_and_events_together(&store).await;
+            }
+            #[tokio::test]
+            async fn a_stale_fence_writes_nothing() {
+                let Some(store) = make().await else { return };
+                super::contract::a_stale_fence_writes_nothing(&store).await;
+            }
+            #[tokio::test]
+            async fn events_must_follow_the_history() {
+                let Some(store) = make().await else { return };
+                super::contract::events_must_follow_the_history(&store).await;
+            }
+            #[tokio::test]
+            async fn claims_take_due_unleased_running_executions() {
+                let Some(store) = make().await else { return };
+                super::contract::claims_take_due_unleased_running_executions(&store).await;
+            }
+            #[tokio::test]
+            async fn an_expired_lease_makes_an_execution_claimable() {
+                let Some(store) = make().await else { return };
+                super::contract::an_expired_lease_makes_an_execution_claimable(&store).await;
+            }
+            #[tokio::test]
+            async fn a_committed_timer_moves_the_execution() {
+                let Some(store) = make().await else { return };
+                super::contract::a_committed_timer_moves_the_execution(&store).await;
+            }
+            #[tokio::test]
+            async fn an_ended_execution_is_never_claimed() {
+                let Some(store) = make().await else { return };
+                super::contract::an_ended_execution_is_never_claimed(&store).await;
+            }
+            #[tokio::test]
+            async fn next_wake_is_the_earliest_timer_nobody_holds() {
+                let Some(store) = make().await else { return };
+                super::contract::next_wake_is_the_earliest_timer_nobody_holds(&store).await;
+            }
+            #[tokio::test]
+            async fn a_claim_takes_at_most_its_limit() {
+                let Some(store) = make().await else { return };
+                super::contract::a_claim_takes_at_most_its_limit(&store).await;
+            }
+            #[tokio::test]
+            async fn lists_filter_by_workflow_and_status_in_start_order() {
+                let Some(store) = make().await else { return };
+                super::contract::lists_filter_by_workflow_and_status_in_start_order(&store).await;
+            }
+            #[tokio::test]
+            async fn the_first_callback_completion_stands() {
+                let Some(store) = make().await else { return };
+                super::contract::the_first_callback_completion_stands(&store).await;
+            }
+            #[tokio::test]
+            async fn definitions_are_kept_once_per_version_in_order() {
+                let Some(store) = make().await else { return };
+                super::contract::definitions_are_kept_once_per_version_in_order(&store).await;
+            }
+            #[tokio::test]
+            async fn errors_are_typed() {
+                let Some(store) = make().await else { return };
+                super::contract::errors_are_typed(&store).await;
+            }
+        }
+    };
+}
