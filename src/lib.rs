@@ -57,6 +57,11 @@ pub use workflow_runtime::{
     WaitUntil, Workflow, overlay, store, timeline,
 };
 
+/// The many-machines store: [`PostgresStore`](postgres::PostgresStore)
+/// (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use workflow_postgres as postgres;
+
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {
     pub use crate::workflow;

@@ -1,0 +1,14 @@
+//! The engine suite on PostgreSQL (feature `postgres`; `scripts/test` runs
+//! it against its throw-away cluster). Each test's store has a schema of its
+//! own. The store blocks its caller: on tokio's paused clock, awaiting the
+//! network would let virtual time run ahead.
+
+#[path = "../workflow-postgres/tests/support/mod.rs"]
+mod postgres_support;
+
+fn store() -> workflow::postgres::PostgresStore {
+    postgres_support::blocking_store()
+        .expect("the PostgreSQL engine suite needs a database: run scripts/test, or set WORKFLOW_TEST_POSTGRES")
+}
+
+include!("engine/suite.rs");
