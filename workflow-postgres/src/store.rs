@@ -23,6 +23,7 @@ pub(crate) struct Sql {
     commit: String,
     claim: String,
     release: String,
+    renew: String,
     next_wake: String,
     history: String,
     list: String,
@@ -91,6 +92,10 @@ impl Sql {
                      UPDATE {s}.executions SET lease_owner = NULL, lease_until = NULL \
                      WHERE id = $1 AND fence = $2 RETURNING id) \
                  SELECT pg_notify($3, 'park') FROM released"
+            ),
+            renew: format!(
+                "UPDATE {s}.executions SET lease_until = $2 \
+                 WHERE lease_owner = $1 AND status = 'Running' AND lease_until IS NOT NULL"
             ),
             next_wake: format!(
                 "SELECT MIN(wake_at) FROM {s}.executions \
@@ -343,6 +348,22 @@ impl Store for PostgresStore {
                 return Ok(());
             }
             Err(shared.refused(&id, fence).await)
+        })
+    }
+
+    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64> {
+        let shared = Arc::clone(&self.shared);
+        let owner = owner.to_owned();
+        self.io.run(async move {
+            let client = shared.client().await?;
+            let statement = client
+                .prepare_cached(&shared.sql.renew)
+                .await
+                .map_err(database)?;
+            client
+                .execute(&statement, &[&owner, &nanos(lease_until)])
+                .await
+                .map_err(database)
         })
     }
 

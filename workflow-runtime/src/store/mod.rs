@@ -267,6 +267,13 @@ pub trait Store: Send + Sync + 'static {
     /// still current.
     fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()>;
 
+    /// Extends every lease `owner` holds on a running execution to
+    /// `lease_until`, and returns how many it extended. A worker calls it
+    /// while it lives, so that only the executions of a worker that died
+    /// (or stalled past its lease) become claimable by others. A lease
+    /// already taken over belongs to its new owner and is left alone.
+    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64>;
+
     /// The earliest timer of a running execution that nobody holds (no
     /// lease, or one expired by `leases_expired_by`): when the next parked
     /// execution is due.

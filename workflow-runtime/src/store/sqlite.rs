@@ -746,6 +746,20 @@ impl Store for SqliteStore {
         })
     }
 
+    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64> {
+        let owner = owner.to_owned();
+        self.run(move |connection| {
+            let renewed = execute_cached(
+                connection,
+                "UPDATE executions SET lease_until = ?2 \
+                 WHERE lease_owner = ?1 AND status = 'Running' AND lease_until IS NOT NULL",
+                params![owner, nanos(lease_until)],
+            )
+            .map_err(database)?;
+            Ok(renewed as u64)
+        })
+    }
+
     fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         self.run(move |connection| {
             let next: Option<i64> = query_cached(

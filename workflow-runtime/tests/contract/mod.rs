@@ -404,6 +404,35 @@ pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
     assert_eq!(store.next_wake(at(1_000_000)).await.unwrap(), None);
 }
 
+pub async fn renewing_keeps_an_owners_leases_and_only_its_own(store: &dyn Store) {
+    // e1 is created by w1 (lease until 30); e2 is claimed by w2 after its
+    // creator's lease expired.
+    create(store, "e1", "order-1").await;
+    create(store, "e2", "order-2").await;
+    let taken = store.claim(claim_by("w2", at(40), 10)).await.unwrap();
+    assert_eq!(sorted(ids(taken)), ["e1", "e2"]);
+    create(store, "e3", "order-3").await;
+    // w2 renews until 1000; e3 (w1's, until 30) is not touched.
+    assert_eq!(store.renew_leases("w2", at(1000)).await.unwrap(), 2);
+    assert_eq!(store.renew_leases("nobody", at(1000)).await.unwrap(), 0);
+    let at_500 = store.claim(claim_by("w3", at(500), 10)).await.unwrap();
+    assert_eq!(ids(at_500), ["e3"], "only the lease that was not renewed expired");
+    // A released (parked) execution is not re-leased by a renewal.
+    let fence = store.execution("e3").await.unwrap().unwrap().fence;
+    store.release("e3", fence).await.unwrap();
+    assert_eq!(store.renew_leases("w3", at(2000)).await.unwrap(), 0);
+}
+
+fn claim_by(owner: &str, now: SystemTime, limit: usize) -> Claim {
+    Claim {
+        owner: owner.to_owned(),
+        lease_until: now + Duration::from_secs(30),
+        due_by: now,
+        leases_expired_by: now,
+        limit,
+    }
+}
+
 pub async fn next_wake_is_the_earliest_timer_nobody_holds(store: &dyn Store) {
     assert_eq!(store.next_wake(at(0)).await.unwrap(), None);
     // No timer: due at once, but not a wake-up time.
@@ -612,6 +641,11 @@ macro_rules! suite {
             async fn an_ended_execution_is_never_claimed() {
                 let Some(store) = make().await else { return };
                 super::contract::an_ended_execution_is_never_claimed(&store).await;
+            }
+            #[tokio::test]
+            async fn renewing_keeps_an_owners_leases_and_only_its_own() {
+                let Some(store) = make().await else { return };
+                super::contract::renewing_keeps_an_owners_leases_and_only_its_own(&store).await;
             }
             #[tokio::test]
             async fn next_wake_is_the_earliest_timer_nobody_holds() {

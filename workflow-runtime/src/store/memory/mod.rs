@@ -81,6 +81,8 @@ struct Row {
     last_event_id: u64,
     fence: u64,
     lease_until: Option<SystemTime>,
+    /// Who holds the lease, while someone does.
+    lease_owner: Name,
     checkpoint: Saved,
     events: Vec<u8>,
 }
@@ -358,7 +360,7 @@ impl Store for MemoryStore {
     fn create(
         &self,
         execution: NewExecution,
-        _owner: &str,
+        owner: &str,
         lease_until: SystemTime,
     ) -> StoreFuture<'_, Created> {
         self.with(move |inner| {
@@ -397,6 +399,7 @@ impl Store for MemoryStore {
                 last_event_id: 0,
                 fence: 1,
                 lease_until: Some(lease_until),
+                lease_owner: inner.names.intern(owner)?,
                 checkpoint: Saved::new(checkpoint, &mut inner.names)?,
                 events: Vec::new(),
             };
@@ -433,10 +436,12 @@ impl Store for MemoryStore {
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.with(move |inner| {
             let slots = inner.claimable(&claim);
+            let owner = inner.names.intern(&claim.owner)?;
             let mut claimed = Vec::with_capacity(slots.len());
             for slot in slots {
                 inner.update(slot, |row| {
                     row.lease_until = Some(claim.lease_until);
+                    row.lease_owner = owner;
                     row.fence += 1;
                 });
                 claimed.push(inner.rows[slot as usize].stored(&inner.names));
@@ -452,6 +457,27 @@ impl Store for MemoryStore {
             .map(|slot| inner.update(slot, |row| row.lease_until = None));
         drop(inner);
         written(released)
+    }
+
+    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64> {
+        let owner = owner.to_owned();
+        // A scan of the leases held: a memory store serves one process,
+        // whose engines hold few at once.
+        self.with(move |inner| {
+            let Some(owner) = inner.names.find(&owner) else {
+                return Ok(0);
+            };
+            let held: Vec<Slot> = inner
+                .leased
+                .iter()
+                .map(|&(_, slot)| slot)
+                .filter(|&slot| inner.rows[slot as usize].lease_owner == owner)
+                .collect();
+            for &slot in &held {
+                inner.update(slot, |row| row.lease_until = Some(lease_until));
+            }
+            Ok(held.len() as u64)
+        })
     }
 
     fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
