@@ -33,6 +33,9 @@ impl Store for Bell {
     fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
         self.inner.release(id, fence)
     }
+    fn renew_leases(&self, owner: &str, until: SystemTime) -> StoreFuture<'_, u64> {
+        self.inner.renew_leases(owner, until)
+    }
     fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         self.inner.next_wake(by)
     }

@@ -416,7 +416,11 @@ pub async fn renewing_keeps_an_owners_leases_and_only_its_own(store: &dyn Store)
     assert_eq!(store.renew_leases("w2", at(1000)).await.unwrap(), 2);
     assert_eq!(store.renew_leases("nobody", at(1000)).await.unwrap(), 0);
     let at_500 = store.claim(claim_by("w3", at(500), 10)).await.unwrap();
-    assert_eq!(ids(at_500), ["e3"], "only the lease that was not renewed expired");
+    assert_eq!(
+        ids(at_500),
+        ["e3"],
+        "only the lease that was not renewed expired"
+    );
     // A released (parked) execution is not re-leased by a renewal.
     let fence = store.execution("e3").await.unwrap().unwrap().fence;
     store.release("e3", fence).await.unwrap();

@@ -1,0 +1,129 @@
+//! Setting an engine up: its store, clock, limits and policies.
+
+use super::*;
+
+/// Limits that keep one execution from taking the engine down with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest serialized state data or output, in bytes; past it the
+    /// execution fails with `States.DataLimitExceeded`, which no catcher
+    /// catches. Default: 256 KiB.
+    pub payload_bytes: usize,
+    /// The most history events one execution may have; past it the
+    /// execution fails with `States.HistoryLimitExceeded`. Default: 25,000.
+    pub history_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            payload_bytes: 256 * 1024,
+            history_events: 25_000,
+        }
+    }
+}
+
+/// What [`Engine::recover`] does with an execution checkpointed under
+/// another version of its workflow's definition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VersionPolicy {
+    /// Leave it as it is, and report it: deploy the old version to finish
+    /// it, or decide later.
+    #[default]
+    Park,
+    /// Fail it with `States.VersionMismatch`.
+    Fail,
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder<C> {
+    context: C,
+    limits: Limits,
+    seed: Option<u64>,
+    versions: VersionPolicy,
+    store: Arc<dyn Store>,
+    clock: Option<Clock>,
+    park_after: Option<Duration>,
+}
+
+impl<C: Send + Sync + 'static> EngineBuilder<C> {
+    /// The defaults: an in-memory store, default limits, waits over 5 s
+    /// parked.
+    pub(super) fn new(context: C) -> Self {
+        EngineBuilder {
+            context,
+            limits: Limits::default(),
+            seed: None,
+            versions: VersionPolicy::default(),
+            store: Arc::new(MemoryStore::new()),
+            clock: None,
+            park_after: Some(Duration::from_secs(5)),
+        }
+    }
+
+    /// Waits and retry backoffs longer than this leave memory: the deadline
+    /// stays in the store and the engine's timer resumes the execution
+    /// when it is due. Default: 5 s. `None` keeps every wait in memory.
+    pub fn park_after(mut self, park_after: Option<Duration>) -> Self {
+        self.park_after = park_after;
+        self
+    }
+
+    /// The clock to run on. Engines that share a store should share a clock
+    /// in tests, where tokio's paused time would otherwise put each engine's
+    /// wall time at a different place.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Sets the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Seeds retry jitter, so delays repeat from run to run.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Where executions are written; [`MemoryStore`] by default.
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// What recovery does with executions of another definition version.
+    pub fn on_version_mismatch(mut self, policy: VersionPolicy) -> Self {
+        self.versions = policy;
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Engine<C> {
+        let callbacks = Arc::new(CallbackHub {
+            store: Arc::clone(&self.store),
+            waiters: Mutex::default(),
+        });
+        Engine {
+            shared: Arc::new(Shared {
+                context: self.context,
+                limits: self.limits,
+                seed: self.seed,
+                versions: self.versions,
+                owner: format!("engine-{:016x}", fastrand::u64(..)),
+                clock: self.clock.unwrap_or_default(),
+                store: self.store,
+                registry: Mutex::default(),
+                live: Mutex::default(),
+                park_after: self.park_after,
+                timers: Mutex::default(),
+                wake: tokio::sync::Notify::new(),
+                callbacks,
+                ids: Ids::default(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Ending executions nobody is driving here: cancels, failures found at
+//! recovery, and how a stored end reads as an outcome.
+
+use super::*;
+
+impl<C: Send + Sync + 'static> Engine<C> {
+    /// Ends an execution nobody is driving, in the store: its status, its
+    /// error, and the one event that closes its history.
+    pub(super) async fn end_stored(
+        &self,
+        stored: &StoredExecution,
+        status: Status,
+        error: crate::ErrorInfo,
+        kind: EventKind,
+        data: Option<String>,
+    ) -> Result<(), EngineError> {
+        let clock = self.shared.clock;
+        let mut checkpoint = stored.checkpoint.clone();
+        checkpoint.status = status;
+        checkpoint.wake_at = None;
+        checkpoint.error = Some(error);
+        let previous = stored.last_event_id;
+        let event = Event {
+            id: previous + 1,
+            previous_event_id: previous,
+            timestamp: clock.now(),
+            kind,
+            state: None,
+            data,
+        };
+        self.shared
+            .store
+            .commit(Transition {
+                execution: stored.id.clone(),
+                fence: stored.fence,
+                checkpoint,
+                events: vec![event],
+                stopped_at: Some(clock.now()),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Stops driving every execution at once, writing nothing more: what a
+    /// crash does. The store keeps their last checkpoints for
+    /// [`recover`](Engine::recover).
+    pub fn halt(&self) {
+        if let Some(timers) = lock(&self.shared.timers).take() {
+            timers.abort();
+        }
+        for live in lock(&self.shared.live).values_mut() {
+            if let Some(task) = live.task.take() {
+                task.abort();
+            }
+        }
+    }
+
+    pub(crate) async fn cancel(&self, id: &str) -> Result<(), EngineError> {
+        // A claim taken between reading and writing (the timer loop
+        // resuming it) makes the write stale: then the running task is
+        // signalled instead. A few rounds settle it.
+        for _ in 0..3 {
+            let running_here = {
+                let live = lock(&self.shared.live);
+                live.get(id).is_some_and(|l| {
+                    if l.task.as_ref().is_some_and(|t| !t.is_finished()) {
+                        l.cancel.send_replace(true);
+                        true
+                    } else {
+                        false
+                    }
+                })
+            };
+            if running_here {
+                return Ok(());
+            }
+            let Some(stored) = self.shared.store.execution(id).await? else {
+                return Err(EngineError::Store(StoreError::NotFound(id.to_owned())));
+            };
+            if stored.checkpoint.status != Status::Running {
+                return Ok(());
+            }
+            // Parked: end it in the store directly.
+            match self.abort_stored(&stored).await {
+                Err(EngineError::Store(StoreError::Fenced { .. })) => continue,
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a parked execution as aborted, in the store.
+    pub(super) async fn abort_stored(&self, stored: &StoredExecution) -> Result<(), EngineError> {
+        let error = ExecutionError::Aborted.info();
+        self.end_stored(
+            stored,
+            Status::Aborted,
+            error,
+            EventKind::ExecutionAborted,
+            None,
+        )
+        .await?;
+        let done = lock(&self.shared.live)
+            .get(&stored.id)
+            .map(|l| l.done.clone());
+        if let Some(done) = done {
+            done.send_replace(Some(Err(ExecutionError::Aborted)));
+        }
+        Ok(())
+    }
+}
+
+/// How a stored execution ended, as an outcome.
+pub(super) fn ended(stored: &StoredExecution) -> Result<(), ExecutionError> {
+    let checkpoint = &stored.checkpoint;
+    let error = checkpoint.error.clone().unwrap_or_else(|| {
+        crate::ErrorInfo::new("States.Runtime", "the execution ended without an error")
+    });
+    match checkpoint.status {
+        Status::Running | Status::Succeeded => Ok(()),
+        Status::Aborted => Err(ExecutionError::Aborted),
+        Status::TimedOut | Status::Failed => Err(ExecutionError::Failed(crate::Failure {
+            state: checkpoint.state_name.clone(),
+            error: error.name,
+            cause: error.cause,
+        })),
+    }
+}
