@@ -64,7 +64,7 @@ impl Sql {
                          stopped_at = COALESCE($14, stopped_at), \
                          last_event_id = COALESCE($15, last_event_id), \
                          state_name = $16 \
-                     WHERE id = $1 AND fence = $2 \
+                     WHERE id = $1 AND fence = $2 AND status = 'Running' \
                          AND ($3::bigint IS NULL OR last_event_id = $3) RETURNING id), \
                  inserted AS ( \
                      INSERT INTO {s}.events (execution, id, previous_id, at, kind, state, data) \
@@ -90,7 +90,7 @@ impl Sql {
             release: format!(
                 "WITH released AS ( \
                      UPDATE {s}.executions SET lease_owner = NULL, lease_until = NULL \
-                     WHERE id = $1 AND fence = $2 RETURNING id) \
+                     WHERE id = $1 AND fence = $2 AND status = 'Running' RETURNING id) \
                  SELECT pg_notify($3, 'park') FROM released"
             ),
             renew: format!(
@@ -158,6 +158,9 @@ impl Shared {
                 execution: id.to_owned(),
                 held: fence,
             },
+            Ok(Some(stored)) if stored.checkpoint.status != Status::Running => {
+                StoreError::Ended(id.to_owned())
+            }
             Ok(Some(stored)) => StoreError::Corrupt {
                 execution: id.to_owned(),
                 what: "history",
@@ -544,6 +547,10 @@ impl Store for PostgresStore {
                 })
                 .collect()
         })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
     }
 
     fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// No execution with this id.
     #[error("no execution `{0}`")]
     NotFound(String),
+    /// The execution has ended (it was cancelled, say, while this writer
+    /// still ran a step): an ended execution takes no more writes.
+    #[error("execution `{0}` has ended and takes no more writes")]
+    Ended(String),
     /// A row that cannot be read back as written.
     #[error("execution `{execution}` has a corrupt {what}: {detail}")]
     Corrupt {
@@ -240,7 +244,9 @@ pub struct Filter {
 /// Durable storage of executions and their histories.
 ///
 /// Implementations must make [`commit`](Store::commit) atomic (checkpoint
-/// and events together, or neither) and reject a stale fence.
+/// and events together, or neither), reject a stale fence
+/// ([`StoreError::Fenced`]) and refuse any write to an execution that has
+/// ended ([`StoreError::Ended`]).
 pub trait Store: Send + Sync + 'static {
     /// Creates an execution, claimed by `owner` until `lease_until`, unless
     /// one with the same name exists, which is returned instead.
@@ -309,6 +315,17 @@ pub trait Store: Send + Sync + 'static {
     /// directly and polls for the rest.
     fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {
         None
+    }
+
+    /// Whether other processes use the store at the same time (a database
+    /// server, as opposed to an embedded file or memory). The engine then
+    /// holds executions on leases that expire unless it renews them, so a
+    /// dead worker's executions pass to the living. `false`, the default,
+    /// means one process at a time: the engine holds what it claims until
+    /// it parks it or the process ends, and [`Engine::recover`](crate::Engine::recover)
+    /// takes over everything.
+    fn is_shared(&self) -> bool {
+        false
     }
 }
 

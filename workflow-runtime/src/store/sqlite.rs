@@ -538,15 +538,26 @@ fn fence_of(connection: &Connection, id: &str) -> Result<u64, StoreError> {
         .ok_or_else(|| StoreError::NotFound(id.to_owned()))
 }
 
-fn require_fence(connection: &Connection, id: &str, fence: u64) -> Result<u64, StoreError> {
-    let current = fence_of(connection, id)?;
-    if current != fence {
+fn require_fence(connection: &Connection, id: &str, fence: u64) -> Result<(), StoreError> {
+    let (current, status): (i64, String) = query_cached(
+        connection,
+        "SELECT fence, status FROM executions WHERE id = ?1",
+        [id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(database)?
+    .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+    if count(current) != fence {
         return Err(StoreError::Fenced {
             execution: id.to_owned(),
             held: fence,
         });
     }
-    Ok(current)
+    if status != Status::Running.name() {
+        return Err(StoreError::Ended(id.to_owned()));
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -627,6 +638,9 @@ impl Store for SqliteStore {
                     execution: id.clone(),
                     held: transition.fence,
                 });
+            }
+            if status != Status::Running.name() {
+                return Err(StoreError::Ended(id.clone()));
             }
             check_events(id, count(last), &transition.events)?;
             let mut insert = connection

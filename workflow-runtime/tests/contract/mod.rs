@@ -195,6 +195,33 @@ pub async fn a_stale_fence_writes_nothing(store: &dyn Store) {
         .unwrap();
 }
 
+pub async fn an_ended_execution_takes_no_more_writes(store: &dyn Store) {
+    // Two writers hold the same fence: a cancel that ended the execution in
+    // the store, and the worker still running its step.
+    let fence = create(store, "e1", "order-1").await;
+    let mut aborted = checkpoint("a", Status::Aborted, None);
+    aborted.error = Some(ErrorInfo::new("States.Aborted", "cancelled"));
+    store
+        .commit(transition("e1", fence, events(1, 1), aborted.clone()))
+        .await
+        .unwrap();
+    let late = store
+        .commit(transition(
+            "e1",
+            fence,
+            events(2, 1),
+            checkpoint("b", Status::Running, None),
+        ))
+        .await;
+    assert_eq!(late, Err(StoreError::Ended("e1".into())));
+    assert_eq!(
+        store.release("e1", fence).await,
+        Err(StoreError::Ended("e1".into()))
+    );
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!((stored.checkpoint, stored.last_event_id), (aborted, 1));
+}
+
 pub async fn events_must_follow_the_history(store: &dyn Store) {
     let fence = create(store, "e1", "order-1").await;
     let gap = store
@@ -383,9 +410,12 @@ pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
     };
     // Ended while held, with a stale timer left in its checkpoint.
     end("held", Status::Succeeded, Some(at(10))).await;
-    // Ended, then released.
+    // Ended, then released: the release is refused, and changes nothing.
     let fence = end("released", Status::Failed, Some(at(10))).await;
-    store.release("released", fence).await.unwrap();
+    assert_eq!(
+        store.release("released", fence).await,
+        Err(StoreError::Ended("released".into()))
+    );
     // Parked, then aborted by a claimer.
     parked(store, "aborted", Some(at(10))).await;
     let taken = store.claim(claim_at(at(10), 100)).await.unwrap();
@@ -399,7 +429,7 @@ pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
         ))
         .await
         .unwrap();
-    store.release("aborted", 2).await.unwrap();
+    assert!(store.release("aborted", 2).await.is_err());
     assert_eq!(store.claim(claim("w3", at(100), true)).await.unwrap(), []);
     assert_eq!(store.next_wake(at(1_000_000)).await.unwrap(), None);
 }
@@ -620,6 +650,11 @@ macro_rules! suite {
             async fn a_stale_fence_writes_nothing() {
                 let Some(store) = make().await else { return };
                 super::contract::a_stale_fence_writes_nothing(&store).await;
+            }
+            #[tokio::test]
+            async fn an_ended_execution_takes_no_more_writes() {
+                let Some(store) = make().await else { return };
+                super::contract::an_ended_execution_takes_no_more_writes(&store).await;
             }
             #[tokio::test]
             async fn events_must_follow_the_history() {

@@ -234,11 +234,15 @@ impl Inner {
             .by_id
             .get(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-        if self.rows[slot as usize].fence != fence {
+        let row = &self.rows[slot as usize];
+        if row.fence != fence {
             return Err(StoreError::Fenced {
                 execution: id.to_owned(),
                 held: fence,
             });
+        }
+        if row.checkpoint.status != Status::Running {
+            return Err(StoreError::Ended(id.to_owned()));
         }
         Ok(slot)
     }
