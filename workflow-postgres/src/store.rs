@@ -75,6 +75,9 @@ impl Sql {
                      RETURNING 1) \
                  SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)"
             ),
+            // Due first: an execution without a timer counts as due at the
+            // claim's time, so a burst of starts does not starve timers
+            // that came due before it.
             claim: format!(
                 "UPDATE {s}.executions SET fence = fence + 1, lease_owner = $1, \
                      lease_until = $2 \
@@ -82,7 +85,7 @@ impl Sql {
                      SELECT id FROM {s}.executions \
                      WHERE status = 'Running' AND (wake_at IS NULL OR wake_at <= $3) \
                          AND (lease_until IS NULL OR lease_until <= $4) \
-                     ORDER BY wake_at NULLS FIRST \
+                     ORDER BY COALESCE(wake_at, $3) \
                      LIMIT $5 \
                      FOR UPDATE SKIP LOCKED) \
                  RETURNING {COLUMNS}"

@@ -44,6 +44,10 @@ pub struct EngineBuilder<C> {
     store: Arc<dyn Store>,
     clock: Option<Clock>,
     park_after: Option<Duration>,
+    lease: Option<Duration>,
+    poll: Option<Duration>,
+    max_active: usize,
+    client_only: bool,
 }
 
 impl<C: Send + Sync + 'static> EngineBuilder<C> {
@@ -58,6 +62,10 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
             store: Arc::new(MemoryStore::new()),
             clock: None,
             park_after: Some(Duration::from_secs(5)),
+            lease: None,
+            poll: None,
+            max_active: usize::MAX,
+            client_only: false,
         }
     }
 
@@ -101,8 +109,63 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
         self
     }
 
+    /// How long a claimed execution stays this engine's without renewal.
+    /// The engine renews its leases every third of this while it lives; a
+    /// worker that dies (or stalls longer: a GC pause, a stopped process,
+    /// a network partition) loses its executions to the others when it
+    /// expires, and every write it tries after that is refused.
+    ///
+    /// Default: 30 s on a store other processes share
+    /// ([`Store::is_shared`]); on an embedded store, executions are held
+    /// until they park or the process ends, and [`Engine::recover`] takes
+    /// over everything.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease.max(Duration::from_millis(3)));
+        self
+    }
+
+    /// How often the engine looks for work it was not told about: starts,
+    /// timers and expired leases of other processes whose wake-up it
+    /// missed. Default: 1 s on a shared store, 60 s on an embedded one
+    /// (which hears its own parks directly).
+    pub fn poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = Some(poll.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// The most executions this engine drives at once (back-pressure): past
+    /// it, it claims no more until some park or end, and executions wait in
+    /// the store for this or another worker. Its own starts run at once
+    /// regardless. Default: no limit.
+    pub fn max_executions(mut self, max: usize) -> Self {
+        self.max_active = max.max(1);
+        self
+    }
+
+    /// An engine that drives no executions: it starts them (for workers to
+    /// claim), describes, lists, reads histories, answers callbacks and
+    /// cancels. For a web handler or a command-line tool in front of a
+    /// shared store.
+    pub fn client_only(mut self) -> Self {
+        self.client_only = true;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Engine<C> {
+        let shared_store = self.store.is_shared();
+        let leasing = Leasing {
+            lease: self
+                .lease
+                .or(shared_store.then_some(Duration::from_secs(30))),
+            poll: self.poll.unwrap_or(if shared_store {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_secs(60)
+            }),
+            max_active: self.max_active,
+            client_only: self.client_only,
+        };
         let callbacks = Arc::new(CallbackHub {
             store: Arc::clone(&self.store),
             waiters: Mutex::default(),
@@ -123,6 +186,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 wake: tokio::sync::Notify::new(),
                 callbacks,
                 ids: Ids::default(),
+                leasing,
             }),
         }
     }

@@ -22,6 +22,10 @@ pub enum EngineError {
         /// The existing execution's id.
         existing: String,
     },
+    /// A request to drive executions (`recover`) on an engine built with
+    /// [`client_only`](crate::EngineBuilder::client_only).
+    #[error("this engine is client-only: it starts and reads executions, and workers run them")]
+    ClientOnly,
     /// `start` outside a tokio runtime.
     #[error("the engine starts executions on a tokio runtime, and none is running here")]
     NoRuntime,

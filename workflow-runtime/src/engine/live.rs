@@ -25,17 +25,21 @@ impl Live {
     }
 }
 
-/// Forgets a parked execution unless a handle waits for it: then the entry
-/// stays, so the run that resumes it publishes its outcome there. Called
-/// from the parking task once its claim is released: by then the timer
-/// loop may have resumed the execution in a new task, whose entry stays.
-pub(super) fn park_live(live: &Mutex<HashMap<String, Live>>, id: &str) {
+/// The task driving an execution lets it go: it parked, or another worker
+/// took it over. The entry is forgotten unless a handle waits for it; then
+/// it stays, told of the change, so the handle looks in the store, and a
+/// run that resumes the execution here publishes its outcome there. By the
+/// time this runs the timer loop may have resumed the execution in a new
+/// task, whose entry stays as it is.
+pub(super) fn let_go(live: &Mutex<HashMap<String, Live>>, id: &str) {
     let mut live = lock(live);
     if let Some(entry) = live.get_mut(id).filter(|entry| entry.runs_this_task()) {
         if entry.done.receiver_count() == 0 {
             live.remove(id);
         } else {
             entry.task = None;
+            // Unchanged (no outcome yet), but the waiters wake up to it.
+            entry.done.send_modify(|_| {});
         }
     }
 }
@@ -86,38 +90,51 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Waits until the execution with this id ends; `Ok` means it succeeded
     /// (its output is in the store).
     pub(crate) async fn finished(&self, id: &str) -> Result<(), ExecutionError> {
-        let (done, running_here) = {
-            let mut live = lock(&self.shared.live);
-            let entry = live.entry(id.to_owned()).or_insert_with(Live::new);
-            let running = entry.task.as_ref().is_some_and(|t| !t.is_finished());
-            (entry.done.subscribe(), running)
-        };
+        let done = lock(&self.shared.live)
+            .entry(id.to_owned())
+            .or_insert_with(Live::new)
+            .done
+            .subscribe();
         let mut waiting = Waiting {
             live: &self.shared.live,
             id,
             done,
         };
-        // A task driving it here publishes its end on this channel before it
-        // lets the entry go, so there is nothing to read yet: the store
-        // matters only for an execution that ended, or runs, elsewhere.
-        if !running_here {
-            let stored = self
-                .shared
-                .store
-                .execution(id)
-                .await
-                .map_err(ExecutionError::Store)?
-                .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(id.to_owned())))?;
-            if stored.checkpoint.status != Status::Running {
-                return ended(&stored);
+        loop {
+            if let Some(outcome) = waiting.done.borrow_and_update().clone() {
+                return outcome;
+            }
+            // A task driving it here publishes its end on this channel before
+            // it lets the entry go, so there is nothing to read yet: the store
+            // matters only for an execution that ended, or runs, elsewhere.
+            let here = self.runs_here(id);
+            if !here {
+                let stored = self
+                    .shared
+                    .store
+                    .execution(id)
+                    .await
+                    .map_err(ExecutionError::Store)?
+                    .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(id.to_owned())))?;
+                if stored.checkpoint.status != Status::Running {
+                    return ended(&stored);
+                }
+            }
+            let clock = self.shared.clock;
+            tokio::select! {
+                changed = waiting.done.changed() => {
+                    changed.map_err(|_| ExecutionError::Store(StoreError::Closed))?;
+                }
+                // Parked, or driven by another process: look again later.
+                () = clock.sleep(self.shared.leasing.poll), if !here => {}
             }
         }
-        let published = waiting
-            .done
-            .wait_for(Option::is_some)
-            .await
-            .map_err(|_| ExecutionError::Store(StoreError::Closed))?
-            .clone();
-        published.unwrap_or(Err(ExecutionError::Store(StoreError::Closed)))
+    }
+
+    /// Whether a task of this engine drives the execution now.
+    fn runs_here(&self, id: &str) -> bool {
+        lock(&self.shared.live)
+            .get(id)
+            .is_some_and(|entry| entry.task.as_ref().is_some_and(|t| !t.is_finished()))
     }
 }

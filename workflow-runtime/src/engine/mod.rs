@@ -7,6 +7,7 @@ mod ending;
 mod errors;
 mod handle;
 mod ids;
+mod leasing;
 mod live;
 mod record;
 mod recorder;
@@ -43,7 +44,8 @@ pub use record::Description;
 
 use callbacks::CallbackHub;
 use ending::ended;
-use live::{Live, park_live};
+use leasing::{Leasing, forever};
+use live::{Live, let_go};
 use recorder::DurableRecorder;
 use recovery::resume;
 
@@ -97,8 +99,9 @@ struct Shared<C> {
     park_after: Option<Duration>,
     timers: Mutex<Option<AbortHandle>>,
     /// Tells the timer loop an execution parked (maybe earlier than it
-    /// planned to wake).
+    /// planned to wake), or one driven here ended (room for more).
     wake: tokio::sync::Notify,
+    leasing: Leasing,
     callbacks: Arc<CallbackHub>,
     ids: Ids,
 }
@@ -107,12 +110,6 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind
     // (maps that are always updated whole), so it stays usable.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A lease that lasts as long as this process: embedded stores have one
-/// writer, and recovery takes over whatever a dead process held.
-fn forever() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 8)
 }
 
 /// The version hash of a definition: its transition table and data types.
@@ -236,7 +233,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
             started_at: clock.now(),
         };
         let store = &self.shared.store;
-        match store.create(new, &self.shared.owner, forever()).await? {
+        let lease_until = self.shared.leasing.start_until(clock.now());
+        match store.create(new, &self.shared.owner, lease_until).await? {
+            // A client leaves it to the workers, which a NOTIFY (or their
+            // next poll) tells.
+            Created::New { .. } if self.shared.leasing.client_only => {
+                Ok(ExecutionHandle::new(id, self.clone()))
+            }
             Created::New { fence } => {
                 let progress = Progress {
                     attempt: 1,
@@ -377,7 +380,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     if let Err(error) = shared.store.release(&key_in_task, fence).await {
                         tracing::warn!(execution = %key_in_task, %error, "could not park");
                     }
-                    park_live(&shared.live, &key_in_task);
+                    let_go(&shared.live, &key_in_task);
                     shared.wake.notify_one();
                     return;
                 }
@@ -393,13 +396,31 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 }
                 Ran::Ended(other) => other.map(|_| ()),
             };
+            if let Err(ExecutionError::Store(
+                error @ (StoreError::Fenced { .. } | StoreError::Ended(_)),
+            )) = &outcome
+            {
+                // Another worker took it over (this one stalled past its
+                // lease), or a cancel ended it in the store: not this
+                // task's to report. Waiting handles go on through the store.
+                tracing::info!(execution = %key_in_task, %error, "let go of an execution");
+                let_go(&shared.live, &key_in_task);
+                shared.wake.notify_one();
+                return;
+            }
             // Handles already waiting hold receivers that keep the outcome;
             // later ones read it from the store. The execution has ended
             // there, so no other task can have taken this entry over.
             done.send_replace(Some(outcome));
-            let mut live = lock(&shared.live);
-            if live.get(&key_in_task).is_some_and(Live::runs_this_task) {
-                live.remove(&key_in_task);
+            {
+                let mut live = lock(&shared.live);
+                if live.get(&key_in_task).is_some_and(Live::runs_this_task) {
+                    live.remove(&key_in_task);
+                }
+            }
+            // Room for one more, if the engine keeps to a limit.
+            if shared.leasing.max_active != usize::MAX {
+                shared.wake.notify_one();
             }
         };
         let entry = live.entry(key).or_insert_with(Live::new);

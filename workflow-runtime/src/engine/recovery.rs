@@ -8,15 +8,30 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// after a restart, call it once the workflows are registered. A task
     /// that was running when the process died runs again, with the same
     /// idempotency key; a wait or a backoff sleeps only what is left of it.
+    ///
+    /// On a store other processes share, it takes over only executions
+    /// nobody holds and those whose lease expired; on an embedded store,
+    /// everything (the process that held them is gone).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::ClientOnly`] on an engine that drives nothing, and
+    /// the store's error if the claim fails. An execution that cannot be
+    /// resumed is not an error: it is listed in [`Recovery::skipped`].
     pub async fn recover(&self) -> Result<Recovery, EngineError> {
+        let leasing = self.shared.leasing;
+        if leasing.client_only {
+            return Err(EngineError::ClientOnly);
+        }
+        let now = self.shared.clock.now();
         let claimed = self
             .shared
             .store
             .claim(Claim {
                 owner: self.shared.owner.clone(),
-                lease_until: forever(),
+                lease_until: leasing.until(now),
                 due_by: forever(),
-                leases_expired_by: forever(),
+                leases_expired_by: leasing.recoverable_by(now),
                 limit: usize::MAX,
             })
             .await?;

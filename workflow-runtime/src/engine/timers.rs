@@ -6,6 +6,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Starts the timer loop, once: it resumes parked executions when their
     /// deadlines come.
     pub(super) fn ensure_timers(&self) {
+        if self.shared.leasing.client_only {
+            return;
+        }
         let mut timers = lock(&self.shared.timers);
         if timers.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
@@ -15,31 +18,65 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 }
 
+/// The most executions one claim takes.
+const CLAIM_BATCH: usize = 1024;
+
 /// The timer loop: sleeps until the earliest deadline of a parked
-/// execution (or until one parks), claims what is due and resumes it.
+/// execution (or until one parks, the store says another process made work,
+/// or the poll interval passes), claims what is due and resumes it. With
+/// leases, it also renews the ones this engine holds.
 pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak<Shared<C>>) {
+    let mut next_renewal: Option<SystemTime> = None;
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
         };
         let engine = Engine { shared: strong };
         let clock = engine.shared.clock;
+        let leasing = engine.shared.leasing;
         let now = clock.now();
-        let claim = Claim {
-            owner: engine.shared.owner.clone(),
-            lease_until: forever(),
-            due_by: now,
-            leases_expired_by: now,
-            limit: 1024,
+        if let Some(every) = leasing.renew_every()
+            && next_renewal.is_none_or(|at| at <= now)
+        {
+            let store = &engine.shared.store;
+            if let Err(error) = store
+                .renew_leases(&engine.shared.owner, leasing.until(now))
+                .await
+            {
+                // Retried at the next renewal; two may fail before a lease
+                // expires.
+                tracing::warn!(%error, "could not renew this engine's leases");
+            }
+            next_renewal = Some(now + every);
+        }
+        let room = if leasing.max_active == usize::MAX {
+            CLAIM_BATCH
+        } else {
+            leasing
+                .max_active
+                .saturating_sub(engine.active_tasks())
+                .min(CLAIM_BATCH)
         };
-        let claimed = match engine.shared.store.claim(claim).await {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                tracing::warn!(%error, "the timer loop could not claim due executions");
-                Vec::new()
+        let claimed = if room == 0 {
+            Vec::new()
+        } else {
+            let claim = Claim {
+                owner: engine.shared.owner.clone(),
+                lease_until: leasing.until(now),
+                due_by: now,
+                leases_expired_by: now,
+                limit: room,
+            };
+            match engine.shared.store.claim(claim).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "the timer loop could not claim due executions");
+                    Vec::new()
+                }
             }
         };
-        let full = claimed.len() == 1024;
+        // A whole batch, with room for more: there may be more due now.
+        let more = room == CLAIM_BATCH && claimed.len() == room;
         for execution in claimed {
             match engine.resume_claimed(execution).await {
                 Ok(None) => {}
@@ -47,16 +84,19 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
                 Err(error) => tracing::warn!(%error, "a due execution was not resumed"),
             }
         }
-        if full {
+        if more {
             continue;
         }
         let next = engine.shared.store.next_wake(now).await.ok().flatten();
         let wake = Arc::clone(&engine.shared);
         drop(engine);
-        // Polled at least every minute, so a deadline written by another
-        // engine on the same store is not missed for long.
-        let poll = now + Duration::from_secs(60);
-        let until = next.map_or(poll, |t| t.min(poll));
+        // Polled in any case, so a deadline or a start written by another
+        // process whose wake-up was missed is not missed for long.
+        let until = [next, Some(now + leasing.poll), next_renewal]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + leasing.poll);
         let elsewhere = async {
             match wake.store.wake_up() {
                 // Another worker made something due: look now. An error
