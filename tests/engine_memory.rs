@@ -4,6 +4,8 @@ fn store() -> workflow::store::MemoryStore {
     workflow::store::MemoryStore::new()
 }
 
+const MANY: u64 = 10_000;
+
 include!("engine/suite.rs");
 
 // Every workflow here exports ASL that asl-validator accepts and DOT that

@@ -11,4 +11,8 @@ fn store() -> workflow::postgres::PostgresStore {
         .expect("the PostgreSQL engine suite needs a database: run scripts/test, or set WORKFLOW_TEST_POSTGRES")
 }
 
+/// Fewer than on the embedded stores: every write is a round trip to the
+/// server that blocks the test's one thread (about 12 per execution).
+const MANY: u64 = 2_000;
+
 include!("engine/suite.rs");

@@ -5,4 +5,6 @@ fn store() -> workflow::store::SqliteStore {
     workflow::store::SqliteStore::open_inline(":memory:").expect("an in-memory database")
 }
 
+const MANY: u64 = 10_000;
+
 include!("engine/suite.rs");

@@ -326,6 +326,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
         // task's cancel signal lives in it.
         let mut live = lock(&self.shared.live);
         let entry = live.entry(id.clone()).or_insert_with(Live::new);
+        // A task of this engine still running it holds a fence this claim
+        // made stale (its lease expired while it ran, and this engine took
+        // the execution back): whatever it would write is refused, so it
+        // stops now.
+        if let Some(stale) = entry.task.take() {
+            stale.abort();
+        }
         // Cleared only if a cancel is left from an earlier run: sending
         // wakes every waiter of the channel, on every start.
         entry.cancel.send_if_modified(std::mem::take);
@@ -364,13 +371,19 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 // staying "running" forever.
                 let run = std::panic::AssertUnwindSafe(run).catch_unwind();
                 let mut cancelled = cancelled;
+                let cancel = async move {
+                    // A sender dropped with its entry is no cancel.
+                    if cancelled.wait_for(|c| *c).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
                 tokio::select! {
                     ran = run => ran.unwrap_or_else(|panic| {
                         Ran::Ended(Err(ExecutionError::Crashed {
                             message: crate::attempt::panic_message(panic.as_ref()),
                         }))
                     }),
-                    _ = cancelled.wait_for(|c| *c) => Ran::Ended(Err(ExecutionError::Aborted)),
+                    () = cancel => Ran::Ended(Err(ExecutionError::Aborted)),
                 }
             };
             let outcome = match ran {

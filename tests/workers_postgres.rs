@@ -1,0 +1,450 @@
+//! Many workers on one PostgreSQL schema: each engine here stands for a
+//! process (its own store, its own connections, its own owner name), all
+//! on one paused clock. A client starts executions that workers run; a
+//! worker cut off from renewing its leases loses its execution to another
+//! and its late write is refused; a worker keeps to its limit; a cancel
+//! from a client ends an execution that a worker is running.
+
+#[path = "../workflow-postgres/tests/support/mod.rs"]
+mod postgres_support;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use workflow::postgres::PostgresStore;
+use workflow::prelude::*;
+use workflow::store::{
+    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
+    StoredDefinition, StoredExecution, Transition,
+};
+use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind};
+
+/// What the handlers share, across every engine of a test.
+#[derive(Default)]
+pub struct Lab {
+    /// Each effect's idempotency key, once per run of the handler.
+    effects: Mutex<Vec<String>>,
+    /// While set, `effect` waits for `gate` before it returns.
+    hold: AtomicBool,
+    gate: Notify,
+    running: AtomicUsize,
+    most_at_once: AtomicUsize,
+}
+
+#[derive(Clone, Default)]
+pub struct Shared(Arc<Lab>);
+
+impl std::ops::Deref for Shared {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        &self.0
+    }
+}
+
+async fn effect(cx: Ctx<'_, Shared>, n: u64) -> Result<u64, std::convert::Infallible> {
+    let lab = cx.context();
+    let now = lab.running.fetch_add(1, Ordering::SeqCst) + 1;
+    lab.most_at_once.fetch_max(now, Ordering::SeqCst);
+    if lab.hold.load(Ordering::SeqCst) {
+        lab.gate.notified().await;
+    } else {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    lab.effects
+        .lock()
+        .unwrap()
+        .push(cx.idempotency_key().to_string());
+    lab.running.fetch_sub(1, Ordering::SeqCst);
+    Ok(n * 2)
+}
+
+async fn finish(_cx: Ctx<'_, Shared>, n: u64) -> Result<u64, std::convert::Infallible> {
+    Ok(n + 1)
+}
+
+#[workflow(context = Shared)]
+#[derive(Serialize, Deserialize)]
+pub enum Job {
+    #[start]
+    #[task(effect, next = Rest)]
+    Effect(u64),
+
+    #[wait(seconds = 60, next = Finish)]
+    Rest(u64),
+
+    #[task(finish, next = Done)]
+    Finish(u64),
+
+    #[succeed]
+    Done(u64),
+}
+
+fn expected(n: u64) -> u64 {
+    n * 2 + 1
+}
+
+/// One process's view of a shared schema.
+struct Cluster {
+    url: String,
+    schema: String,
+    clock: Clock,
+    lab: Shared,
+}
+
+impl Cluster {
+    fn new() -> Option<Cluster> {
+        Some(Cluster {
+            url: postgres_support::url()?,
+            schema: postgres_support::fresh_schema(),
+            clock: Clock::new(),
+            lab: Shared::default(),
+        })
+    }
+
+    fn store(&self) -> PostgresStore {
+        PostgresStore::builder(self.url.clone())
+            .schema(self.schema.clone())
+            .pool_size(2)
+            .connect_blocking()
+            .expect("the test database")
+    }
+
+    fn builder(&self, store: impl Store) -> EngineBuilder<Shared> {
+        Engine::builder(self.lab.clone())
+            .store(store)
+            .clock(self.clock)
+    }
+
+    /// A worker, claiming from now on.
+    async fn worker(&self, builder: EngineBuilder<Shared>) -> Engine<Shared> {
+        let engine = builder.build();
+        engine.register::<Job>();
+        engine.recover().await.expect("a worker starts claiming");
+        engine
+    }
+
+    fn client(&self) -> Engine<Shared> {
+        let engine = self.builder(self.store()).client_only().build();
+        engine.register::<Job>();
+        engine
+    }
+}
+
+/// Every history is whole: ids one by one, one start, one end, last.
+fn assert_gapless(history: &[Event]) {
+    for (i, event) in history.iter().enumerate() {
+        assert_eq!(
+            (event.id, event.previous_event_id),
+            (i as u64 + 1, i as u64),
+            "{history:#?}"
+        );
+    }
+    let starts = history
+        .iter()
+        .filter(|e| e.kind == EventKind::ExecutionStarted)
+        .count();
+    assert_eq!(starts, 1, "{history:#?}");
+    assert!(
+        history
+            .last()
+            .is_some_and(|e| e.kind.name().starts_with("Execution"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_starts_executions_that_workers_run() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let workers = [
+        cluster.worker(cluster.builder(cluster.store())).await,
+        cluster.worker(cluster.builder(cluster.store())).await,
+    ];
+    let client = cluster.client();
+    assert_eq!(client.recover().await, Err(EngineError::ClientOnly));
+    let mut handles = Vec::new();
+    for n in 0..20 {
+        handles.push(client.start::<Job>(format!("job-{n}"), n).await.unwrap());
+    }
+    // The client drives nothing; the workers took every one.
+    assert_eq!(client.active_tasks(), 0);
+    for (n, handle) in handles.into_iter().enumerate() {
+        let id = handle.id().to_owned();
+        assert_eq!(handle.await, Ok(expected(n as u64)));
+        assert_gapless(&client.history(&id).await.unwrap());
+    }
+    let keys: BTreeSet<String> = cluster
+        .lab
+        .effects
+        .lock()
+        .unwrap()
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(keys.len(), 20, "each effect ran once");
+    assert_eq!(cluster.lab.effects.lock().unwrap().len(), 20);
+    drop(workers);
+}
+
+/// A store whose claims and lease renewals fail while `cut` is set (a
+/// partition between the worker and the database, while its one running
+/// step has no write to make), and that counts the commits it refused as
+/// fenced.
+struct Partitioned {
+    inner: PostgresStore,
+    cut: Arc<AtomicBool>,
+    /// Whether claims fail too, or only renewals.
+    claims_too: bool,
+    fenced: Arc<AtomicUsize>,
+}
+
+impl Store for Partitioned {
+    fn create(&self, e: NewExecution, owner: &str, until: SystemTime) -> StoreFuture<'_, Created> {
+        self.inner.create(e, owner, until)
+    }
+    fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
+        let written = self.inner.commit(t);
+        let fenced = Arc::clone(&self.fenced);
+        Box::pin(async move {
+            let result = written.await;
+            if let Err(StoreError::Fenced { .. }) = result {
+                fenced.fetch_add(1, Ordering::SeqCst);
+            }
+            result
+        })
+    }
+    fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+        if self.claims_too && self.cut.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
+        }
+        self.inner.claim(c)
+    }
+    fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
+        self.inner.release(id, fence)
+    }
+    fn renew_leases(&self, owner: &str, until: SystemTime) -> StoreFuture<'_, u64> {
+        if self.cut.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
+        }
+        self.inner.renew_leases(owner, until)
+    }
+    fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
+        self.inner.next_wake(by)
+    }
+    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        self.inner.execution(id)
+    }
+    fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
+        self.inner.history(id)
+    }
+    fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
+        self.inner.list(filter)
+    }
+    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+        self.inner.complete_callback(token, result)
+    }
+    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+        self.inner.callback(token)
+    }
+    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
+        self.inner.save_definition(definition)
+    }
+    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
+        self.inner.definitions()
+    }
+    fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {
+        self.inner.wake_up()
+    }
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_cut_off_past_its_lease_loses_the_execution_and_its_late_write_is_refused() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let (cut, fenced) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let stalled = cluster
+        .worker(
+            cluster
+                .builder(Partitioned {
+                    inner: cluster.store(),
+                    cut: Arc::clone(&cut),
+                    claims_too: true,
+                    fenced: Arc::clone(&fenced),
+                })
+                .lease(Duration::from_secs(30)),
+        )
+        .await;
+    // The first run of the effect holds until the gate opens.
+    cluster.lab.hold.store(true, Ordering::SeqCst);
+    let first = stalled.start::<Job>("stalls", 5).await.unwrap();
+    let id = first.id().to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(cluster.lab.running.load(Ordering::SeqCst), 1);
+    // It is cut off from the database from now on; another worker joins.
+    cut.store(true, Ordering::SeqCst);
+    cluster.lab.hold.store(false, Ordering::SeqCst);
+    let rescuer = cluster.worker(cluster.builder(cluster.store())).await;
+    // Within the lease nothing moves; once it expires, the other worker
+    // takes the execution over and runs the effect again, with the same
+    // idempotency key.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(
+        rescuer.active_tasks(),
+        0,
+        "taken over before the lease expired"
+    );
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let taken = rescuer.describe(&id).await.unwrap().unwrap();
+    assert_eq!(taken.state, "Rest", "the rescuer ran the effect and waits");
+    // The partition heals and the stalled worker's step returns: its write
+    // is refused, and nothing of it lands.
+    let before = rescuer.history(&id).await.unwrap();
+    cut.store(false, Ordering::SeqCst);
+    cluster.lab.gate.notify_waiters();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(
+        fenced.load(Ordering::SeqCst),
+        1,
+        "the late write was refused"
+    );
+    assert_eq!(rescuer.history(&id).await.unwrap(), before);
+    // Both handles resolve with the outcome the rescuer reached: the
+    // stalled worker's through the store.
+    assert_eq!(first.await, Ok(expected(5)));
+    assert_eq!(rescuer.handle::<Job>(id.clone()).await, Ok(expected(5)));
+    let history = rescuer.history(&id).await.unwrap();
+    assert_gapless(&history);
+    let effects = cluster.lab.effects.lock().unwrap().clone();
+    let kinds: Vec<_> = history
+        .iter()
+        .map(|e| (e.kind.name(), e.state.clone()))
+        .collect();
+    assert_eq!(
+        effects.len(),
+        2,
+        "the effect ran in both workers: {effects:?} {kinds:?} running {}",
+        cluster.lab.running.load(Ordering::SeqCst)
+    );
+    assert_eq!(effects[0], effects[1], "with one idempotency key");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_takes_its_own_expired_execution_back_stops_the_stale_run() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let (cut, fenced) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let worker = cluster
+        .worker(
+            cluster
+                .builder(Partitioned {
+                    inner: cluster.store(),
+                    cut: Arc::clone(&cut),
+                    claims_too: false,
+                    fenced: Arc::clone(&fenced),
+                })
+                .lease(Duration::from_secs(30)),
+        )
+        .await;
+    cluster.lab.hold.store(true, Ordering::SeqCst);
+    let handle = worker.start::<Job>("retaken", 3).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Its renewals fail, so its lease expires under its running step, and
+    // its own timer loop claims the execution again: the run it started
+    // first must stop, not race the new one.
+    cut.store(true, Ordering::SeqCst);
+    cluster.lab.hold.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    assert_eq!(
+        cluster.lab.running.load(Ordering::SeqCst),
+        1,
+        "the stale run is stopped mid-step"
+    );
+    cluster.lab.gate.notify_waiters();
+    cut.store(false, Ordering::SeqCst);
+    assert_eq!(handle.await, Ok(expected(3)));
+    assert_eq!(
+        fenced.load(Ordering::SeqCst),
+        0,
+        "the stale run wrote nothing"
+    );
+    assert_eq!(cluster.lab.effects.lock().unwrap().len(), 1);
+    assert_gapless(
+        &worker
+            .history(&id_of(&worker, "retaken").await)
+            .await
+            .unwrap(),
+    );
+}
+
+async fn id_of(engine: &Engine<Shared>, name: &str) -> String {
+    let all = engine.list(None, None).await.unwrap();
+    all.into_iter()
+        .find(|d| d.name == name)
+        .map(|d| d.id)
+        .expect("the execution")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_keeps_to_its_limit_and_the_rest_wait_in_the_store() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let worker = cluster
+        .worker(cluster.builder(cluster.store()).max_executions(2))
+        .await;
+    let client = cluster.client();
+    let mut handles = Vec::new();
+    for n in 0..8 {
+        handles.push(client.start::<Job>(format!("job-{n}"), n).await.unwrap());
+    }
+    for (n, handle) in handles.into_iter().enumerate() {
+        assert_eq!(handle.await, Ok(expected(n as u64)));
+    }
+    assert_eq!(cluster.lab.most_at_once.load(Ordering::SeqCst), 2);
+    assert_eq!(cluster.lab.effects.lock().unwrap().len(), 8);
+    assert!(worker.active_tasks() <= 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_cancels_an_execution_a_worker_is_running() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let worker = cluster.worker(cluster.builder(cluster.store())).await;
+    let client = cluster.client();
+    cluster.lab.hold.store(true, Ordering::SeqCst);
+    let handle = client.start::<Job>("cancelled", 1).await.unwrap();
+    let id = handle.id().to_owned();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(worker.active_tasks(), 1, "the worker runs it");
+    handle.cancel().await.unwrap();
+    let ended = client.history(&id).await.unwrap();
+    // The worker's step returns: its write is refused, as the execution
+    // ended, and the history stays as the cancel left it.
+    cluster.lab.gate.notify_waiters();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(worker.active_tasks(), 0);
+    assert_eq!(client.history(&id).await.unwrap(), ended);
+    assert_eq!(
+        ended.last().map(|e| e.kind),
+        Some(EventKind::ExecutionAborted)
+    );
+    assert_gapless(&ended);
+    assert_eq!(handle.await, Err(ExecutionError::Aborted));
+    assert_eq!(worker.handle::<Job>(id).await, Err(ExecutionError::Aborted));
+}
