@@ -48,7 +48,11 @@ impl Store for Bell {
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.list(filter)
     }
-    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+    fn complete_callback(
+        &self,
+        token: &str,
+        result: CallbackResult,
+    ) -> StoreFuture<'_, CallbackResult> {
         self.inner.complete_callback(token, result)
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {

@@ -33,6 +33,8 @@ pub struct Lab {
     gate: Notify,
     running: AtomicUsize,
     most_at_once: AtomicUsize,
+    /// Callback tokens handed out.
+    tokens: Mutex<Vec<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -83,6 +85,27 @@ pub enum Job {
     Done(u64),
 }
 
+async fn ask(cx: Ctx<'_, Shared>, n: u64) -> Result<u64, std::convert::Infallible> {
+    cx.context()
+        .tokens
+        .lock()
+        .unwrap()
+        .push(cx.callback_token());
+    let approved: u64 = cx.callback().await.unwrap_or_default();
+    Ok(n + approved)
+}
+
+#[workflow(context = Shared)]
+#[derive(Serialize, Deserialize)]
+pub enum Approval {
+    #[start]
+    #[task(ask, next = Granted)]
+    Asking(u64),
+
+    #[succeed]
+    Granted(u64),
+}
+
 fn expected(n: u64) -> u64 {
     n * 2 + 1
 }
@@ -122,14 +145,14 @@ impl Cluster {
     /// A worker, claiming from now on.
     async fn worker(&self, builder: EngineBuilder<Shared>) -> Engine<Shared> {
         let engine = builder.build();
-        engine.register::<Job>();
+        engine.register::<Job>().register::<Approval>();
         engine.recover().await.expect("a worker starts claiming");
         engine
     }
 
     fn client(&self) -> Engine<Shared> {
         let engine = self.builder(self.store()).client_only().build();
-        engine.register::<Job>();
+        engine.register::<Job>().register::<Approval>();
         engine
     }
 }
@@ -244,7 +267,11 @@ impl Store for Partitioned {
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.list(filter)
     }
-    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+    fn complete_callback(
+        &self,
+        token: &str,
+        result: CallbackResult,
+    ) -> StoreFuture<'_, CallbackResult> {
         self.inner.complete_callback(token, result)
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
@@ -447,4 +474,23 @@ async fn a_client_cancels_an_execution_a_worker_is_running() {
     assert_gapless(&ended);
     assert_eq!(handle.await, Err(ExecutionError::Aborted));
     assert_eq!(worker.handle::<Job>(id).await, Err(ExecutionError::Aborted));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_answers_a_callback_that_a_task_on_a_worker_waits_for() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let worker = cluster.worker(cluster.builder(cluster.store())).await;
+    let client = cluster.client();
+    let handle = client.start::<Approval>("approve", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(worker.active_tasks(), 1, "the worker runs it");
+    let token = cluster.lab.tokens.lock().unwrap()[0].clone();
+    client.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(
+        client.complete_task(&token, 7u64).await,
+        Err(EngineError::AlreadyAnswered(token.clone()))
+    );
+    assert_eq!(handle.await, Ok(42));
 }

@@ -993,6 +993,27 @@ async fn a_callback_task_waits_for_its_token_to_be_completed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_first_callback_answer_is_the_one_the_task_gets_and_a_late_one_is_refused() {
+    let engine = engine(&[]);
+    engine.register::<Pay>();
+    let handle = engine.start::<Pay>("pay", 1).await.unwrap();
+    let token = token_of(&engine).await;
+    engine.complete_task(&token, 41u64).await.unwrap();
+    // A retry of the same answer is no error; a different one is refused,
+    // and changes nothing.
+    engine.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(
+        engine.complete_task(&token, 99u64).await,
+        Err(EngineError::AlreadyAnswered(token.clone()))
+    );
+    assert_eq!(
+        engine.fail_task(&token, "Late", "too late").await,
+        Err(EngineError::AlreadyAnswered(token.clone()))
+    );
+    assert_eq!(handle.await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failed_callback_fails_the_task() {
     let engine = engine(&[]);
     engine.register::<Pay>();

@@ -153,6 +153,32 @@ impl Shared {
         }
     }
 
+    /// The completion stored for a callback token, if any.
+    async fn callback(&self, token: &str) -> Result<Option<CallbackResult>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.callback)
+            .await
+            .map_err(database)?;
+        let Some(row) = client
+            .query_opt(&statement, &[&token])
+            .await
+            .map_err(database)?
+        else {
+            return Ok(None);
+        };
+        let succeeded: bool = row.try_get(0).map_err(database)?;
+        let text = |index| row.try_get::<_, Option<String>>(index).map_err(database);
+        Ok(Some(if succeeded {
+            CallbackResult::Succeeded(text(1)?.unwrap_or_default())
+        } else {
+            CallbackResult::Failed {
+                error: text(2)?.unwrap_or_default(),
+                cause: text(3)?.unwrap_or_default(),
+            }
+        }))
+    }
+
     /// Why a write guarded by `fence` changed nothing.
     async fn refused(&self, id: &str, fence: u64) -> StoreError {
         match self.load(id).await {
@@ -455,57 +481,46 @@ impl Store for PostgresStore {
         })
     }
 
-    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+    fn complete_callback(
+        &self,
+        token: &str,
+        result: CallbackResult,
+    ) -> StoreFuture<'_, CallbackResult> {
         let shared = Arc::clone(&self.shared);
         let token = token.to_owned();
         self.io.run(async move {
-            let (succeeded, output, error, cause) = match result {
+            let (succeeded, output, error, cause) = match &result {
                 CallbackResult::Succeeded(output) => (true, Some(output), None, None),
                 CallbackResult::Failed { error, cause } => (false, None, Some(error), Some(cause)),
             };
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.complete_callback)
-                .await
-                .map_err(database)?;
-            client
-                .execute(
-                    &statement,
-                    &[&token, &succeeded, &output, &error, &cause, &shared.channel],
-                )
-                .await
-                .map_err(database)?;
-            Ok(())
+            let inserted = {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.complete_callback)
+                    .await
+                    .map_err(database)?;
+                client
+                    .execute(
+                        &statement,
+                        &[&token, &succeeded, &output, &error, &cause, &shared.channel],
+                    )
+                    .await
+                    .map_err(database)?
+            };
+            if inserted == 1 {
+                return Ok(result);
+            }
+            // An earlier answer stands (committed: ON CONFLICT waited for it).
+            shared.callback(&token).await?.ok_or_else(|| {
+                StoreError::Database(format!("callback `{token}` vanished while it was answered"))
+            })
         })
     }
 
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let shared = Arc::clone(&self.shared);
         let token = token.to_owned();
-        self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.callback)
-                .await
-                .map_err(database)?;
-            let Some(row) = client
-                .query_opt(&statement, &[&token])
-                .await
-                .map_err(database)?
-            else {
-                return Ok(None);
-            };
-            let succeeded: bool = row.try_get(0).map_err(database)?;
-            let text = |index| row.try_get::<_, Option<String>>(index).map_err(database);
-            Ok(Some(if succeeded {
-                CallbackResult::Succeeded(text(1)?.unwrap_or_default())
-            } else {
-                CallbackResult::Failed {
-                    error: text(2)?.unwrap_or_default(),
-                    cause: text(3)?.unwrap_or_default(),
-                }
-            }))
-        })
+        self.io.run(async move { shared.callback(&token).await })
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {

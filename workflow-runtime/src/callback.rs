@@ -51,6 +51,9 @@ pub(crate) trait Callbacks: Send + Sync {
     /// A completion that is already stored (it may have come while the
     /// process was down).
     fn stored(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+    /// How often a waiting task looks in the store, when answers may be
+    /// stored by another process; `None`: this process hears them all.
+    fn recheck_every(&self) -> Option<std::time::Duration>;
 }
 
 /// A runner's link to its engine's callbacks.
@@ -91,7 +94,20 @@ pub(crate) async fn wait(
                 if let Some(result) = state.result {
                     break result;
                 }
-                updates.changed().await.map_err(|_| CallbackError::Closed)?;
+                let recheck = callbacks.recheck_every();
+                tokio::select! {
+                    changed = updates.changed() => changed.map_err(|_| CallbackError::Closed)?,
+                    () = async {
+                        match recheck {
+                            Some(every) => tokio::time::sleep(every).await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        if let Some(result) = callbacks.stored(token).await? {
+                            break result;
+                        }
+                    }
+                }
             }
         }
     };

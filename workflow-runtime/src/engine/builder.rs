@@ -169,6 +169,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
         let callbacks = Arc::new(CallbackHub {
             store: Arc::clone(&self.store),
             waiters: Mutex::default(),
+            recheck: self.store.is_shared().then_some(leasing.poll),
         });
         Engine {
             shared: Arc::new(Shared {

@@ -7,6 +7,9 @@ use super::*;
 pub(super) struct CallbackHub {
     pub(super) store: Arc<dyn Store>,
     pub(super) waiters: Mutex<HashMap<String, watch::Sender<CallbackState>>>,
+    /// On a store other processes share, an answer may be stored by
+    /// another process: waiting tasks look in the store this often.
+    pub(super) recheck: Option<Duration>,
 }
 
 impl CallbackHub {
@@ -33,12 +36,23 @@ impl Callbacks for CallbackHub {
     fn stored(&self, token: &str) -> crate::store::StoreFuture<'_, Option<CallbackResult>> {
         self.store.callback(token)
     }
+
+    fn recheck_every(&self) -> Option<Duration> {
+        self.recheck
+    }
 }
 
 impl<C: Send + Sync + 'static> Engine<C> {
     /// Completes the callback task waiting on `token` with `output` (Step
     /// Functions' SendTaskSuccess). Stored first, so a task that is not
-    /// waiting right now (the process restarts) finds it when it runs again.
+    /// waiting right now (the process restarts, or it runs in another
+    /// process) finds it.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::AlreadyAnswered`] if another answer came first (the
+    /// task gets that one; sending the same answer again is not an error),
+    /// [`EngineError::UnknownToken`] if no running execution has the token.
     pub async fn complete_task(
         &self,
         token: &str,
@@ -51,6 +65,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Fails the callback task waiting on `token` (SendTaskFailure): its
     /// `cx.callback()` returns `CallbackError::Failed` with this error and
     /// cause.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete_task`](Engine::complete_task).
     pub async fn fail_task(
         &self,
         token: &str,
@@ -64,20 +82,27 @@ impl<C: Send + Sync + 'static> Engine<C> {
         self.answer(token, result).await
     }
 
-    /// Stores a callback's answer, then hands it to a task waiting here.
+    /// Stores a callback's answer, then hands the answer that stands (the
+    /// first) to a task waiting here: the task never sees a value the
+    /// store did not keep.
     pub(super) async fn answer(
         &self,
         token: &str,
         result: CallbackResult,
     ) -> Result<(), EngineError> {
         self.running_token(token).await?;
-        self.shared
+        let kept = self
+            .shared
             .store
             .complete_callback(token, result.clone())
             .await?;
+        let late = kept != result;
         self.shared
             .callbacks
-            .notify(token, |state| state.result = Some(result));
+            .notify(token, |state| state.result = Some(kept));
+        if late {
+            return Err(EngineError::AlreadyAnswered(token.to_owned()));
+        }
         Ok(())
     }
 

@@ -32,6 +32,10 @@ pub enum EngineError {
     /// The input or a state's data could not be serialized.
     #[error("cannot serialize the execution's data: {0}")]
     Serialize(String),
+    /// A callback answer that came after another one: the first stands,
+    /// and is what the task got.
+    #[error("the task with token `{0}` was already answered differently")]
+    AlreadyAnswered(String),
     /// A callback token of no running execution.
     #[error("no running execution has the task token `{0}`")]
     UnknownToken(String),

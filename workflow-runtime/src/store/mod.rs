@@ -294,9 +294,14 @@ pub trait Store: Send + Sync + 'static {
     /// The executions that pass the filter, in start order.
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
 
-    /// Records how the callback task with this token was completed. The
-    /// first completion stands; later ones are ignored.
-    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()>;
+    /// Records how the callback task with this token was completed, and
+    /// returns the completion that stands: the first one. A later one is
+    /// not written; its caller compares what comes back with what it sent.
+    fn complete_callback(
+        &self,
+        token: &str,
+        result: CallbackResult,
+    ) -> StoreFuture<'_, CallbackResult>;
 
     /// How the callback task with this token was completed, if it was.
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;

@@ -560,6 +560,38 @@ fn require_fence(connection: &Connection, id: &str, fence: u64) -> Result<(), St
     Ok(())
 }
 
+/// The completion stored for a callback token, if any.
+fn stored_callback(
+    connection: &Connection,
+    token: &str,
+) -> Result<Option<CallbackResult>, StoreError> {
+    let row = query_cached(
+        connection,
+        "SELECT succeeded, output, error, cause FROM callbacks WHERE token = ?1",
+        [token],
+        |row| {
+            Ok((
+                row.get::<_, bool>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(database)?;
+    Ok(row.map(|(succeeded, output, error, cause)| {
+        if succeeded {
+            CallbackResult::Succeeded(output.unwrap_or_default())
+        } else {
+            CallbackResult::Failed {
+                error: error.unwrap_or_default(),
+                cause: cause.unwrap_or_default(),
+            }
+        }
+    }))
+}
+
 impl Store for SqliteStore {
     fn create(
         &self,
@@ -854,53 +886,36 @@ impl Store for SqliteStore {
         })
     }
 
-    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+    fn complete_callback(
+        &self,
+        token: &str,
+        result: CallbackResult,
+    ) -> StoreFuture<'_, CallbackResult> {
         let token = token.to_owned();
         self.run(move |connection| {
-            let (succeeded, output, error, cause) = match result {
+            let (succeeded, output, error, cause) = match &result {
                 CallbackResult::Succeeded(output) => (true, Some(output), None, None),
                 CallbackResult::Failed { error, cause } => (false, None, Some(error), Some(cause)),
             };
-            execute_cached(
+            let inserted = execute_cached(
                 connection,
                 "INSERT INTO callbacks (token, succeeded, output, error, cause) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token) DO NOTHING",
                 params![token, succeeded, output, error, cause],
             )
             .map_err(database)?;
-            Ok(())
+            if inserted == 1 {
+                return Ok(result);
+            }
+            stored_callback(connection, &token)?.ok_or_else(|| {
+                StoreError::Database(format!("callback `{token}` vanished while it was answered"))
+            })
         })
     }
 
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let token = token.to_owned();
-        self.run(move |connection| {
-            let row = query_cached(
-                connection,
-                "SELECT succeeded, output, error, cause FROM callbacks WHERE token = ?1",
-                [&token],
-                |row| {
-                    Ok((
-                        row.get::<_, bool>(0)?,
-                        row.get::<_, Option<String>>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(database)?;
-            Ok(row.map(|(succeeded, output, error, cause)| {
-                if succeeded {
-                    CallbackResult::Succeeded(output.unwrap_or_default())
-                } else {
-                    CallbackResult::Failed {
-                        error: error.unwrap_or_default(),
-                        cause: cause.unwrap_or_default(),
-                    }
-                }
-            }))
-        })
+        self.run(move |connection| stored_callback(connection, &token))
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {

@@ -548,14 +548,25 @@ pub async fn the_first_callback_completion_stands(store: &dyn Store) {
     use workflow_runtime::store::CallbackResult;
     assert_eq!(store.callback("t1").await.unwrap(), None);
     let done = CallbackResult::Succeeded("42".into());
-    store.complete_callback("t1", done.clone()).await.unwrap();
+    assert_eq!(
+        store.complete_callback("t1", done.clone()).await.unwrap(),
+        done,
+        "a first answer stands"
+    );
     let late = CallbackResult::Failed {
         error: "Late".into(),
         cause: "too late".into(),
     };
-    store.complete_callback("t1", late.clone()).await.unwrap();
+    assert_eq!(
+        store.complete_callback("t1", late.clone()).await.unwrap(),
+        done,
+        "a late answer gets the one that stands"
+    );
     assert_eq!(store.callback("t1").await.unwrap(), Some(done));
-    store.complete_callback("t2", late.clone()).await.unwrap();
+    assert_eq!(
+        store.complete_callback("t2", late.clone()).await.unwrap(),
+        late
+    );
     assert_eq!(store.callback("t2").await.unwrap(), Some(late));
 }
 

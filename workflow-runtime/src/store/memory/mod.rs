@@ -521,12 +521,13 @@ impl Store for MemoryStore {
         })
     }
 
-    fn complete_callback(&self, token: &str, result: CallbackResult) -> StoreFuture<'_, ()> {
+    fn complete_callback(
+        &self,
+        token: &str,
+        result: CallbackResult,
+    ) -> StoreFuture<'_, CallbackResult> {
         let token = token.to_owned();
-        self.with(move |inner| {
-            inner.callbacks.entry(token).or_insert(result);
-            Ok(())
-        })
+        self.with(move |inner| Ok(inner.callbacks.entry(token).or_insert(result).clone()))
     }
 
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
