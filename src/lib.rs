@@ -53,8 +53,8 @@ pub use workflow_macros::workflow;
 pub use workflow_runtime::{
     CallbackError, Caught, Clock, Ctx, Description, Engine, EngineBuilder, EngineError, ErrorInfo,
     Event, EventKind, ExecutionError, ExecutionHandle, Failure, IdempotencyKey, Interrupt, Limits,
-    Recovery, RecoveryError, Runner, Status, Step, StepCx, TaskError, Timeline, VersionPolicy,
-    WaitUntil, Workflow, overlay, store, timeline,
+    Recovery, RecoveryError, Runner, Shutdown, Status, Step, StepCx, TaskError, Timeline,
+    VersionPolicy, WaitUntil, Workflow, overlay, store, timeline,
 };
 
 /// The many-machines store: [`PostgresStore`](postgres::PostgresStore)

@@ -106,6 +106,22 @@ pub enum Approval {
     Granted(u64),
 }
 
+/// Two steps with no wait between them: stopping at the checkpoint between
+/// them leaves the execution held, not parked.
+#[workflow(context = Shared)]
+#[derive(Serialize, Deserialize)]
+pub enum Relay {
+    #[start]
+    #[task(effect, next = Last)]
+    First(u64),
+
+    #[task(finish, next = Finished)]
+    Last(u64),
+
+    #[succeed]
+    Finished(u64),
+}
+
 fn expected(n: u64) -> u64 {
     n * 2 + 1
 }
@@ -145,14 +161,20 @@ impl Cluster {
     /// A worker, claiming from now on.
     async fn worker(&self, builder: EngineBuilder<Shared>) -> Engine<Shared> {
         let engine = builder.build();
-        engine.register::<Job>().register::<Approval>();
+        engine
+            .register::<Job>()
+            .register::<Approval>()
+            .register::<Relay>();
         engine.recover().await.expect("a worker starts claiming");
         engine
     }
 
     fn client(&self) -> Engine<Shared> {
         let engine = self.builder(self.store()).client_only().build();
-        engine.register::<Job>().register::<Approval>();
+        engine
+            .register::<Job>()
+            .register::<Approval>()
+            .register::<Relay>();
         engine
     }
 }
@@ -493,4 +515,71 @@ async fn a_client_answers_a_callback_that_a_task_on_a_worker_waits_for() {
         Err(EngineError::AlreadyAnswered(token.clone()))
     );
     assert_eq!(handle.await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_shuts_down_hands_its_executions_over_at_once() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let leaving = cluster.worker(cluster.builder(cluster.store())).await;
+    let staying = cluster.worker(cluster.builder(cluster.store())).await;
+    let handle = leaving.start::<Relay>("handed-over", 4).await.unwrap();
+    let id = handle.id().to_owned();
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first step (1 s) finishes within the grace period; the execution
+    // is let go at the checkpoint before the second.
+    let report = leaving.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(report.cut_short, 0);
+    assert_eq!(leaving.active_tasks(), 0);
+    // The leaving engine's handle resolves at once: with the outcome if the
+    // other worker already finished, else saying it shut down.
+    let first = handle.await;
+    assert!(
+        matches!(first, Ok(9) | Err(ExecutionError::ShuttingDown)),
+        "{first:?}"
+    );
+    // The other worker goes on from there at its next look (1 s), not when
+    // the lease would have expired (30 s).
+    assert_eq!(staying.handle::<Relay>(id.clone()).await, Ok(expected(4)));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        cluster.lab.effects.lock().unwrap().len(),
+        1,
+        "the effect ran once"
+    );
+    assert_gapless(&staying.history(&id).await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_cut_short_by_shutdown_is_run_again_by_another_worker_at_once() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let leaving = cluster.worker(cluster.builder(cluster.store())).await;
+    let staying = cluster.worker(cluster.builder(cluster.store())).await;
+    cluster.lab.hold.store(true, Ordering::SeqCst);
+    let handle = leaving.start::<Relay>("cut-short", 4).await.unwrap();
+    let id = handle.id().to_owned();
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cluster.lab.hold.store(false, Ordering::SeqCst);
+    // The held step outlasts the grace period: it is cut short, and the
+    // lease it held is given up, so the other worker runs it again at its
+    // next look rather than when the lease would expire (30 s).
+    let report = leaving.shutdown(Duration::from_secs(1)).await.unwrap();
+    assert_eq!(report.cut_short, 1);
+    assert_eq!(handle.await, Err(ExecutionError::ShuttingDown));
+    assert_eq!(staying.handle::<Relay>(id.clone()).await, Ok(expected(4)));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_gapless(&staying.history(&id).await.unwrap());
 }

@@ -252,7 +252,9 @@ impl Runner {
                     // the engine's timer resumes the execution when it is due.
                     // Not past the execution's own deadline, though: the timeout
                     // must fire on time, and it is kept in memory.
-                    if recorder.parks(wake_at) && deadline.is_none_or(|d| d >= wake_at) {
+                    if (recorder.parks(wake_at) || recorder.stops())
+                        && deadline.is_none_or(|d| d >= wake_at)
+                    {
                         return Err(Halt::Parked);
                     }
                     clock.sleep_until(wake_at).await;
@@ -290,6 +292,11 @@ impl Runner {
                     // The one write per transition: from here on a restart
                     // resumes this state, with this entry and attempt.
                     recorder.commit(&checkpoint, &progress, seen).await?;
+                    // A checkpoint is where an engine that shuts down lets
+                    // its executions go.
+                    if recorder.stops() {
+                        return Err(Halt::Parked);
+                    }
                 }
                 let cx = StepCx {
                     context,
@@ -572,6 +579,13 @@ pub(crate) trait Recorder<W: Workflow>: Send {
     /// in memory. Only a recorder whose engine resumes parked executions
     /// may say yes.
     fn parks(&self, _wake_at: SystemTime) -> bool {
+        false
+    }
+
+    /// Whether the engine is shutting down: the run then stops at its next
+    /// checkpoint, as if parked, for another worker (or a restart) to go
+    /// on from there.
+    fn stops(&self) -> bool {
         false
     }
 }

@@ -173,6 +173,17 @@ pub enum ExecutionError {
     /// worker, the disk is full, ...); this process stopped driving it.
     #[error("the store refused the execution's progress: {0}")]
     Store(crate::store::StoreError),
+    /// The engine awaited here was halted ([`Engine::halt`](crate::Engine::halt)):
+    /// it drives nothing more, and the execution's outcome is not known
+    /// here. It stays in the store for [`recover`](crate::Engine::recover).
+    #[error("the engine was halted before the execution ended")]
+    Halted,
+    /// The engine awaited here shut down ([`Engine::shutdown`](crate::Engine::shutdown))
+    /// before the execution ended; it goes on in the store, in another
+    /// worker or after a restart. Await a handle of another engine on the
+    /// same store to keep waiting.
+    #[error("the engine shut down before the execution ended")]
+    ShuttingDown,
     /// The workflow's generated code and its definition disagree; only a
     /// hand-written `Workflow` impl can cause this.
     #[error("the workflow `{workflow}` is inconsistent: {reason}")]
@@ -194,6 +205,8 @@ impl ExecutionError {
             ExecutionError::TimedOut { .. } => ErrorInfo::new("States.Timeout", self.to_string()),
             ExecutionError::Aborted => ErrorInfo::new("States.Aborted", self.to_string()),
             ExecutionError::Crashed { .. }
+            | ExecutionError::Halted
+            | ExecutionError::ShuttingDown
             | ExecutionError::InvalidWorkflow { .. }
             | ExecutionError::Store(_) => ErrorInfo::new("States.Runtime", self.to_string()),
         }

@@ -33,7 +33,7 @@ pub use context::{Caught, Ctx, IdempotencyKey};
 pub use driver::Runner;
 pub use engine::{
     Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, Recovery,
-    RecoveryError, Status, VersionPolicy, version_of,
+    RecoveryError, Shutdown, Status, VersionPolicy, version_of,
 };
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};

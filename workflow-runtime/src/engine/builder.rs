@@ -188,6 +188,9 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 callbacks,
                 ids: Ids::default(),
                 leasing,
+                stopping: Arc::default(),
+                tasks: Arc::default(),
+                stopped: watch::channel(None).0,
             }),
         }
     }

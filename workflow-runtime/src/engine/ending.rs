@@ -41,20 +41,6 @@ impl<C: Send + Sync + 'static> Engine<C> {
         Ok(())
     }
 
-    /// Stops driving every execution at once, writing nothing more: what a
-    /// crash does. The store keeps their last checkpoints for
-    /// [`recover`](Engine::recover).
-    pub fn halt(&self) {
-        if let Some(timers) = lock(&self.shared.timers).take() {
-            timers.abort();
-        }
-        for live in lock(&self.shared.live).values_mut() {
-            if let Some(task) = live.task.take() {
-                task.abort();
-            }
-        }
-    }
-
     pub(crate) async fn cancel(&self, id: &str) -> Result<(), EngineError> {
         // A claim taken between reading and writing (the timer loop
         // resuming it) makes the write stale: then the running task is

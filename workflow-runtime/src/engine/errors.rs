@@ -26,6 +26,9 @@ pub enum EngineError {
     /// [`client_only`](crate::EngineBuilder::client_only).
     #[error("this engine is client-only: it starts and reads executions, and workers run them")]
     ClientOnly,
+    /// `start` on an engine that was shut down or halted.
+    #[error("the engine was shut down or halted: it starts nothing more")]
+    Stopped,
     /// `start` outside a tokio runtime.
     #[error("the engine starts executions on a tokio runtime, and none is running here")]
     NoRuntime,

@@ -74,10 +74,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// How many executions have a task running in this process now: parked
     /// ones have none.
     pub fn active_tasks(&self) -> usize {
-        lock(&self.shared.live)
-            .values()
-            .filter(|l| l.task.as_ref().is_some_and(|t| !t.is_finished()))
-            .count()
+        self.shared.tasks.running()
     }
 
     /// How many executions this engine keeps anything for in memory: those
@@ -100,6 +97,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             id,
             done,
         };
+        let mut stopped = self.shared.stopped.subscribe();
         loop {
             if let Some(outcome) = waiting.done.borrow_and_update().clone() {
                 return outcome;
@@ -124,6 +122,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
             tokio::select! {
                 changed = waiting.done.changed() => {
                     changed.map_err(|_| ExecutionError::Store(StoreError::Closed))?;
+                }
+                // The engine stopped: its handles say so rather than wait
+                // on (a handle of another engine can).
+                why = stopped.wait_for(Option::is_some) => {
+                    let why = why.map(|why| why.clone()).ok().flatten();
+                    return Err(why.unwrap_or(ExecutionError::ShuttingDown));
                 }
                 // Parked, or driven by another process: look again later.
                 () = clock.sleep(self.shared.leasing.poll), if !here => {}

@@ -8,6 +8,7 @@ mod errors;
 mod handle;
 mod ids;
 mod leasing;
+mod lifecycle;
 mod live;
 mod record;
 mod recorder;
@@ -40,11 +41,13 @@ pub use crate::status::Status;
 pub use builder::{EngineBuilder, Limits, VersionPolicy};
 pub use errors::{EngineError, Recovery, RecoveryError};
 pub use handle::ExecutionHandle;
+pub use lifecycle::Shutdown;
 pub use record::Description;
 
 use callbacks::CallbackHub;
 use ending::ended;
 use leasing::{Leasing, forever};
+use lifecycle::Tasks;
 use live::{Live, let_go};
 use recorder::DurableRecorder;
 use recovery::resume;
@@ -102,6 +105,14 @@ struct Shared<C> {
     /// planned to wake), or one driven here ended (room for more).
     wake: tokio::sync::Notify,
     leasing: Leasing,
+    /// Set by `shutdown` and `halt`: runs stop at their next checkpoint,
+    /// and nothing new starts.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// The driver tasks running now.
+    tasks: Arc<Tasks>,
+    /// Why handles awaiting executions here stop waiting, once the engine
+    /// stopped.
+    stopped: watch::Sender<Option<ExecutionError>>,
     callbacks: Arc<CallbackHub>,
     ids: Ids,
 }
@@ -186,6 +197,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
         W::Input: Serialize,
         W::Output: Serialize + DeserializeOwned,
     {
+        if self.is_stopped() {
+            return Err(EngineError::Stopped);
+        }
         let def = W::definition();
         let (version, unsaved) = match lock(&self.shared.registry).get_mut(&*def.name) {
             Some(registered) => (
@@ -362,7 +376,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 shared.clock,
                 (state, state_name),
             )
-            .parking_after(shared.park_after);
+            .parking_after(shared.park_after)
+            .stopping(Arc::clone(&shared.stopping));
             let ran = {
                 let run =
                     runner.run_from::<W, _>(&shared.context, checkpoint, progress, &mut recorder);
@@ -435,6 +450,11 @@ impl<C: Send + Sync + 'static> Engine<C> {
             if shared.leasing.max_active != usize::MAX {
                 shared.wake.notify_one();
             }
+        };
+        let counted = self.shared.tasks.count();
+        let task = async move {
+            let _counted = counted;
+            task.await;
         };
         let entry = live.entry(key).or_insert_with(Live::new);
         entry.task = Some(tokio::spawn(task).abort_handle());

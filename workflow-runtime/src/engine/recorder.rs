@@ -58,6 +58,8 @@ pub(crate) struct DurableRecorder {
     serialized: Option<Serialized>,
     /// Park waits longer than this (see `EngineBuilder::park_after`).
     park_after: Option<std::time::Duration>,
+    /// Set when the engine shuts down.
+    stopping: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The time of the events recorded since the driver last resumed from
     /// an await (see `Recorder::resumed`).
     instant: Option<SystemTime>,
@@ -89,6 +91,7 @@ impl DurableRecorder {
             },
             serialized: None,
             park_after: None,
+            stopping: None,
             instant: None,
         }
     }
@@ -96,6 +99,12 @@ impl DurableRecorder {
     /// Parks waits longer than `park_after`.
     pub(crate) fn parking_after(mut self, park_after: Option<std::time::Duration>) -> Self {
         self.park_after = park_after;
+        self
+    }
+
+    /// Stops at the next checkpoint once `stopping` is set.
+    pub(crate) fn stopping(mut self, stopping: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.stopping = Some(stopping);
         self
     }
 
@@ -287,6 +296,12 @@ where
     fn parks(&self, wake_at: SystemTime) -> bool {
         let left = wake_at.duration_since(self.clock.now()).unwrap_or_default();
         self.park_after.is_some_and(|limit| left > limit)
+    }
+
+    fn stops(&self) -> bool {
+        self.stopping
+            .as_ref()
+            .is_some_and(|stopping| stopping.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn journal(&self) -> Option<Arc<dyn Journal>> {

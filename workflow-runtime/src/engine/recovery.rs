@@ -23,6 +23,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
         if leasing.client_only {
             return Err(EngineError::ClientOnly);
         }
+        if self.is_stopped() {
+            return Err(EngineError::Stopped);
+        }
         let now = self.shared.clock.now();
         let claimed = self
             .shared

@@ -6,7 +6,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Starts the timer loop, once: it resumes parked executions when their
     /// deadlines come.
     pub(super) fn ensure_timers(&self) {
-        if self.shared.leasing.client_only {
+        if self.shared.leasing.client_only || self.is_stopped() {
             return;
         }
         let mut timers = lock(&self.shared.timers);
