@@ -33,8 +33,12 @@ impl Store for Bell {
     fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
         self.inner.release(id, fence)
     }
-    fn renew_leases(&self, owner: &str, until: SystemTime) -> StoreFuture<'_, u64> {
-        self.inner.renew_leases(owner, until)
+    fn renew_leases(
+        &self,
+        held: Vec<(String, u64)>,
+        until: SystemTime,
+    ) -> StoreFuture<'_, Vec<String>> {
+        self.inner.renew_leases(held, until)
     }
     fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         self.inner.next_wake(by)

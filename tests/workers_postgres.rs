@@ -271,11 +271,15 @@ impl Store for Partitioned {
     fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
         self.inner.release(id, fence)
     }
-    fn renew_leases(&self, owner: &str, until: SystemTime) -> StoreFuture<'_, u64> {
+    fn renew_leases(
+        &self,
+        held: Vec<(String, u64)>,
+        until: SystemTime,
+    ) -> StoreFuture<'_, Vec<String>> {
         if self.cut.load(Ordering::SeqCst) {
             return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
         }
-        self.inner.renew_leases(owner, until)
+        self.inner.renew_leases(held, until)
     }
     fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         self.inner.next_wake(by)

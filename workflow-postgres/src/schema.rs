@@ -45,8 +45,6 @@ const MIGRATIONS: &[&str] = &[r#"
     CREATE INDEX executions_by_workflow ON {schema}.executions (workflow, status);
     CREATE INDEX executions_claimable ON {schema}.executions (wake_at NULLS FIRST)
         WHERE status = 'Running';
-    CREATE INDEX executions_by_owner ON {schema}.executions (lease_owner)
-        WHERE status = 'Running';
     CREATE TABLE {schema}.events (
         execution text NOT NULL,
         id bigint NOT NULL,

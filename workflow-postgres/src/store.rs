@@ -97,8 +97,11 @@ impl Sql {
                  SELECT pg_notify($3, 'park') FROM released"
             ),
             renew: format!(
-                "UPDATE {s}.executions SET lease_until = $2 \
-                 WHERE lease_owner = $1 AND status = 'Running' AND lease_until IS NOT NULL"
+                "UPDATE {s}.executions AS e SET lease_until = $1 \
+                 FROM unnest($2::text[], $3::bigint[]) AS held(id, fence) \
+                 WHERE e.id = held.id AND e.fence = held.fence AND e.status = 'Running' \
+                     AND e.lease_until IS NOT NULL \
+                 RETURNING e.id"
             ),
             next_wake: format!(
                 "SELECT MIN(wake_at) FROM {s}.executions \
@@ -383,19 +386,30 @@ impl Store for PostgresStore {
         })
     }
 
-    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64> {
+    fn renew_leases(
+        &self,
+        held: Vec<(String, u64)>,
+        lease_until: SystemTime,
+    ) -> StoreFuture<'_, Vec<String>> {
         let shared = Arc::clone(&self.shared);
-        let owner = owner.to_owned();
         self.io.run(async move {
+            let (ids, fences): (Vec<String>, Vec<i64>) =
+                held.into_iter().map(|(id, fence)| (id, big(fence))).unzip();
             let client = shared.client().await?;
             let statement = client
                 .prepare_cached(&shared.sql.renew)
                 .await
                 .map_err(database)?;
-            client
-                .execute(&statement, &[&owner, &nanos(lease_until)])
+            let rows = client
+                .query(&statement, &[&nanos(lease_until), &ids, &fences])
                 .await
-                .map_err(database)
+                .map_err(database)?;
+            let renewed = rows
+                .iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<std::collections::HashSet<String>, _>>()
+                .map_err(database)?;
+            Ok(ids.into_iter().filter(|id| !renewed.contains(id)).collect())
         })
     }
 

@@ -81,13 +81,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 () = tokio::time::sleep_until(deadline) => break,
             }
         }
+        let held = self.held();
         let cut_short = self.abort_tasks();
         self.stop_handles(ExecutionError::ShuttingDown);
-        // Whatever this engine still holds is free from now on.
-        shared
-            .store
-            .renew_leases(&shared.owner, SystemTime::UNIX_EPOCH)
-            .await?;
+        // What the steps cut short held is free from now on.
+        if !held.is_empty() {
+            shared
+                .store
+                .renew_leases(held, SystemTime::UNIX_EPOCH)
+                .await?;
+        }
         Ok(Shutdown { cut_short })
     }
 

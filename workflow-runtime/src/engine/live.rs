@@ -8,6 +8,8 @@ pub(super) struct Live {
     pub(super) cancel: watch::Sender<bool>,
     pub(super) done: watch::Sender<Option<Result<(), ExecutionError>>>,
     pub(super) task: Option<AbortHandle>,
+    /// The fence the running task writes with.
+    pub(super) fence: u64,
 }
 
 impl Live {
@@ -16,6 +18,7 @@ impl Live {
             cancel: watch::channel(false).0,
             done: watch::channel(None).0,
             task: None,
+            fence: 0,
         }
     }
 
@@ -71,6 +74,34 @@ impl Drop for Waiting<'_> {
 }
 
 impl<C: Send + Sync + 'static> Engine<C> {
+    /// The executions a task of this engine drives now, with the fence it
+    /// writes with: the leases to renew.
+    pub(super) fn held(&self) -> Vec<(String, u64)> {
+        lock(&self.shared.live)
+            .iter()
+            .filter(|(_, entry)| entry.task.as_ref().is_some_and(|t| !t.is_finished()))
+            .map(|(id, entry)| (id.clone(), entry.fence))
+            .collect()
+    }
+
+    /// Stops the task driving `id` with `fence`: its lease was lost, so
+    /// whatever it would write is refused. Waiting handles go on through
+    /// the store.
+    pub(super) fn lost(&self, id: &str, fence: u64) {
+        let mut live = lock(&self.shared.live);
+        let Some(entry) = live.get_mut(id).filter(|entry| entry.fence == fence) else {
+            return;
+        };
+        if let Some(task) = entry.task.take() {
+            task.abort();
+        }
+        if entry.done.receiver_count() == 0 {
+            live.remove(id);
+        } else {
+            entry.done.send_modify(|_| {});
+        }
+    }
+
     /// How many executions have a task running in this process now: parked
     /// ones have none.
     pub fn active_tasks(&self) -> usize {

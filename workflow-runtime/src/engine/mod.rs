@@ -458,6 +458,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         };
         let entry = live.entry(key).or_insert_with(Live::new);
         entry.task = Some(tokio::spawn(task).abort_handle());
+        entry.fence = fence;
         drop(live);
         self.ensure_timers();
     }

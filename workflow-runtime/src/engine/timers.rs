@@ -38,14 +38,25 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
         if let Some(every) = leasing.renew_every()
             && next_renewal.is_none_or(|at| at <= now)
         {
-            let store = &engine.shared.store;
-            if let Err(error) = store
-                .renew_leases(&engine.shared.owner, leasing.until(now))
+            let held = engine.held();
+            let fences: HashMap<String, u64> = held.iter().cloned().collect();
+            match engine
+                .shared
+                .store
+                .renew_leases(held, leasing.until(now))
                 .await
             {
+                Ok(lost) => {
+                    for id in lost {
+                        tracing::info!(execution = %id, "lost the lease of an execution");
+                        if let Some(&fence) = fences.get(&id) {
+                            engine.lost(&id, fence);
+                        }
+                    }
+                }
                 // Retried at the next renewal; two may fail before a lease
                 // expires.
-                tracing::warn!(%error, "could not renew this engine's leases");
+                Err(error) => tracing::warn!(%error, "could not renew this engine's leases"),
             }
             next_renewal = Some(now + every);
         }

@@ -273,12 +273,19 @@ pub trait Store: Send + Sync + 'static {
     /// still current.
     fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()>;
 
-    /// Extends every lease `owner` holds on a running execution to
-    /// `lease_until`, and returns how many it extended. A worker calls it
+    /// Extends the leases of the executions in `held` (id and the fence
+    /// they were claimed with) to `lease_until`, and returns the ids of
+    /// those it could not: taken over since (the fence moved on), ended,
+    /// released or gone. A worker calls it for the executions it drives,
     /// while it lives, so that only the executions of a worker that died
-    /// (or stalled past its lease) become claimable by others. A lease
-    /// already taken over belongs to its new owner and is left alone.
-    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64>;
+    /// (or stalled past its lease) become claimable by others; it stops
+    /// driving the ones it lost. A `lease_until` in the past gives the
+    /// leases up.
+    fn renew_leases(
+        &self,
+        held: Vec<(String, u64)>,
+        lease_until: SystemTime,
+    ) -> StoreFuture<'_, Vec<String>>;
 
     /// The earliest timer of a running execution that nobody holds (no
     /// lease, or one expired by `leases_expired_by`): when the next parked

@@ -792,17 +792,29 @@ impl Store for SqliteStore {
         })
     }
 
-    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64> {
-        let owner = owner.to_owned();
+    fn renew_leases(
+        &self,
+        held: Vec<(String, u64)>,
+        lease_until: SystemTime,
+    ) -> StoreFuture<'_, Vec<String>> {
         self.run(move |connection| {
-            let renewed = execute_cached(
-                connection,
-                "UPDATE executions SET lease_until = ?2 \
-                 WHERE lease_owner = ?1 AND status = 'Running' AND lease_until IS NOT NULL",
-                params![owner, nanos(lease_until)],
-            )
-            .map_err(database)?;
-            Ok(renewed as u64)
+            let mut renew = connection
+                .prepare_cached(
+                    "UPDATE executions SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 \
+                     AND status = 'Running' AND lease_until IS NOT NULL",
+                )
+                .map_err(database)?;
+            let mut lost = Vec::new();
+            for (id, fence) in held {
+                let fence = i64::try_from(fence).unwrap_or(i64::MAX);
+                let renewed = renew
+                    .execute(params![id, fence, nanos(lease_until)])
+                    .map_err(database)?;
+                if renewed == 0 {
+                    lost.push(id);
+                }
+            }
+            Ok(lost)
         })
     }
 

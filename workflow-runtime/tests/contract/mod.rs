@@ -434,27 +434,53 @@ pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
     assert_eq!(store.next_wake(at(1_000_000)).await.unwrap(), None);
 }
 
-pub async fn renewing_keeps_an_owners_leases_and_only_its_own(store: &dyn Store) {
-    // e1 is created by w1 (lease until 30); e2 is claimed by w2 after its
-    // creator's lease expired.
+pub async fn renewing_keeps_the_leases_still_held_and_reports_the_lost(store: &dyn Store) {
+    // e1 and e2 are created by w1 (leases until 30) and claimed by w2 once
+    // they expired (fence 2); e3 is w1's.
     create(store, "e1", "order-1").await;
     create(store, "e2", "order-2").await;
     let taken = store.claim(claim_by("w2", at(40), 10)).await.unwrap();
     assert_eq!(sorted(ids(taken)), ["e1", "e2"]);
     create(store, "e3", "order-3").await;
-    // w2 renews until 1000; e3 (w1's, until 30) is not touched.
-    assert_eq!(store.renew_leases("w2", at(1000)).await.unwrap(), 2);
-    assert_eq!(store.renew_leases("nobody", at(1000)).await.unwrap(), 0);
+    // w2 renews until 1000; w1 still thinks it holds e1 with fence 1: lost.
+    let held = |list: &[(&str, u64)]| {
+        list.iter()
+            .map(|&(id, fence)| (id.to_owned(), fence))
+            .collect::<Vec<_>>()
+    };
+    let lost = store
+        .renew_leases(held(&[("e1", 2), ("e2", 2)]), at(1000))
+        .await
+        .unwrap();
+    assert_eq!(lost, Vec::<String>::new());
+    let lost = store
+        .renew_leases(held(&[("e1", 1), ("nope", 1)]), at(1000))
+        .await
+        .unwrap();
+    assert_eq!(sorted(lost), ["e1", "nope"]);
     let at_500 = store.claim(claim_by("w3", at(500), 10)).await.unwrap();
     assert_eq!(
         ids(at_500),
         ["e3"],
         "only the lease that was not renewed expired"
     );
-    // A released (parked) execution is not re-leased by a renewal.
+    // A released (parked) execution is not leased again by a renewal.
     let fence = store.execution("e3").await.unwrap().unwrap().fence;
     store.release("e3", fence).await.unwrap();
-    assert_eq!(store.renew_leases("w3", at(2000)).await.unwrap(), 0);
+    let lost = store
+        .renew_leases(held(&[("e3", fence)]), at(2000))
+        .await
+        .unwrap();
+    assert_eq!(lost, ["e3"]);
+    // A renewal into the past gives the lease up: claimable at once.
+    store
+        .renew_leases(held(&[("e2", 2)]), UNIX_EPOCH)
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(ids(store.claim(claim_by("w4", at(600), 10)).await.unwrap())),
+        ["e2", "e3"]
+    );
 }
 
 fn claim_by(owner: &str, now: SystemTime, limit: usize) -> Claim {
@@ -693,9 +719,10 @@ macro_rules! suite {
                 super::contract::an_ended_execution_is_never_claimed(&store).await;
             }
             #[tokio::test]
-            async fn renewing_keeps_an_owners_leases_and_only_its_own() {
+            async fn renewing_keeps_the_leases_still_held_and_reports_the_lost() {
                 let Some(store) = make().await else { return };
-                super::contract::renewing_keeps_an_owners_leases_and_only_its_own(&store).await;
+                super::contract::renewing_keeps_the_leases_still_held_and_reports_the_lost(&store)
+                    .await;
             }
             #[tokio::test]
             async fn next_wake_is_the_earliest_timer_nobody_holds() {

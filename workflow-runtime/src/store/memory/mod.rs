@@ -81,8 +81,6 @@ struct Row {
     last_event_id: u64,
     fence: u64,
     lease_until: Option<SystemTime>,
-    /// Who holds the lease, while someone does.
-    lease_owner: Name,
     checkpoint: Saved,
     events: Vec<u8>,
 }
@@ -364,7 +362,7 @@ impl Store for MemoryStore {
     fn create(
         &self,
         execution: NewExecution,
-        owner: &str,
+        _owner: &str,
         lease_until: SystemTime,
     ) -> StoreFuture<'_, Created> {
         self.with(move |inner| {
@@ -403,7 +401,6 @@ impl Store for MemoryStore {
                 last_event_id: 0,
                 fence: 1,
                 lease_until: Some(lease_until),
-                lease_owner: inner.names.intern(owner)?,
                 checkpoint: Saved::new(checkpoint, &mut inner.names)?,
                 events: Vec::new(),
             };
@@ -440,12 +437,10 @@ impl Store for MemoryStore {
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.with(move |inner| {
             let slots = inner.claimable(&claim);
-            let owner = inner.names.intern(&claim.owner)?;
             let mut claimed = Vec::with_capacity(slots.len());
             for slot in slots {
                 inner.update(slot, |row| {
                     row.lease_until = Some(claim.lease_until);
-                    row.lease_owner = owner;
                     row.fence += 1;
                 });
                 claimed.push(inner.rows[slot as usize].stored(&inner.names));
@@ -463,24 +458,24 @@ impl Store for MemoryStore {
         written(released)
     }
 
-    fn renew_leases(&self, owner: &str, lease_until: SystemTime) -> StoreFuture<'_, u64> {
-        let owner = owner.to_owned();
-        // A scan of the leases held: a memory store serves one process,
-        // whose engines hold few at once.
+    fn renew_leases(
+        &self,
+        held: Vec<(String, u64)>,
+        lease_until: SystemTime,
+    ) -> StoreFuture<'_, Vec<String>> {
         self.with(move |inner| {
-            let Some(owner) = inner.names.find(&owner) else {
-                return Ok(0);
-            };
-            let held: Vec<Slot> = inner
-                .leased
-                .iter()
-                .map(|&(_, slot)| slot)
-                .filter(|&slot| inner.rows[slot as usize].lease_owner == owner)
-                .collect();
-            for &slot in &held {
-                inner.update(slot, |row| row.lease_until = Some(lease_until));
+            let mut lost = Vec::new();
+            for (id, fence) in held {
+                let slot = inner
+                    .fenced(&id, fence)
+                    .ok()
+                    .filter(|&slot| inner.rows[slot as usize].lease_until.is_some());
+                match slot {
+                    Some(slot) => inner.update(slot, |row| row.lease_until = Some(lease_until)),
+                    None => lost.push(id),
+                }
             }
-            Ok(held.len() as u64)
+            Ok(lost)
         })
     }
 

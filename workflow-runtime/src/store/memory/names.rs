@@ -35,11 +35,6 @@ impl Names {
         Ok(n)
     }
 
-    /// The name kept for this string, if one is.
-    pub(super) fn find(&self, name: &str) -> Option<Name> {
-        self.index.get(name).copied()
-    }
-
     /// [`intern`](Names::intern) for a string that lives as long as the
     /// program.
     pub(super) fn intern_static(&mut self, name: &'static str) -> Result<Name, StoreError> {
