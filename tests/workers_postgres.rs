@@ -587,3 +587,77 @@ async fn a_step_cut_short_by_shutdown_is_run_again_by_another_worker_at_once() {
     );
     assert_gapless(&staying.history(&id).await.unwrap());
 }
+
+#[tokio::test(start_paused = true)]
+async fn workers_carry_on_when_their_connections_drop() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let app = format!("dropped_{}", postgres_support::fresh_schema());
+    let store = || {
+        PostgresStore::builder(cluster.url.clone())
+            .schema(cluster.schema.clone())
+            .application_name(app.clone())
+            .pool_size(2)
+            .connect_blocking()
+            .expect("the test database")
+    };
+    let _worker = cluster.worker(cluster.builder(store())).await;
+    let client = {
+        let engine = cluster.builder(store()).client_only().build();
+        engine.register::<Job>();
+        engine
+    };
+    // Every connection the worker and the client have (pool and listener)
+    // is cut every 40 ms, from another thread, so some are cut
+    // in the middle of a write, while the executions run.
+    let stop = Arc::new(AtomicBool::new(false));
+    let cutter = {
+        let (url, app, stop) = (cluster.url.clone(), app.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                let mut cut = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let rows = admin
+                        .query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = $1",
+                            &[&app],
+                        )
+                        .await
+                        .unwrap();
+                    cut += rows.len();
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                }
+                cut
+            })
+        })
+    };
+    let mut handles = Vec::new();
+    for n in 0..20 {
+        handles.push(client.start::<Job>(format!("job-{n}"), n).await.unwrap());
+    }
+    for (n, handle) in handles.into_iter().enumerate() {
+        let id = handle.id().to_owned();
+        assert_eq!(handle.await, Ok(expected(n as u64)));
+        assert_gapless(&client.history(&id).await.unwrap());
+    }
+    stop.store(true, Ordering::SeqCst);
+    let cut = cutter.join().unwrap();
+    assert!(cut > 0, "no connection was cut");
+    let effects = cluster.lab.effects.lock().unwrap().clone();
+    let keys: BTreeSet<&String> = effects.iter().collect();
+    assert_eq!(
+        (keys.len(), effects.len()),
+        (20, 20),
+        "each effect ran once"
+    );
+}

@@ -40,6 +40,7 @@ mod schema;
 mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::Notify;
@@ -72,6 +73,8 @@ struct Shared {
     woken: Arc<Notify>,
     /// The statements, for this schema.
     sql: store::Sql,
+    /// How long an operation is retried while the database is unavailable.
+    retry_for: Duration,
 }
 
 impl Drop for PostgresStore {
@@ -87,6 +90,8 @@ pub struct PostgresStoreBuilder {
     schema: String,
     pool_size: usize,
     blocking: bool,
+    retry_for: Duration,
+    application_name: String,
 }
 
 impl PostgresStore {
@@ -99,6 +104,8 @@ impl PostgresStore {
             schema: "workflow".into(),
             pool_size: 16,
             blocking: false,
+            retry_for: Duration::from_secs(60),
+            application_name: "workflow".into(),
         }
     }
 
@@ -137,6 +144,23 @@ impl PostgresStoreBuilder {
         self
     }
 
+    /// The `application_name` the store's connections show in
+    /// `pg_stat_activity`, unless the URL names one. Default: `workflow`.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// How long an operation is retried, with backoff, while the database
+    /// cannot be reached (a restart, a dropped network) before it fails
+    /// with [`StoreError::Unavailable`]. Default: 60 s. A worker's writes
+    /// that fail so are not lost: the execution stays at its last
+    /// checkpoint, and its lease expires for a worker to go on.
+    pub fn retry_unavailable_for(mut self, period: Duration) -> Self {
+        self.retry_for = period;
+        self
+    }
+
     /// Runs every operation on a thread of the store's own and blocks the
     /// caller until it is done, instead of awaiting the network on the
     /// caller's runtime.
@@ -166,7 +190,7 @@ impl PostgresStoreBuilder {
         }
         let (config, quoted) = self.parse()?;
         migrate(config.clone(), &self.schema).await?;
-        finish(config, quoted, &self.schema, self.pool_size, Io::Caller)
+        finish(&self, config, quoted, Io::Caller)
     }
 
     /// [`connect`](Self::connect) with [`blocking_io`](Self::blocking_io),
@@ -178,7 +202,6 @@ impl PostgresStoreBuilder {
     pub fn connect_blocking(self) -> Result<PostgresStore, StoreError> {
         let thread = Thread::start()?;
         let (config, quoted) = self.parse()?;
-        let pool_size = self.pool_size;
         let migrated = {
             let config = config.clone();
             let schema = self.schema.clone();
@@ -186,16 +209,19 @@ impl PostgresStoreBuilder {
         };
         migrated?;
         let io = Io::Blocking(thread);
-        finish(config, quoted, &self.schema, pool_size, io)
+        finish(&self, config, quoted, io)
     }
 
     fn parse(&self) -> Result<(tokio_postgres::Config, String), StoreError> {
-        let config: tokio_postgres::Config = self.url.parse().map_err(|e| {
+        let mut config: tokio_postgres::Config = self.url.parse().map_err(|e| {
             StoreError::Config(format!(
                 "cannot parse the PostgreSQL URL `{}`: {e}",
                 self.url
             ))
         })?;
+        if config.get_application_name().is_none() {
+            config.application_name(&self.application_name);
+        }
         let quoted = schema::quoted(&self.schema)?;
         Ok((config, quoted))
     }
@@ -211,11 +237,11 @@ async fn migrate(config: tokio_postgres::Config, schema: &str) -> Result<(), Sto
     migrated
 }
 
+/// The store, once its schema is up to date: the pool and the listener.
 fn finish(
+    settings: &PostgresStoreBuilder,
     config: tokio_postgres::Config,
     quoted: String,
-    schema: &str,
-    pool_size: usize,
     io: Io,
 ) -> Result<PostgresStore, StoreError> {
     let manager = Manager::from_config(
@@ -226,10 +252,10 @@ fn finish(
         },
     );
     let pool = Pool::builder(manager)
-        .max_size(pool_size)
+        .max_size(settings.pool_size)
         .build()
         .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
-    let channel = listen::channel(schema);
+    let channel = listen::channel(&settings.schema);
     let woken = Arc::new(Notify::new());
     let listener = io.spawn(listen::listen(config, channel.clone(), Arc::clone(&woken)))?;
     Ok(PostgresStore {
@@ -239,6 +265,7 @@ fn finish(
             schema: quoted,
             channel,
             woken,
+            retry_for: settings.retry_for,
         }),
         io,
         listener,

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use workflow_runtime::store::{
     CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
@@ -13,6 +13,27 @@ use workflow_runtime::{Event, EventKind, Status};
 
 use crate::rows::{COLUMNS, big, count, database, execution, nanos, time};
 use crate::{PostgresStore, Shared};
+
+/// Runs an operation (an expression giving a future, made again for each
+/// try), again while the database is unavailable (it restarts, the network
+/// drops), with backoff, for up to the store's retry period: a worker
+/// carries on when the database is back.
+macro_rules! retrying {
+    ($shared:expr, $operation:expr) => {{
+        let deadline = tokio::time::Instant::now() + $shared.retry_for;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match $operation.await {
+                Err(StoreError::Unavailable(error)) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(%error, ?backoff, "the database is unavailable; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+                other => break other,
+            }
+        }
+    }};
+}
 
 /// The store's statements, with its schema spliced in once.
 #[derive(Debug)]
@@ -182,9 +203,24 @@ impl Shared {
         }))
     }
 
-    /// Why a write guarded by `fence` changed nothing.
-    async fn refused(&self, id: &str, fence: u64) -> StoreError {
+    /// Why a write guarded by `fence` changed nothing. `landed` is the id
+    /// of the last event a commit writes: if the history already ends
+    /// there under this fence, an earlier try of the same commit landed
+    /// and only its reply was lost, and that is no error.
+    async fn refused(&self, id: &str, fence: u64, landed: Option<u64>) -> Result<(), StoreError> {
         match self.load(id).await {
+            Ok(Some(stored))
+                if stored.fence == fence && landed.is_some_and(|l| l == stored.last_event_id) =>
+            {
+                Ok(())
+            }
+            other => Err(Self::why(id, fence, other)),
+        }
+    }
+
+    /// The error for a write that changed nothing, given the row as it is.
+    fn why(id: &str, fence: u64, row: Result<Option<StoredExecution>, StoreError>) -> StoreError {
+        match row {
             Ok(None) => StoreError::NotFound(id.to_owned()),
             Ok(Some(stored)) if stored.fence != fence => StoreError::Fenced {
                 execution: id.to_owned(),
@@ -216,153 +252,161 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         let owner = owner.to_owned();
         self.io.run(async move {
-            let client = shared.client().await?;
-            let c = &new.checkpoint;
-            let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
-            let statement = client
-                .prepare_cached(&shared.sql.create)
-                .await
-                .map_err(database)?;
-            let inserted = client
-                .execute(
-                    &statement,
-                    &[
-                        &new.id,
-                        &new.name,
-                        &new.workflow,
-                        &new.version,
-                        &new.input,
-                        &c.state,
-                        &big(c.entry),
-                        &i64::from(c.attempt),
-                        &retries,
-                        &c.waiting,
-                        &c.wake_at.map(nanos),
-                        &c.status.name(),
-                        &c.output,
-                        &c.error.as_ref().map(|e| e.name.as_str()),
-                        &c.error.as_ref().map(|e| e.cause.as_str()),
-                        &nanos(new.started_at),
-                        &owner,
-                        &nanos(lease_until),
-                        &c.state_name,
-                        &shared.channel,
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            if inserted == 1 {
-                return Ok(Created::New { fence: 1 });
-            }
-            let statement = client
-                .prepare_cached(&shared.sql.by_name)
-                .await
-                .map_err(database)?;
-            let row = client
-                .query_opt(&statement, &[&new.name])
-                .await
-                .map_err(database)?
-                // The name's row was there a moment ago: only a purge in
-                // between removes it, and then a retry creates it.
-                .ok_or_else(|| {
-                    StoreError::Database(format!(
-                        "execution `{}` disappeared while it was being started",
-                        new.name
-                    ))
-                })?;
-            Ok(Created::Existing(Box::new(execution(&row)?)))
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let c = &new.checkpoint;
+                let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
+                let statement = client
+                    .prepare_cached(&shared.sql.create)
+                    .await
+                    .map_err(database)?;
+                let inserted = client
+                    .execute(
+                        &statement,
+                        &[
+                            &new.id,
+                            &new.name,
+                            &new.workflow,
+                            &new.version,
+                            &new.input,
+                            &c.state,
+                            &big(c.entry),
+                            &i64::from(c.attempt),
+                            &retries,
+                            &c.waiting,
+                            &c.wake_at.map(nanos),
+                            &c.status.name(),
+                            &c.output,
+                            &c.error.as_ref().map(|e| e.name.as_str()),
+                            &c.error.as_ref().map(|e| e.cause.as_str()),
+                            &nanos(new.started_at),
+                            &owner,
+                            &nanos(lease_until),
+                            &c.state_name,
+                            &shared.channel,
+                        ],
+                    )
+                    .await
+                    .map_err(database)?;
+                if inserted == 1 {
+                    return Ok(Created::New { fence: 1 });
+                }
+                let statement = client
+                    .prepare_cached(&shared.sql.by_name)
+                    .await
+                    .map_err(database)?;
+                let row = client
+                    .query_opt(&statement, &[&new.name])
+                    .await
+                    .map_err(database)?
+                    // The name's row was there a moment ago: only a purge in
+                    // between removes it, and then a retry creates it.
+                    .ok_or_else(|| {
+                        StoreError::Database(format!(
+                            "execution `{}` disappeared while it was being started",
+                            new.name
+                        ))
+                    })?;
+                Ok(Created::Existing(Box::new(execution(&row)?)))
+            })
         })
     }
 
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let id = &transition.execution;
-            // The events must follow one another; the statement checks that
-            // the first follows the stored history.
-            let previous = transition
-                .events
-                .first()
-                .map(|e| e.previous_event_id)
-                .unwrap_or_default();
-            check_events(id, previous, &transition.events)?;
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.commit)
-                .await
-                .map_err(database)?;
-            let c = &transition.checkpoint;
-            let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
-            let events = &transition.events;
-            let ids: Vec<i64> = events.iter().map(|e| big(e.id)).collect();
-            let previous_ids: Vec<i64> = events.iter().map(|e| big(e.previous_event_id)).collect();
-            let ats: Vec<i64> = events.iter().map(|e| nanos(e.timestamp)).collect();
-            let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
-            let states: Vec<Option<&str>> = events.iter().map(|e| e.state.as_deref()).collect();
-            let data: Vec<Option<&str>> = events.iter().map(|e| e.data.as_deref()).collect();
-            // Without events, the history's end is whatever it is.
-            let follows: Option<i64> = events.first().map(|e| big(e.previous_event_id));
-            let row = client
-                .query_one(
-                    &statement,
-                    &[
-                        id,
-                        &big(transition.fence),
-                        &follows,
-                        &c.state,
-                        &big(c.entry),
-                        &i64::from(c.attempt),
-                        &retries,
-                        &c.waiting,
-                        &c.wake_at.map(nanos),
-                        &c.status.name(),
-                        &c.output,
-                        &c.error.as_ref().map(|e| e.name.as_str()),
-                        &c.error.as_ref().map(|e| e.cause.as_str()),
-                        &transition.stopped_at.map(nanos),
-                        &events.last().map(|e| big(e.id)),
-                        &c.state_name,
-                        &ids,
-                        &previous_ids,
-                        &ats,
-                        &kinds,
-                        &states,
-                        &data,
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            let updated: i64 = row.try_get(0).map_err(database)?;
-            if updated == 1 {
-                return Ok(());
-            }
-            Err(shared.refused(id, transition.fence).await)
+            retrying!(shared, async {
+                let id = &transition.execution;
+                // The events must follow one another; the statement checks that
+                // the first follows the stored history.
+                let previous = transition
+                    .events
+                    .first()
+                    .map(|e| e.previous_event_id)
+                    .unwrap_or_default();
+                check_events(id, previous, &transition.events)?;
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.commit)
+                    .await
+                    .map_err(database)?;
+                let c = &transition.checkpoint;
+                let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
+                let events = &transition.events;
+                let ids: Vec<i64> = events.iter().map(|e| big(e.id)).collect();
+                let previous_ids: Vec<i64> =
+                    events.iter().map(|e| big(e.previous_event_id)).collect();
+                let ats: Vec<i64> = events.iter().map(|e| nanos(e.timestamp)).collect();
+                let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
+                let states: Vec<Option<&str>> = events.iter().map(|e| e.state.as_deref()).collect();
+                let data: Vec<Option<&str>> = events.iter().map(|e| e.data.as_deref()).collect();
+                // Without events, the history's end is whatever it is.
+                let follows: Option<i64> = events.first().map(|e| big(e.previous_event_id));
+                let row = client
+                    .query_one(
+                        &statement,
+                        &[
+                            id,
+                            &big(transition.fence),
+                            &follows,
+                            &c.state,
+                            &big(c.entry),
+                            &i64::from(c.attempt),
+                            &retries,
+                            &c.waiting,
+                            &c.wake_at.map(nanos),
+                            &c.status.name(),
+                            &c.output,
+                            &c.error.as_ref().map(|e| e.name.as_str()),
+                            &c.error.as_ref().map(|e| e.cause.as_str()),
+                            &transition.stopped_at.map(nanos),
+                            &events.last().map(|e| big(e.id)),
+                            &c.state_name,
+                            &ids,
+                            &previous_ids,
+                            &ats,
+                            &kinds,
+                            &states,
+                            &data,
+                        ],
+                    )
+                    .await
+                    .map_err(database)?;
+                let updated: i64 = row.try_get(0).map_err(database)?;
+                if updated == 1 {
+                    return Ok(());
+                }
+                let landed = transition.events.last().map(|e| e.id);
+                shared.refused(id, transition.fence, landed).await
+            })
         })
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.claim)
-                .await
-                .map_err(database)?;
-            let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
-            let rows = client
-                .query(
-                    &statement,
-                    &[
-                        &claim.owner,
-                        &nanos(claim.lease_until),
-                        &nanos(claim.due_by),
-                        &nanos(claim.leases_expired_by),
-                        &limit,
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            rows.iter().map(execution).collect()
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.claim)
+                    .await
+                    .map_err(database)?;
+                let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+                let rows = client
+                    .query(
+                        &statement,
+                        &[
+                            &claim.owner,
+                            &nanos(claim.lease_until),
+                            &nanos(claim.due_by),
+                            &nanos(claim.leases_expired_by),
+                            &limit,
+                        ],
+                    )
+                    .await
+                    .map_err(database)?;
+                rows.iter().map(execution).collect()
+            })
         })
     }
 
@@ -370,19 +414,25 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         let id = execution.to_owned();
         self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.release)
-                .await
-                .map_err(database)?;
-            let released = client
-                .execute(&statement, &[&id, &big(fence), &shared.channel])
-                .await
-                .map_err(database)?;
-            if released == 1 {
-                return Ok(());
-            }
-            Err(shared.refused(&id, fence).await)
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.release)
+                    .await
+                    .map_err(database)?;
+                let released = client
+                    .execute(&statement, &[&id, &big(fence), &shared.channel])
+                    .await
+                    .map_err(database)?;
+                if released == 1 {
+                    return Ok(());
+                }
+                // Released by an earlier try whose reply was lost: done.
+                match shared.refused(&id, fence, None).await {
+                    Err(StoreError::Corrupt { .. }) => Ok(()),
+                    refused => refused,
+                }
+            })
         })
     }
 
@@ -393,105 +443,118 @@ impl Store for PostgresStore {
     ) -> StoreFuture<'_, Vec<String>> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let (ids, fences): (Vec<String>, Vec<i64>) =
-                held.into_iter().map(|(id, fence)| (id, big(fence))).unzip();
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.renew)
-                .await
-                .map_err(database)?;
-            let rows = client
-                .query(&statement, &[&nanos(lease_until), &ids, &fences])
-                .await
-                .map_err(database)?;
-            let renewed = rows
-                .iter()
-                .map(|row| row.try_get::<_, String>(0))
-                .collect::<Result<std::collections::HashSet<String>, _>>()
-                .map_err(database)?;
-            Ok(ids.into_iter().filter(|id| !renewed.contains(id)).collect())
+            retrying!(shared, async {
+                let (ids, fences): (Vec<&String>, Vec<i64>) =
+                    held.iter().map(|(id, fence)| (id, big(*fence))).unzip();
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.renew)
+                    .await
+                    .map_err(database)?;
+                let rows = client
+                    .query(&statement, &[&nanos(lease_until), &ids, &fences])
+                    .await
+                    .map_err(database)?;
+                let renewed = rows
+                    .iter()
+                    .map(|row| row.try_get::<_, String>(0))
+                    .collect::<Result<std::collections::HashSet<String>, _>>()
+                    .map_err(database)?;
+                Ok(ids
+                    .into_iter()
+                    .filter(|&id| !renewed.contains(id))
+                    .cloned()
+                    .collect())
+            })
         })
     }
 
     fn next_wake(&self, leases_expired_by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.next_wake)
-                .await
-                .map_err(database)?;
-            let row = client
-                .query_one(&statement, &[&nanos(leases_expired_by)])
-                .await
-                .map_err(database)?;
-            let next: Option<i64> = row.try_get(0).map_err(database)?;
-            Ok(next.map(time))
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.next_wake)
+                    .await
+                    .map_err(database)?;
+                let row = client
+                    .query_one(&statement, &[&nanos(leases_expired_by)])
+                    .await
+                    .map_err(database)?;
+                let next: Option<i64> = row.try_get(0).map_err(database)?;
+                Ok(next.map(time))
+            })
         })
     }
 
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let shared = Arc::clone(&self.shared);
         let id = id.to_owned();
-        self.io.run(async move { shared.load(&id).await })
+        self.io
+            .run(async move { retrying!(shared, shared.load(&id)) })
     }
 
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
         let shared = Arc::clone(&self.shared);
         let id = id.to_owned();
         self.io.run(async move {
-            let rows = {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.history)
-                    .await
-                    .map_err(database)?;
-                client.query(&statement, &[&id]).await.map_err(database)?
-            };
-            if rows.is_empty() && shared.load(&id).await?.is_none() {
-                return Err(StoreError::NotFound(id));
-            }
-            rows.iter()
-                .map(|row| {
-                    let corrupt = |detail: String| StoreError::Corrupt {
-                        execution: id.clone(),
-                        what: "history",
-                        detail,
-                    };
-                    let column = |e: tokio_postgres::Error| corrupt(e.to_string());
-                    let kind: String = row.try_get(3).map_err(column)?;
-                    let kind = EventKind::from_name(&kind)
-                        .ok_or_else(|| corrupt(format!("unknown event `{kind}`")))?;
-                    Ok(Event {
-                        id: count(row.try_get(0).map_err(column)?),
-                        previous_event_id: count(row.try_get(1).map_err(column)?),
-                        timestamp: time(row.try_get(2).map_err(column)?),
-                        kind,
-                        state: row
-                            .try_get::<_, Option<String>>(4)
-                            .map_err(column)?
-                            .map(Cow::Owned),
-                        data: row.try_get(5).map_err(column)?,
+            retrying!(shared, async {
+                let rows = {
+                    let client = shared.client().await?;
+                    let statement = client
+                        .prepare_cached(&shared.sql.history)
+                        .await
+                        .map_err(database)?;
+                    client.query(&statement, &[&id]).await.map_err(database)?
+                };
+                if rows.is_empty() && shared.load(&id).await?.is_none() {
+                    return Err(StoreError::NotFound(id.clone()));
+                }
+                rows.iter()
+                    .map(|row| {
+                        let corrupt = |detail: String| StoreError::Corrupt {
+                            execution: id.clone(),
+                            what: "history",
+                            detail,
+                        };
+                        let column = |e: tokio_postgres::Error| corrupt(e.to_string());
+                        let kind: String = row.try_get(3).map_err(column)?;
+                        let kind = EventKind::from_name(&kind)
+                            .ok_or_else(|| corrupt(format!("unknown event `{kind}`")))?;
+                        Ok(Event {
+                            id: count(row.try_get(0).map_err(column)?),
+                            previous_event_id: count(row.try_get(1).map_err(column)?),
+                            timestamp: time(row.try_get(2).map_err(column)?),
+                            kind,
+                            state: row
+                                .try_get::<_, Option<String>>(4)
+                                .map_err(column)?
+                                .map(Cow::Owned),
+                            data: row.try_get(5).map_err(column)?,
+                        })
                     })
-                })
-                .collect()
+                    .collect()
+            })
         })
     }
 
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.list)
-                .await
-                .map_err(database)?;
-            let status = filter.status.map(Status::name);
-            let rows = client
-                .query(&statement, &[&filter.workflow, &status])
-                .await
-                .map_err(database)?;
-            rows.iter().map(execution).collect()
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.list)
+                    .await
+                    .map_err(database)?;
+                let status = filter.status.map(Status::name);
+                let rows = client
+                    .query(&statement, &[&filter.workflow, &status])
+                    .await
+                    .map_err(database)?;
+                rows.iter().map(execution).collect()
+            })
         })
     }
 
@@ -503,30 +566,36 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         let token = token.to_owned();
         self.io.run(async move {
-            let (succeeded, output, error, cause) = match &result {
-                CallbackResult::Succeeded(output) => (true, Some(output), None, None),
-                CallbackResult::Failed { error, cause } => (false, None, Some(error), Some(cause)),
-            };
-            let inserted = {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.complete_callback)
-                    .await
-                    .map_err(database)?;
-                client
-                    .execute(
-                        &statement,
-                        &[&token, &succeeded, &output, &error, &cause, &shared.channel],
-                    )
-                    .await
-                    .map_err(database)?
-            };
-            if inserted == 1 {
-                return Ok(result);
-            }
-            // An earlier answer stands (committed: ON CONFLICT waited for it).
-            shared.callback(&token).await?.ok_or_else(|| {
-                StoreError::Database(format!("callback `{token}` vanished while it was answered"))
+            retrying!(shared, async {
+                let (succeeded, output, error, cause) = match &result {
+                    CallbackResult::Succeeded(output) => (true, Some(output), None, None),
+                    CallbackResult::Failed { error, cause } => {
+                        (false, None, Some(error), Some(cause))
+                    }
+                };
+                let inserted = {
+                    let client = shared.client().await?;
+                    let statement = client
+                        .prepare_cached(&shared.sql.complete_callback)
+                        .await
+                        .map_err(database)?;
+                    client
+                        .execute(
+                            &statement,
+                            &[&token, &succeeded, &output, &error, &cause, &shared.channel],
+                        )
+                        .await
+                        .map_err(database)?
+                };
+                if inserted == 1 {
+                    return Ok(result.clone());
+                }
+                // An earlier answer stands (committed: ON CONFLICT waited for it).
+                shared.callback(&token).await?.ok_or_else(|| {
+                    StoreError::Database(format!(
+                        "callback `{token}` vanished while it was answered"
+                    ))
+                })
             })
         })
     }
@@ -534,50 +603,55 @@ impl Store for PostgresStore {
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let shared = Arc::clone(&self.shared);
         let token = token.to_owned();
-        self.io.run(async move { shared.callback(&token).await })
+        self.io
+            .run(async move { retrying!(shared, shared.callback(&token)) })
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.save_definition)
-                .await
-                .map_err(database)?;
-            client
-                .execute(
-                    &statement,
-                    &[
-                        &definition.workflow,
-                        &definition.version,
-                        &definition.definition,
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            Ok(())
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.save_definition)
+                    .await
+                    .map_err(database)?;
+                client
+                    .execute(
+                        &statement,
+                        &[
+                            &definition.workflow,
+                            &definition.version,
+                            &definition.definition,
+                        ],
+                    )
+                    .await
+                    .map_err(database)?;
+                Ok(())
+            })
         })
     }
 
     fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
-            let client = shared.client().await?;
-            let statement = client
-                .prepare_cached(&shared.sql.definitions)
-                .await
-                .map_err(database)?;
-            let rows = client.query(&statement, &[]).await.map_err(database)?;
-            rows.iter()
-                .map(|row| {
-                    Ok(StoredDefinition {
-                        workflow: row.try_get(0).map_err(database)?,
-                        version: row.try_get(1).map_err(database)?,
-                        definition: row.try_get(2).map_err(database)?,
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.definitions)
+                    .await
+                    .map_err(database)?;
+                let rows = client.query(&statement, &[]).await.map_err(database)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(StoredDefinition {
+                            workflow: row.try_get(0).map_err(database)?,
+                            version: row.try_get(1).map_err(database)?,
+                            definition: row.try_get(2).map_err(database)?,
+                        })
                     })
-                })
-                .collect()
+                    .collect()
+            })
         })
     }
 

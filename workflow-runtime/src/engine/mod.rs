@@ -248,39 +248,41 @@ impl<C: Send + Sync + 'static> Engine<C> {
         };
         let store = &self.shared.store;
         let lease_until = self.shared.leasing.start_until(clock.now());
-        match store.create(new, &self.shared.owner, lease_until).await? {
-            // A client leaves it to the workers, which a NOTIFY (or their
-            // next poll) tells.
-            Created::New { .. } if self.shared.leasing.client_only => {
-                Ok(ExecutionHandle::new(id, self.clone()))
-            }
-            Created::New { fence } => {
-                let progress = Progress {
-                    attempt: 1,
-                    ..Progress::default()
-                };
-                let run = Run {
-                    id: id.clone(),
-                    name: &name,
-                    state,
-                    fence,
-                    last_event_id: 0,
-                    elapsed: Duration::ZERO,
-                };
-                self.spawn::<W>(run, checkpoint, progress);
-                Ok(ExecutionHandle::new(id, self.clone()))
-            }
+        let fence = match store.create(new, &self.shared.owner, lease_until).await? {
+            Created::New { fence } => fence,
+            // An earlier try of this very create landed and only its reply
+            // was lost (the store retried it): the execution is this
+            // start's, claimed with the fence the create gave it.
+            Created::Existing(existing) if existing.id == id => existing.fence,
             Created::Existing(existing) => {
-                if existing.workflow == *def.name && existing.input == input_json {
+                return if existing.workflow == *def.name && existing.input == input_json {
                     Ok(ExecutionHandle::new(existing.id, self.clone()))
                 } else {
                     Err(EngineError::NameConflict {
                         name,
                         existing: existing.id,
                     })
-                }
+                };
             }
+        };
+        // A client leaves it to the workers, which a NOTIFY (or their next
+        // poll) tells.
+        if !self.shared.leasing.client_only {
+            let progress = Progress {
+                attempt: 1,
+                ..Progress::default()
+            };
+            let run = Run {
+                id: id.clone(),
+                name: &name,
+                state,
+                fence,
+                last_event_id: 0,
+                elapsed: Duration::ZERO,
+            };
+            self.spawn::<W>(run, checkpoint, progress);
         }
+        Ok(ExecutionHandle::new(id, self.clone()))
     }
 
     /// A handle to an existing execution of `W`, to await or cancel it.
@@ -424,13 +426,21 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 }
                 Ran::Ended(other) => other.map(|_| ()),
             };
-            if let Err(ExecutionError::Store(
-                error @ (StoreError::Fenced { .. } | StoreError::Ended(_)),
-            )) = &outcome
+            let gone_elsewhere = |error: &StoreError| match error {
+                StoreError::Fenced { .. } | StoreError::Ended(_) => true,
+                // On a shared store the execution stays at its last
+                // checkpoint, and another worker (or this one) goes on
+                // when its lease expires.
+                StoreError::Unavailable(_) => shared.leasing.lease.is_some(),
+                _ => false,
+            };
+            if let Err(ExecutionError::Store(error)) = &outcome
+                && gone_elsewhere(error)
             {
                 // Another worker took it over (this one stalled past its
-                // lease), or a cancel ended it in the store: not this
-                // task's to report. Waiting handles go on through the store.
+                // lease), a cancel ended it in the store, or the database
+                // is out of reach: not this task's to report. Waiting
+                // handles go on through the store.
                 tracing::info!(execution = %key_in_task, %error, "let go of an execution");
                 let_go(&shared.live, &key_in_task);
                 shared.wake.notify_one();
