@@ -1,6 +1,6 @@
 //! Inline typed execution of a 10-state workflow whose tasks do no work,
 //! against a hand-written async `match` loop over the same handlers, in one
-//! run. DESIGN's goal: at most 1.1x the hand-written loop.
+//! run. The goal (README, Benchmarks): at most 1.1x the hand-written loop.
 //!
 //! ```text
 //! cargo bench -p workflow-benches --bench inline

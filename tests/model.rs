@@ -1,6 +1,6 @@
 //! Random failure schedules through a task with two retriers and two
 //! catchers, on the engine, checked against a reference model of the retry
-//! and catch rules written here from DESIGN.md, independently of the runtime.
+//! and catch rules written here from the README, independently of the runtime.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -87,7 +87,7 @@ enum End {
     Failed(String),
 }
 
-/// The reference model: the retry and catch rules of DESIGN.md, by hand.
+/// The reference model: the retry and catch rules of the README, by hand.
 fn model(schedule: &[Outcome]) -> (End, usize, Duration) {
     // Retriers: (matches, max_attempts, interval s, backoff, max_delay s).
     type Retrier = (fn(Outcome) -> bool, u32, f64, f64, Option<f64>);

@@ -1,4 +1,4 @@
-//! DESIGN.md's reference workflow, written exactly in the reference syntax,
+//! The reference workflow, written exactly in the reference syntax,
 //! run inline on tokio's paused clock.
 
 use std::sync::Mutex;

@@ -1,4 +1,4 @@
-//! Retry and catch semantics, exactly as DESIGN.md states them, on tokio's
+//! Retry and catch semantics, exactly as the README states them, on tokio's
 //! paused clock: delays are measured between attempts, to the nanosecond.
 
 use std::sync::Mutex;

@@ -1,4 +1,4 @@
-//! The reference syntax of DESIGN.md, complete with the types it uses.
+//! The reference syntax (the full checkout workflow), complete with the types it uses.
 
 #![deny(warnings)]
 
