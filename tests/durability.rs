@@ -138,6 +138,8 @@ async fn a_restart_mid_wait_sleeps_only_what_is_left() {
     assert_eq!(count(&history, EventKind::WaitStateEntered), 1);
     assert_eq!(count(&history, EventKind::WaitStateExited), 1);
     assert_eq!(count(&history, EventKind::ExecutionSucceeded), 1);
+    // A timer coming due after a restart is no resumption mid-state.
+    assert_eq!(count(&history, EventKind::ExecutionResumed), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,6 +175,18 @@ async fn a_task_running_at_the_crash_runs_again_with_the_same_key() {
         "Work and Retry, once each"
     );
     assert_eq!(count(&history, EventKind::TaskStateExited), 2);
+    // The restart is visible: the task's scheduling is recorded again,
+    // after the event that says the execution was resumed.
+    let kinds: Vec<EventKind> = history.iter().map(|e| e.kind).collect();
+    let resumed = kinds
+        .iter()
+        .position(|&k| k == EventKind::ExecutionResumed)
+        .expect("an ExecutionResumed event");
+    assert_eq!(count(&history, EventKind::ExecutionResumed), 1);
+    assert_eq!(
+        kinds[resumed + 1..resumed + 3],
+        [EventKind::TaskScheduled, EventKind::TaskStarted]
+    );
 }
 
 #[tokio::test(start_paused = true)]

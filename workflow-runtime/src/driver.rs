@@ -225,6 +225,10 @@ impl Runner {
                 }
                 progress.started = true;
                 seen = true;
+            } else if progress.wake_at.is_none() && R::RECORDS {
+                // Not a timer coming due: the run before this one stopped
+                // in the middle of the state.
+                recorder.record(EventKind::ExecutionResumed, None, Data::None)?;
             }
             loop {
                 // States that finish without waiting (choices, passes, handlers

@@ -100,6 +100,12 @@ event_kinds! {
     SucceedStateEntered,
     SucceedStateExited,
     FailStateEntered,
+    /// Not in Step Functions' vocabulary: the execution goes on from its
+    /// last checkpoint in a new run (after a crash, a takeover by another
+    /// worker, or a shutdown), in the middle of a state. What the state
+    /// recorded before it (`TaskScheduled`, `TaskStarted`) is recorded
+    /// again after it; a task runs again with the same idempotency key.
+    ExecutionResumed,
 }
 
 impl EventKind {
