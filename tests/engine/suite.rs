@@ -1076,3 +1076,5 @@ async fn map_iterations_count_against_the_history_limit() {
         "the map did not go on past the limit"
     );
 }
+
+include!("purge.rs");

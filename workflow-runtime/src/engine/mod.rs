@@ -9,6 +9,7 @@ mod handle;
 mod ids;
 mod leasing;
 mod live;
+mod purge;
 mod record;
 mod recorder;
 mod recovery;

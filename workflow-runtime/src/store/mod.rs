@@ -309,8 +309,9 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// Which executions a call takes when more than `limit` qualify is the
     /// store's choice. To delete all that qualify, call again until a call
-    /// deletes fewer than `limit`: each call is one short transaction, so a
-    /// purge of millions never holds the store for long.
+    /// deletes fewer than `limit`, as [`Engine::purge`](crate::Engine::purge)
+    /// does: each call is one short transaction, so a purge of millions
+    /// never holds the store for long.
     fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64>;
 
     /// Records how the callback task with this token was completed. The
