@@ -52,6 +52,9 @@ impl Store for Bell {
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.list(filter)
     }
+    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
+        self.inner.purge(ended_before, limit)
+    }
     fn complete_callback(
         &self,
         token: &str,

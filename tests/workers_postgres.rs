@@ -293,6 +293,9 @@ impl Store for Partitioned {
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.list(filter)
     }
+    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
+        self.inner.purge(ended_before, limit)
+    }
     fn complete_callback(
         &self,
         token: &str,
@@ -609,7 +612,7 @@ async fn workers_carry_on_when_their_connections_drop() {
         engine
     };
     // Every connection the worker and the client have (pool and listener)
-    // is cut every 40 ms, from another thread, so some are cut
+    // is cut every 40 ms for a second, from another thread, so some are cut
     // in the middle of a write, while the executions run.
     let stop = Arc::new(AtomicBool::new(false));
     let cutter = {
@@ -625,7 +628,13 @@ async fn workers_carry_on_when_their_connections_drop() {
                     .unwrap();
                 tokio::spawn(connection);
                 let mut cut = 0;
-                while !stop.load(Ordering::SeqCst) {
+                // Rounds, not until the end: on a loaded machine a new
+                // connection may take longer to open than the gap between
+                // two cuts.
+                for _ in 0..25 {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
                     let rows = admin
                         .query(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \

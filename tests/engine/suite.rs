@@ -1175,3 +1175,5 @@ async fn halt_resolves_waiting_handles_and_refuses_new_starts() {
     );
     assert_eq!(engine.recover().await.err(), Some(EngineError::Stopped));
 }
+
+include!("purge.rs");

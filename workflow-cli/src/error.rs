@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use workflow_runtime::EngineError;
 use workflow_runtime::store::StoreError;
+
+use crate::store::Label;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -10,14 +13,25 @@ pub(crate) enum CliError {
     /// The store's file is not there; opening it would create an empty one.
     #[error("no store at `{}`: the file does not exist", .0.display())]
     NoStore(PathBuf),
-    /// The store refused or failed.
-    #[error("the store at `{}`: {source}", path.display())]
+    /// `--schema` with a SQLite file, which has no schemas.
+    #[error(
+        "--schema names a PostgreSQL schema, and `{}` is a SQLite file: give --db a \
+         postgres:// URL, or leave --schema out",
+        .0.display()
+    )]
+    SchemaWithSqlite(PathBuf),
+    /// The store could not be opened, refused or failed.
+    #[error("the store at {store}: {source}")]
     Store {
-        /// The store's file.
-        path: PathBuf,
+        /// The store, as messages name it.
+        store: Label,
         /// What it said.
         source: StoreError,
     },
+    /// The engine refused (never for the commands there are; kept typed
+    /// rather than unwrapped).
+    #[error(transparent)]
+    Engine(EngineError),
     /// No execution has this id or name.
     #[error("no execution with id or name `{0}` in this store (`workflow list` shows them)")]
     UnknownExecution(String),

@@ -6,6 +6,8 @@
 //! workflow --db orders.db history order-3
 //! workflow --db orders.db diagram --execution order-3 --format dot | dot -Tsvg > order-3.svg
 //! workflow --db orders.db export Checkout > checkout.asl.json
+//! workflow --db postgres://app@db.internal/app --schema orders list
+//! workflow --db orders.db purge --older-than 30d
 //! ```
 
 #![forbid(unsafe_code)]
@@ -15,24 +17,36 @@ mod error;
 mod output;
 mod store;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use workflow_runtime::Status;
 use workflow_runtime::store::Filter;
 
 use crate::error::CliError;
-use crate::store::Opened;
+use crate::store::{Db, Opened};
 
-/// Lists executions, shows their histories, and draws and exports the
-/// workflows they ran, from a SQLite store written by a `workflow` engine.
+/// Lists executions, shows their histories, draws and exports the
+/// workflows they ran, and purges old ones, from a store written by
+/// `workflow` engines: a SQLite file or a PostgreSQL database.
 #[derive(Debug, Parser)]
 #[command(name = "workflow", version)]
 struct Cli {
-    /// The SQLite store's file.
-    #[arg(long, value_name = "FILE", env = "WORKFLOW_DB")]
-    db: PathBuf,
+    /// The store: a SQLite file's path, or a PostgreSQL database's
+    /// `postgres://` (or `postgresql://`) URL. Required.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE or URL",
+        env = "WORKFLOW_DB",
+        value_parser = Db::parse
+    )]
+    db: Option<Db>,
+    /// The PostgreSQL schema the store is in. Default: `workflow`.
+    #[arg(long, global = true, value_name = "NAME")]
+    schema: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,6 +93,32 @@ enum Command {
     },
     /// Lists the workflows whose definitions the store keeps.
     Workflows,
+    /// Deletes the executions that ended longer ago than an age, with their
+    /// histories, in batches; running executions stay.
+    Purge {
+        /// How long ago an execution must have ended: `30d`, `12h`, `90m`,
+        /// `1h 30m`...
+        #[arg(long, value_name = "AGE", value_parser = Age::parse)]
+        older_than: Age,
+    },
+}
+
+/// An age as given on the command line (to repeat it), and as a duration.
+#[derive(Debug, Clone)]
+struct Age {
+    text: String,
+    duration: Duration,
+}
+
+impl Age {
+    fn parse(text: &str) -> Result<Age, String> {
+        let duration = humantime::parse_duration(text)
+            .map_err(|e| format!("{e} (expected an age such as 30d, 12h or 90m)"))?;
+        Ok(Age {
+            text: text.to_owned(),
+            duration,
+        })
+    }
 }
 
 /// A diagram's language.
@@ -121,14 +161,26 @@ fn parse_status(name: &str) -> Result<Status, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let Some(db) = cli.db.clone() else {
+        Cli::command()
+            .error(
+                ErrorKind::MissingRequiredArgument,
+                "name the store with --db <FILE or URL> (or WORKFLOW_DB)",
+            )
+            .exit()
+    };
+    // With the I/O driver, which the PostgreSQL client needs.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start a runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(&db, cli)) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -141,8 +193,8 @@ fn main() -> ExitCode {
 }
 
 /// Runs one command; what it prints.
-async fn run(cli: Cli) -> Result<String, CliError> {
-    let store = Opened::open(&cli.db)?;
+async fn run(db: &Db, cli: Cli) -> Result<String, CliError> {
+    let store = Opened::open(db, cli.schema.as_deref()).await?;
     match cli.command {
         Command::List { workflow, status } => {
             let executions = store.list(Filter { workflow, status }).await?;
@@ -195,5 +247,9 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             })
         }
         Command::Workflows => Ok(output::definitions(&store.definitions().await?)),
+        Command::Purge { older_than } => {
+            let purged = store.purge(older_than.duration).await?;
+            Ok(output::purged(purged, &older_than.text))
+        }
     }
 }

@@ -96,6 +96,16 @@ pub(crate) fn definitions(kept: &[StoredDefinition]) -> String {
     table(&["WORKFLOW", "VERSION"], &rows)
 }
 
+/// `purge`: how many executions it deleted.
+pub(crate) fn purged(count: u64, older_than: &str) -> String {
+    let executions = if count == 1 {
+        "execution"
+    } else {
+        "executions"
+    };
+    format!("deleted {count} {executions} that ended more than {older_than} ago\n")
+}
+
 /// Pretty JSON with a final newline.
 pub(crate) fn json(value: &impl serde::Serialize) -> Result<String, CliError> {
     Ok(format!("{}\n", serde_json::to_string_pretty(value)?))

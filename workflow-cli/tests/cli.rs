@@ -1,6 +1,7 @@
-//! The `workflow` binary, end to end: a real engine writes a SQLite store,
-//! then the binary reads it back.
+//! The `workflow` binary, end to end: a real engine writes a store (a
+//! SQLite file, or a PostgreSQL schema), then the binary reads it back.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -82,18 +83,23 @@ async fn store() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn workflow(db: &Path, args: &[&str]) -> Output {
+/// The binary with these arguments only (no store from the environment).
+fn run(args: &[&OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_workflow"))
-        .arg("--db")
-        .arg(db)
+        .env_remove("WORKFLOW_DB")
         .args(args)
         .output()
         .unwrap()
 }
 
-/// Stdout of a command that must succeed.
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = workflow(db, args);
+fn workflow(db: &Path, args: &[&str]) -> Output {
+    let mut all = vec![OsStr::new("--db"), db.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    run(&all)
+}
+
+/// Stdout of a run that must have succeeded.
+fn succeeded(out: Output, args: &[&str]) -> String {
     assert!(
         out.status.success(),
         "{args:?} failed: {}",
@@ -102,12 +108,21 @@ fn ok(db: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Stderr of a command that must fail with `code`.
-fn fails(db: &Path, args: &[&str], code: i32) -> String {
-    let out = workflow(db, args);
+/// Stderr of a run that must have failed with `code`.
+fn failed(out: Output, args: &[&str], code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "{args:?}");
     assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     String::from_utf8(out.stderr).unwrap()
+}
+
+/// Stdout of a command that must succeed.
+fn ok(db: &Path, args: &[&str]) -> String {
+    succeeded(workflow(db, args), args)
+}
+
+/// Stderr of a command that must fail with `code`.
+fn fails(db: &Path, args: &[&str], code: i32) -> String {
+    failed(workflow(db, args), args, code)
 }
 
 #[tokio::test]
@@ -220,6 +235,7 @@ async fn a_missing_file_is_an_error_and_is_not_created() {
             db.display()
         )
     );
+    assert_eq!(fails(&db, &["purge", "--older-than", "7d"], 1), error);
     assert!(!db.exists());
 }
 
@@ -262,9 +278,184 @@ async fn a_file_that_is_not_a_store_is_a_typed_error() {
     );
 }
 
+/// Holds for an hour: still running when the commands read the store.
+#[workflow]
+#[derive(Serialize, Deserialize)]
+pub enum Hold {
+    #[start]
+    #[wait(seconds = 3600, next = Released)]
+    Waiting(u32),
+    #[succeed]
+    Released(u32),
+}
+
+#[tokio::test]
+async fn purge_deletes_what_has_ended_and_keeps_what_runs() {
+    let (_dir, db) = store().await;
+    // Started by a client-only engine, and run by nobody: it stays running.
+    let client = Engine::builder(())
+        .store(SqliteStore::open(&db).unwrap())
+        .client_only()
+        .build();
+    client.register::<Hold>();
+    client.start::<Hold>("hold-1", 1).await.unwrap();
+    drop(client);
+
+    // Nothing ended a day ago.
+    assert_eq!(
+        ok(&db, &["purge", "--older-than", "1d"]),
+        "deleted 0 executions that ended more than 1d ago\n"
+    );
+    assert_eq!(ok(&db, &["list"]).lines().count(), 5);
+    // Everything that has ended has ended by now; --db may come after the
+    // command too.
+    let args = ["purge", "--older-than", "0s", "--db"];
+    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    all.push(db.as_os_str());
+    assert_eq!(
+        succeeded(run(&all), &args),
+        "deleted 3 executions that ended more than 0s ago\n"
+    );
+    let left = ok(&db, &["list"]);
+    let rows: Vec<Vec<&str>> = left
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "{left}");
+    assert_eq!(rows[0][1..5], ["hold-1", "Hold", "Running", "Waiting"]);
+    assert!(
+        fails(&db, &["history", "order-1"], 1).contains("no execution with id or name `order-1`")
+    );
+    // What the definitions say stays: the workflows can still be drawn.
+    assert!(ok(&db, &["diagram", "Ship"]).starts_with("stateDiagram-v2"));
+    let bad_age = fails(&db, &["purge", "--older-than", "7x"], 2);
+    assert!(bad_age.contains("expected an age such as 30d"), "{bad_age}");
+}
+
+#[tokio::test]
+async fn the_store_must_be_named_and_a_schema_is_for_postgres_only() {
+    let missing = failed(run(&[OsStr::new("list")]), &["list"], 2);
+    assert!(missing.contains("name the store with --db"), "{missing}");
+    let (_dir, db) = store().await;
+    let schema = fails(&db, &["--schema", "orders", "list"], 1);
+    assert!(
+        schema.starts_with("error: --schema names a PostgreSQL schema"),
+        "{schema}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_clear_error_without_the_password() {
+    // Nothing listens on port 1.
+    let url = "postgres://reader:hunter2@127.0.0.1:1/orders";
+    let args = ["--db", url, "list"];
+    let args_os: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    let error = failed(run(&args_os), &args, 1);
+    assert!(
+        error.starts_with(
+            "error: the store at `postgres://reader:***@127.0.0.1:1/orders` (schema `workflow`): \
+             the database is unavailable: "
+        ),
+        "{error}"
+    );
+    assert!(!error.contains("hunter2"), "{error}");
+}
+
+// The commands on PostgreSQL: a real engine writes a schema of the test
+// database, the binary reads it. Skipped without WORKFLOW_TEST_POSTGRES;
+// a failure if WORKFLOW_REQUIRE_POSTGRES is set without it.
+#[path = "../../workflow-postgres/tests/support/mod.rs"]
+mod postgres_support;
+
+/// `workflow --db <url> --schema <schema> args...`
+fn on_postgres(url: &str, schema: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--db", url, "--schema", schema];
+    all.extend(args);
+    let all: Vec<&OsStr> = all.iter().map(OsStr::new).collect();
+    run(&all)
+}
+
+#[tokio::test]
+async fn lists_histories_and_purges_on_postgres() {
+    let Some(builder) = postgres_support::builder() else {
+        return;
+    };
+    let store = builder.connect().await.expect("the test database");
+    let schema = store.schema().to_owned();
+    let url = postgres_support::url().unwrap();
+    let engine = Engine::builder(()).store(store).build();
+    engine.register::<Ship>();
+    for n in [1, 3, 4] {
+        let handle = engine.start::<Ship>(format!("order-{n}"), n).await.unwrap();
+        let _ = handle.outcome().await;
+    }
+    drop(engine);
+    let ok = |args: &[&str]| succeeded(on_postgres(&url, &schema, args), args);
+
+    let all = ok(&["list"]);
+    let rows: Vec<Vec<&str>> = all
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let cells: Vec<&[&str]> = rows.iter().map(|r| &r[1..5]).collect();
+    assert_eq!(
+        cells,
+        [
+            ["order-1", "Ship", "Succeeded", "Shipped"],
+            ["order-3", "Ship", "Failed", "Backorder"],
+            ["order-4", "Ship", "Failed", "Pick"],
+        ],
+        "{all}"
+    );
+    assert_eq!(ok(&["list", "--status", "failed"]).lines().count(), 3);
+
+    let history = ok(&["history", "order-3"]);
+    assert!(history.starts_with("order-3 ("), "{history}");
+    assert!(history.contains("error: Backordered"), "{history}");
+    let kinds: Vec<&str> = history
+        .lines()
+        .filter(|l| l.trim_start().starts_with('+'))
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"ExecutionStarted"));
+    assert_eq!(kinds.last(), Some(&"ExecutionFailed"));
+    let id = history.split(['(', ')']).nth(1).unwrap();
+    assert_eq!(ok(&["history", id]), history);
+    assert_eq!(
+        ok(&["diagram", "Ship"]),
+        <Ship as Workflow>::definition().to_mermaid()
+    );
+
+    assert_eq!(
+        ok(&["purge", "--older-than", "0s"]),
+        "deleted 3 executions that ended more than 0s ago\n"
+    );
+    assert_eq!(ok(&["list"]), "no executions\n");
+}
+
+#[tokio::test]
+async fn a_missing_schema_is_an_error_and_is_not_created() {
+    let Some(url) = postgres_support::url() else {
+        return;
+    };
+    let schema = postgres_support::fresh_schema();
+    for _ in 0..2 {
+        let error = failed(on_postgres(&url, &schema, &["list"]), &["list"], 1);
+        assert!(
+            error.ends_with(&format!(
+                "invalid store configuration: the database has no schema `{schema}`: no engine \
+                 has kept a store there (an engine's first connection creates it)\n"
+            )),
+            "{error}"
+        );
+    }
+}
+
 // Every workflow here exports ASL that asl-validator accepts and DOT that
 // Graphviz renders.
 #[macro_use]
 #[path = "../../tests/support/exports.rs"]
 mod exports_check;
-validate_exports!(Ship, Label, Email);
+validate_exports!(Ship, Label, Email, Hold);

@@ -92,6 +92,7 @@ pub struct PostgresStoreBuilder {
     blocking: bool,
     retry_for: Duration,
     application_name: String,
+    existing_only: bool,
 }
 
 impl PostgresStore {
@@ -106,6 +107,7 @@ impl PostgresStore {
             blocking: false,
             retry_for: Duration::from_secs(60),
             application_name: "workflow".into(),
+            existing_only: false,
         }
     }
 
@@ -175,21 +177,36 @@ impl PostgresStoreBuilder {
         self
     }
 
+    /// Opens only a store that exists: [`connect`](Self::connect) then
+    /// fails with [`StoreError::Config`] when the database has no such
+    /// schema, or the schema holds no store, instead of creating it (and
+    /// runs no `CREATE SCHEMA`, which needs a privilege a reader may not
+    /// have). For tools that read what engines wrote, such as the
+    /// `workflow` command, where a mistyped schema name should be an error
+    /// rather than a new, empty store. A store of an older schema version
+    /// is still brought up to date. Default: `false`.
+    pub fn existing_only(mut self, existing_only: bool) -> Self {
+        self.existing_only = existing_only;
+        self
+    }
+
     /// Connects, brings the schema up to date and starts listening for
     /// wake-ups.
     ///
     /// # Errors
     ///
     /// [`StoreError::Config`] for an unparsable URL or a schema name that
-    /// is not a plain identifier, [`StoreError::Unavailable`] when the
-    /// server cannot be reached, [`StoreError::NewerSchema`] when a newer
-    /// version of this library migrated the schema.
+    /// is not a plain identifier, or, with
+    /// [`existing_only`](Self::existing_only), a schema that does not exist
+    /// or holds no store; [`StoreError::Unavailable`] when the server
+    /// cannot be reached, [`StoreError::NewerSchema`] when a newer version
+    /// of this library migrated the schema.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         if self.blocking {
             return self.connect_blocking();
         }
         let (config, quoted) = self.parse()?;
-        migrate(config.clone(), &self.schema).await?;
+        migrate(config.clone(), &self.schema, self.existing_only).await?;
         finish(&self, config, quoted, Io::Caller)
     }
 
@@ -205,7 +222,8 @@ impl PostgresStoreBuilder {
         let migrated = {
             let config = config.clone();
             let schema = self.schema.clone();
-            thread.block_on(async move { migrate(config, &schema).await })
+            let existing_only = self.existing_only;
+            thread.block_on(async move { migrate(config, &schema, existing_only).await })
         };
         migrated?;
         let io = Io::Blocking(thread);
@@ -227,11 +245,16 @@ impl PostgresStoreBuilder {
     }
 }
 
-/// Connects once to migrate the schema.
-async fn migrate(config: tokio_postgres::Config, schema: &str) -> Result<(), StoreError> {
+/// Connects once to migrate the schema (and, with `existing_only`, to
+/// check that there is a store to migrate).
+async fn migrate(
+    config: tokio_postgres::Config,
+    schema: &str,
+    existing_only: bool,
+) -> Result<(), StoreError> {
     let (client, connection) = config.connect(NoTls).await.map_err(database)?;
     let driver = tokio::spawn(connection);
-    let migrated = schema::migrate(&client, schema).await;
+    let migrated = schema::migrate(&client, schema, existing_only).await;
     drop(client);
     let _ = driver.await;
     migrated

@@ -98,7 +98,18 @@ pub(crate) fn big(value: u64) -> i64 {
 pub(crate) fn database(error: tokio_postgres::Error) -> StoreError {
     let text = match error.as_db_error() {
         Some(db) => db.to_string(),
-        None => error.to_string(),
+        // The client's own errors keep what went wrong in their source
+        // ("error connecting to server" because the connection was
+        // refused, say): the message says both.
+        None => {
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
     };
     match error.code() {
         Some(&SqlState::DISK_FULL | &SqlState::OUT_OF_MEMORY) => StoreError::Full(text),

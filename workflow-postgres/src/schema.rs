@@ -89,17 +89,29 @@ pub(crate) fn quoted(schema: &str) -> Result<String, StoreError> {
     Ok(format!("\"{schema}\""))
 }
 
-/// Brings the schema up to date. Under a session advisory lock keyed by
-/// the schema's name, so of many workers starting at once one migrates and
-/// the others wait, then find nothing left to do.
-pub(crate) async fn migrate(client: &Client, schema: &str) -> Result<(), StoreError> {
+/// Brings the schema up to date; with `existing_only`, only a schema that
+/// holds a store already. Under a session advisory lock keyed by the
+/// schema's name, so of many workers starting at once one migrates and the
+/// others wait, then find nothing left to do.
+pub(crate) async fn migrate(
+    client: &Client,
+    schema: &str,
+    existing_only: bool,
+) -> Result<(), StoreError> {
     let quoted = quoted(schema)?;
     let key = format!("workflow schema {schema}");
     client
         .execute("SELECT pg_advisory_lock(hashtext($1))", &[&key])
         .await
         .map_err(database)?;
-    let migrated = apply(client, &quoted).await;
+    let migrated = if existing_only {
+        match existing(client, schema, &quoted).await {
+            Ok(()) => apply(client, &quoted, false).await,
+            Err(error) => Err(error),
+        }
+    } else {
+        apply(client, &quoted, true).await
+    };
     let unlocked = client
         .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
         .await
@@ -107,16 +119,45 @@ pub(crate) async fn migrate(client: &Client, schema: &str) -> Result<(), StoreEr
     migrated.and(unlocked.map(drop))
 }
 
-async fn apply(client: &Client, schema: &str) -> Result<(), StoreError> {
-    client
-        .batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}; \
-             CREATE TABLE IF NOT EXISTS {schema}.migrations ( \
-                 version integer PRIMARY KEY, \
-                 applied_at timestamptz NOT NULL DEFAULT now())"
-        ))
+/// Checks that the schema exists and holds a store (its `migrations`
+/// table), so that opening it creates nothing.
+async fn existing(client: &Client, schema: &str, quoted: &str) -> Result<(), StoreError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), \
+                 to_regclass($2) IS NOT NULL",
+            &[&schema, &format!("{quoted}.migrations")],
+        )
         .await
         .map_err(database)?;
+    let schema_exists: bool = row.try_get(0).map_err(database)?;
+    let store_exists: bool = row.try_get(1).map_err(database)?;
+    match (schema_exists, store_exists) {
+        (false, _) => Err(StoreError::Config(format!(
+            "the database has no schema `{schema}`: no engine has kept a store there \
+             (an engine's first connection creates it)"
+        ))),
+        (true, false) => Err(StoreError::Config(format!(
+            "the schema `{schema}` holds no workflow store (it has no `migrations` table)"
+        ))),
+        (true, true) => Ok(()),
+    }
+}
+
+/// Applies the migrations not applied yet; `create` first creates the
+/// schema and its migrations table where missing.
+async fn apply(client: &Client, schema: &str, create: bool) -> Result<(), StoreError> {
+    if create {
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}; \
+                 CREATE TABLE IF NOT EXISTS {schema}.migrations ( \
+                     version integer PRIMARY KEY, \
+                     applied_at timestamptz NOT NULL DEFAULT now())"
+            ))
+            .await
+            .map_err(database)?;
+    }
     let found: i32 = client
         .query_one(
             &format!("SELECT COALESCE(MAX(version), 0) FROM {schema}.migrations"),

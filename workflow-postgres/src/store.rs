@@ -48,6 +48,7 @@ pub(crate) struct Sql {
     next_wake: String,
     history: String,
     list: String,
+    purge: String,
     complete_callback: String,
     callback: String,
     save_definition: String,
@@ -136,6 +137,28 @@ impl Sql {
                 "SELECT {COLUMNS} FROM {s}.executions \
                  WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text IS NULL OR status = $2) \
                  ORDER BY seq"
+            ),
+            // One statement, so one transaction: the executions (ended, so
+            // no commit writes them any more), then their events and their
+            // callback answers (tokens whose part before the first `/` is
+            // the id, as the engine reads them). SKIP LOCKED: purges run
+            // by several workers at once take different executions instead
+            // of waiting for each other. No ORDER BY: without an index on
+            // the stop time, the scan stops at the limit found.
+            purge: format!(
+                "WITH purged AS ( \
+                     DELETE FROM {s}.executions WHERE id IN ( \
+                         SELECT id FROM {s}.executions \
+                         WHERE status <> 'Running' AND stopped_at < $1 \
+                         LIMIT $2 \
+                         FOR UPDATE SKIP LOCKED) \
+                     RETURNING id), \
+                 events AS ( \
+                     DELETE FROM {s}.events WHERE execution IN (SELECT id FROM purged)), \
+                 callbacks AS ( \
+                     DELETE FROM {s}.callbacks \
+                     WHERE split_part(token, '/', 1) IN (SELECT id FROM purged)) \
+                 SELECT count(*) FROM purged"
             ),
             complete_callback: format!(
                 "WITH inserted AS ( \
@@ -554,6 +577,26 @@ impl Store for PostgresStore {
                     .await
                     .map_err(database)?;
                 rows.iter().map(execution).collect()
+            })
+        })
+    }
+
+    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
+        let shared = Arc::clone(&self.shared);
+        self.io.run(async move {
+            retrying!(shared, async {
+                let client = shared.client().await?;
+                let statement = client
+                    .prepare_cached(&shared.sql.purge)
+                    .await
+                    .map_err(database)?;
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let row = client
+                    .query_one(&statement, &[&nanos(ended_before), &limit])
+                    .await
+                    .map_err(database)?;
+                let purged: i64 = row.try_get(0).map_err(database)?;
+                Ok(count(purged))
             })
         })
     }

@@ -184,4 +184,78 @@ mod shared_database {
             })
         );
     }
+
+    #[tokio::test]
+    async fn an_existing_only_store_opens_what_is_there_and_creates_nothing() {
+        let Some(url) = support::url() else { return };
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let schema_count = |schema: String| {
+            let client = &client;
+            async move {
+                let row = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+                        &[&schema],
+                    )
+                    .await
+                    .unwrap();
+                row.get::<_, i64>(0)
+            }
+        };
+        let open = |schema: &str| {
+            PostgresStore::builder(url.clone())
+                .schema(schema)
+                .existing_only(true)
+                .connect()
+        };
+        // No such schema: an error, and still no such schema.
+        let missing = support::fresh_schema();
+        let refused = open(&missing).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Config(m)) if m.contains("has no schema")),
+            "{refused:?}"
+        );
+        assert_eq!(schema_count(missing).await, 0);
+        // A schema that holds something else: an error, and no tables made.
+        let other = support::fresh_schema();
+        client
+            .batch_execute(&format!("CREATE SCHEMA \"{other}\""))
+            .await
+            .unwrap();
+        let refused = open(&other).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Config(m)) if m.contains("holds no workflow store")),
+            "{refused:?}"
+        );
+        let tables = client
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = $1",
+                &[&other],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        assert_eq!(tables, 0);
+        // A store an engine made: it opens, and reads what is there.
+        let made = support::fresh_schema();
+        let writer = PostgresStore::builder(url.clone())
+            .schema(made.clone())
+            .connect()
+            .await
+            .unwrap();
+        create(&writer, "e1", "order-1").await;
+        let reader = open(&made).await.unwrap();
+        assert!(reader.execution("e1").await.unwrap().is_some());
+        let blocking = PostgresStore::builder(url.clone())
+            .schema(support::fresh_schema())
+            .existing_only(true)
+            .connect_blocking();
+        assert!(
+            matches!(blocking, Err(StoreError::Config(_))),
+            "{blocking:?}"
+        );
+    }
 }

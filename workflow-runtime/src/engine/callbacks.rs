@@ -120,7 +120,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     pub(super) async fn running_token(&self, token: &str) -> Result<(), EngineError> {
         // A token is an idempotency key: it starts with the id of the
         // execution (a branch's key starts with its root execution's id).
-        let execution = token.split('/').next().unwrap_or_default();
+        let execution = crate::store::callback_execution(token);
         match self.shared.store.execution(execution).await? {
             Some(stored) if stored.checkpoint.status == Status::Running => Ok(()),
             _ => Err(EngineError::UnknownToken(token.to_owned())),

@@ -10,6 +10,7 @@ mod ids;
 mod leasing;
 mod lifecycle;
 mod live;
+mod purge;
 mod record;
 mod recorder;
 mod recovery;

@@ -301,6 +301,26 @@ pub trait Store: Send + Sync + 'static {
     /// The executions that pass the filter, in start order.
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
 
+    /// Deletes at most `limit` executions that have ended (any status but
+    /// [`Status::Running`]) at a time before `ended_before`, with their
+    /// histories and their callback answers, and returns how many it
+    /// deleted. A running execution is never deleted, however old it is;
+    /// nor is an ended one that has no stop time.
+    ///
+    /// A deleted execution is gone for every read: [`execution`](Store::execution)
+    /// gives `None`, [`history`](Store::history) [`StoreError::NotFound`],
+    /// [`list`](Store::list) leaves it out, and its name is free for a new
+    /// start. Its callback answers are those whose token's part before the
+    /// first `/` is its id (see [`callback_execution`]), the rule by which
+    /// the engine finds the execution a token belongs to.
+    ///
+    /// Which executions a call takes when more than `limit` qualify is the
+    /// store's choice. To delete all that qualify, call again until a call
+    /// deletes fewer than `limit`, as [`Engine::purge`](crate::Engine::purge)
+    /// does: each call is one short transaction, so a purge of millions
+    /// never holds the store for long.
+    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64>;
+
     /// Records how the callback task with this token was completed, and
     /// returns the completion that stands: the first one. A later one is
     /// not written; its caller compares what comes back with what it sent.
@@ -339,6 +359,16 @@ pub trait Store: Send + Sync + 'static {
     fn is_shared(&self) -> bool {
         false
     }
+}
+
+/// The id of the execution a callback token belongs to: the token up to
+/// its first `/` (a token is an idempotency key,
+/// `<execution id>/<state>/<entry>`, and a branch's starts with its root
+/// execution's id).
+pub fn callback_execution(token: &str) -> &str {
+    token
+        .split_once('/')
+        .map_or(token, |(execution, _)| execution)
 }
 
 /// Checks that `events` continue a stored history whose last event is

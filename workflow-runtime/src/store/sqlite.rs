@@ -8,6 +8,8 @@
 //! The file is in WAL mode with `synchronous = NORMAL`: a killed process
 //! loses nothing committed; a power cut may lose the last transactions.
 
+mod purge;
+
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::mpsc;
@@ -896,6 +898,10 @@ impl Store for SqliteStore {
                 params![filter.workflow, filter.status.map(Status::name)],
             )
         })
+    }
+
+    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
+        self.run(move |connection| purge::purge(connection, ended_before, limit))
     }
 
     fn complete_callback(

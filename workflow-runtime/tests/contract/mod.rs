@@ -2,6 +2,8 @@
 //! `&dyn Store`, and `suite!`, which makes a test of each for one store.
 //! Included by each store's test target.
 
+mod purge;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use workflow_runtime::store::{
@@ -9,6 +11,8 @@ use workflow_runtime::store::{
     Transition,
 };
 use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
+
+pub use self::purge::*;
 
 pub fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
@@ -753,6 +757,22 @@ macro_rules! suite {
             async fn errors_are_typed() {
                 let Some(store) = make().await else { return };
                 super::contract::errors_are_typed(&store).await;
+            }
+            #[tokio::test]
+            async fn a_purge_deletes_old_ended_executions_with_their_histories() {
+                let Some(store) = make().await else { return };
+                super::contract::a_purge_deletes_old_ended_executions_with_their_histories(&store)
+                    .await;
+            }
+            #[tokio::test]
+            async fn a_purge_never_deletes_a_running_execution() {
+                let Some(store) = make().await else { return };
+                super::contract::a_purge_never_deletes_a_running_execution(&store).await;
+            }
+            #[tokio::test]
+            async fn a_purge_deletes_at_most_its_limit() {
+                let Some(store) = make().await else { return };
+                super::contract::a_purge_deletes_at_most_its_limit(&store).await;
             }
         }
     };

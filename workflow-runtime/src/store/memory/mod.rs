@@ -2,6 +2,7 @@
 
 mod history;
 mod names;
+mod purge;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -39,19 +40,30 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 /// Each execution is kept compactly (its history encoded, repeated strings
 /// kept once) and rebuilt as a [`StoredExecution`] or a list of [`Event`]s
 /// when read, so reads allocate and writes do not keep spare copies.
+///
+/// [`purge`](Store::purge) frees a deleted execution's state, input and
+/// history at once, and leaves a small tombstone in its place that no read
+/// sees; once tombstones outnumber the live executions, the next purge
+/// sweeps them out (see `memory/purge.rs`), so a store that is purged
+/// keeps memory for what it holds, not for everything it ever held.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
-/// An execution's place in [`Inner::rows`]. Rows are never removed, so a
-/// slot stays valid, and slots grow in start order.
+/// An execution's place in [`Inner::rows`]. Slots grow in start order.
+/// Rows leave only when a purge compacts them out (see `purge.rs`), which
+/// renumbers every slot and rebuilds the maps and indexes that hold them,
+/// under the lock: no slot is kept across a release of the lock.
 type Slot = u32;
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Every execution, in start order, so `list` needs no separate order.
+    /// Every execution, in start order, so `list` needs no separate order;
+    /// purged ones are tombstones until the next compaction.
     rows: Vec<Row>,
+    /// How many of `rows` are tombstones.
+    tombstones: usize,
     by_id: HashMap<Arc<str>, Slot>,
     by_name: HashMap<Arc<str>, Slot>,
     /// Running executions nobody holds, by when they are due. `None` (no
@@ -83,6 +95,9 @@ struct Row {
     lease_until: Option<SystemTime>,
     checkpoint: Saved,
     events: Vec<u8>,
+    /// Purged: in no map and no index, its state, input and history freed,
+    /// and skipped by `list`. Only a compaction removes it.
+    purged: bool,
 }
 
 /// A [`Checkpoint`], as a row keeps it.
@@ -403,6 +418,7 @@ impl Store for MemoryStore {
                 lease_until: Some(lease_until),
                 checkpoint: Saved::new(checkpoint, &mut inner.names)?,
                 events: Vec::new(),
+                purged: false,
             };
             let key = row.index_key();
             inner.rows.push(row);
@@ -504,6 +520,7 @@ impl Store for MemoryStore {
             Ok(inner
                 .rows
                 .iter()
+                .filter(|r| !r.purged)
                 .filter(|r| {
                     filter
                         .workflow
@@ -514,6 +531,13 @@ impl Store for MemoryStore {
                 .map(|r| r.stored(names))
                 .collect())
         })
+    }
+
+    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
+        let (purged, freed) = self.lock().purge(ended_before, limit);
+        // What the purged rows held is freed once the lock is released.
+        drop(freed);
+        Box::pin(std::future::ready(Ok(purged)))
     }
 
     fn complete_callback(
@@ -583,13 +607,21 @@ mod tests {
         }
     }
 
-    /// The indexes hold exactly what the rows say, and nothing else.
+    /// The indexes hold exactly what the rows say, and nothing else; the
+    /// maps find every live row, and no tombstone.
     fn assert_indexed(store: &MemoryStore) {
         let inner = store.inner.lock().unwrap();
         let mut due = BTreeSet::new();
         let mut leased = BTreeSet::new();
+        let live = inner.rows.iter().filter(|row| !row.purged).count();
+        assert_eq!(inner.rows.len() - live, inner.tombstones);
+        assert_eq!((inner.by_id.len(), inner.by_name.len()), (live, live));
         for (slot, row) in inner.rows.iter().enumerate() {
             let slot = Slot::try_from(slot).unwrap();
+            if !row.purged {
+                assert_eq!(inner.by_id.get(&row.id), Some(&slot));
+                assert_eq!(inner.by_name.get(&row.name), Some(&slot));
+            }
             match row.index_key() {
                 Some(IndexKey::Due(at)) => due.insert((at, slot)),
                 Some(IndexKey::Leased(until)) => leased.insert((until, slot)),
@@ -632,20 +664,23 @@ mod tests {
             .min()
     }
 
-    /// Random creates, commits, claims and releases: after each, the
-    /// indexes match the rows, and claims and `next_wake` give what a scan
-    /// of every row would.
+    /// Random creates, commits, claims, releases and purges: after each,
+    /// the indexes match the rows, and claims, `next_wake` and purges give
+    /// what a scan of every row would.
     #[tokio::test]
     async fn the_indexes_agree_with_a_scan_of_every_row() {
         let mut rng = fastrand::Rng::with_seed(7);
-        for _round in 0..20 {
+        // The last rounds keep to a few executions and end them often, so
+        // tombstones come to outnumber the living and purges sweep them.
+        for round in 0..30 {
+            let (ends_one_in, most) = if round < 20 { (6, usize::MAX) } else { (2, 12) };
             let store = MemoryStore::new();
             // The fence each execution was last claimed with.
             let mut fences: Vec<u64> = Vec::new();
             for _ in 0..300 {
                 let now = at(rng.u64(0..200));
-                match rng.u8(0..4) {
-                    0 => {
+                match rng.u8(0..5) {
+                    0 if fences.len() < most => {
                         let id = format!("e{}", fences.len());
                         let wake = rng.bool().then(|| at(rng.u64(0..200)));
                         let new = NewExecution {
@@ -662,7 +697,7 @@ mod tests {
                     }
                     1 if !fences.is_empty() => {
                         let n = rng.usize(0..fences.len());
-                        let status = if rng.u8(0..6) == 0 {
+                        let status = if rng.u8(0..ends_one_in) == 0 {
                             Status::Succeeded
                         } else {
                             Status::Running
@@ -673,7 +708,7 @@ mod tests {
                             fence: fences[n],
                             checkpoint: checkpoint(status, wake),
                             events: Vec::new(),
-                            stopped_at: None,
+                            stopped_at: (status != Status::Running).then_some(now),
                         };
                         // A stale fence is refused and changes nothing.
                         let _ = store.commit(commit).await;
@@ -681,6 +716,26 @@ mod tests {
                     2 if !fences.is_empty() => {
                         let n = rng.usize(0..fences.len());
                         let _ = store.release(&format!("e{n}"), fences[n]).await;
+                    }
+                    3 => {
+                        let limit = rng.usize(0..4);
+                        // The earliest started of those that ended before now.
+                        let doomed: Vec<String> = {
+                            let inner = store.inner.lock().unwrap();
+                            inner
+                                .rows
+                                .iter()
+                                .filter(|r| !r.purged && r.checkpoint.status != Status::Running)
+                                .filter(|r| r.stopped_at.is_some_and(|t| t < now))
+                                .take(limit)
+                                .map(|r| r.id.to_string())
+                                .collect()
+                        };
+                        let purged = store.purge(now, limit).await.unwrap();
+                        assert_eq!(purged, doomed.len() as u64);
+                        for id in &doomed {
+                            assert_eq!(store.execution(id).await.unwrap(), None);
+                        }
                     }
                     _ => {
                         let expired = if rng.bool() { now } else { at(1_000) };

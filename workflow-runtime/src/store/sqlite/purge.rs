@@ -1,0 +1,54 @@
+//! Purging the SQLite store: one job, so one transaction (shared with the
+//! jobs of its batch, in a savepoint of its own).
+
+use std::time::SystemTime;
+
+use rusqlite::Connection;
+
+use super::{database, execute_cached, nanos};
+use crate::store::StoreError;
+
+/// Deletes at most `limit` executions that ended before `ended_before`,
+/// their events and their callback answers; how many it deleted.
+///
+/// Without an index on the stop time, the first statement reads the table
+/// in start order and stops at `limit` found: old executions come first,
+/// so a purge in batches reads about what it deletes, plus the table once
+/// in its last batch.
+pub(super) fn purge(
+    connection: &Connection,
+    ended_before: SystemTime,
+    limit: usize,
+) -> Result<u64, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let ids: Vec<String> = connection
+        .prepare_cached(
+            "SELECT id FROM executions \
+             WHERE status <> 'Running' AND stopped_at < ?1 LIMIT ?2",
+        )
+        .map_err(database)?
+        .query_map(rusqlite::params![nanos(ended_before), limit], |row| {
+            row.get(0)
+        })
+        .map_err(database)?
+        .collect::<Result<_, _>>()
+        .map_err(database)?;
+    for id in &ids {
+        // The events' primary key starts with the execution.
+        execute_cached(connection, "DELETE FROM events WHERE execution = ?1", [id])
+            .map_err(database)?;
+        // Tokens whose part before the first `/` is the id: a range of the
+        // primary key (`0` follows `/` in byte order, which the key's
+        // BINARY collation is), and the first `/` right after the id.
+        execute_cached(
+            connection,
+            "DELETE FROM callbacks WHERE token >= ?1 || '/' AND token < ?1 || '0' \
+             AND instr(token, '/') = length(?1) + 1",
+            [id],
+        )
+        .map_err(database)?;
+        execute_cached(connection, "DELETE FROM executions WHERE id = ?1", [id])
+            .map_err(database)?;
+    }
+    Ok(ids.len() as u64)
+}
