@@ -2,10 +2,10 @@
 //!
 //! It turns an annotated enum (one variant per state) and plain functions
 //! into a type-checked state machine. The pipeline: parse the enum and its
-//! attributes into a syn-level model ([`ast`]), lower it to
-//! `workflow_core`'s definition ([`lower`]), check both the macro's own rules
-//! and the core graph rules with errors on the user's tokens ([`check`]),
-//! then generate the `Workflow` impl ([`expand`]). Errors are collected, not
+//! attributes into a syn-level model (`ast.rs`), lower it to
+//! `workflow_core`'s definition (`lower.rs`), check both the macro's own rules
+//! and the core graph rules with errors on the user's tokens (`check.rs`),
+//! then generate the `Workflow` impl (`expand.rs`). Errors are collected, not
 //! returned early, and a fallback expansion follows them, so one mistake
 //! gives one message.
 

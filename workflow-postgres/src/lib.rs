@@ -8,11 +8,11 @@
 //! - executions are claimed with `FOR UPDATE SKIP LOCKED`, each claim
 //!   bumping the execution's fence; every write names the fence it holds,
 //!   and a stale one changes nothing and fails with
-//!   [`StoreError::Fenced`](workflow_runtime::store::StoreError::Fenced);
+//!   [`StoreError::Fenced`];
 //! - a start is idempotent by name across processes through a unique
 //!   constraint, not a check-then-insert;
 //! - starts, parks and callback answers `NOTIFY` the store's channel in
-//!   their transaction, and [`Store::wake_up`](workflow_runtime::store::Store::wake_up)
+//!   their transaction, and [`Store::wake_up`]
 //!   completes when one arrives, from any process;
 //! - the schema is versioned in code and migrated under an advisory lock,
 //!   so ten workers starting at once migrate once; its name is
@@ -29,6 +29,9 @@
 //!     .await?;
 //! # let _ = store; Ok(()) }
 //! ```
+//!
+//! [`StoreError::Fenced`]: workflow_runtime::store::StoreError::Fenced
+//! [`Store::wake_up`]: workflow_runtime::store::Store::wake_up
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

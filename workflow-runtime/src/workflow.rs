@@ -44,7 +44,8 @@ pub trait Workflow: Sized + Send + 'static {
     /// The checkpoint an execution starts from.
     fn start(input: Self::Input) -> Self;
 
-    /// The position of the current state in [`Definition::states`].
+    /// The position of the current state in
+    /// [`Definition::states`](workflow_core::Definition::states).
     fn state_index(&self) -> usize;
 
     /// The name of the current state.
