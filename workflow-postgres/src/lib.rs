@@ -40,6 +40,7 @@ mod io;
 mod listen;
 mod rows;
 mod schema;
+mod sql;
 mod store;
 
 use std::sync::Arc;
@@ -75,7 +76,7 @@ struct Shared {
     /// A permit per notification heard.
     woken: Arc<Notify>,
     /// The statements, for this schema.
-    sql: store::Sql,
+    sql: sql::Sql,
     /// How long an operation is retried while the database is unavailable.
     retry_for: Duration,
 }
@@ -287,7 +288,7 @@ fn finish(
     Ok(PostgresStore {
         shared: Arc::new(Shared {
             pool,
-            sql: store::Sql::new(&quoted),
+            sql: sql::Sql::new(&quoted),
             schema: quoted,
             channel,
             woken,

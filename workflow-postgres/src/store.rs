@@ -5,13 +5,15 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{
     CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
     StoredDefinition, StoredExecution, Transition, check_events,
 };
 use workflow_runtime::{Event, EventKind, Status};
 
-use crate::rows::{COLUMNS, big, count, database, execution, nanos, time};
+use crate::rows::{big, count, database, execution, nanos, time};
 use crate::{PostgresStore, Shared};
 
 /// Runs an operation (an expression giving a future, made again for each
@@ -35,166 +37,50 @@ macro_rules! retrying {
     }};
 }
 
-/// The store's statements, with its schema spliced in once.
-#[derive(Debug)]
-pub(crate) struct Sql {
-    create: String,
-    by_name: String,
-    by_id: String,
-    commit: String,
-    claim: String,
-    release: String,
-    renew: String,
-    next_wake: String,
-    history: String,
-    list: String,
-    purge: String,
-    complete_callback: String,
-    callback: String,
-    save_definition: String,
-    definitions: String,
-}
-
-impl Sql {
-    pub(crate) fn new(s: &str) -> Sql {
-        Sql {
-            // Notifies only for an execution nobody holds (created by a
-            // client, for any worker to take): a NOTIFY serializes commits
-            // on the server, so writes that wake nobody do not send one.
-            create: format!(
-                "WITH inserted AS ( \
-                     INSERT INTO {s}.executions (id, name, workflow, version, input, state, \
-                         entry, attempt, retries, waiting, wake_at, status, output, error_name, \
-                         error_cause, started_at, stopped_at, last_event_id, fence, lease_owner, \
-                         lease_until, state_name) \
-                     VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, \
-                         $11, $12, $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19) \
-                     ON CONFLICT (name) DO NOTHING RETURNING lease_until, started_at) \
-                 SELECT CASE WHEN lease_until <= started_at THEN pg_notify($20, 'start') END \
-                 FROM inserted"
-            ),
-            by_name: format!("SELECT {COLUMNS} FROM {s}.executions WHERE name = $1"),
-            by_id: format!("SELECT {COLUMNS} FROM {s}.executions WHERE id = $1"),
-            // The checkpoint and its events in one statement: the events go
-            // in only if the UPDATE found the fence and the history's end
-            // where the writer thought they were.
-            commit: format!(
-                "WITH updated AS ( \
-                     UPDATE {s}.executions SET state = $4::text::json, entry = $5, \
-                         attempt = $6, retries = $7, waiting = $8, wake_at = $9, status = $10, \
-                         output = $11::text::json, error_name = $12, error_cause = $13, \
-                         stopped_at = COALESCE($14, stopped_at), \
-                         last_event_id = COALESCE($15, last_event_id), \
-                         state_name = $16 \
-                     WHERE id = $1 AND fence = $2 AND status = 'Running' \
-                         AND ($3::bigint IS NULL OR last_event_id = $3) RETURNING id), \
-                 inserted AS ( \
-                     INSERT INTO {s}.events (execution, id, previous_id, at, kind, state, data) \
-                     SELECT $1, e.id, e.previous_id, e.at, e.kind, e.state, e.data::json \
-                     FROM unnest($17::bigint[], $18::bigint[], $19::bigint[], $20::text[], \
-                         $21::text[], $22::text[]) AS e(id, previous_id, at, kind, state, data) \
-                     WHERE EXISTS (SELECT 1 FROM updated) \
-                     RETURNING 1) \
-                 SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)"
-            ),
-            // Due first: an execution without a timer counts as due at the
-            // claim's time, so a burst of starts does not starve timers
-            // that came due before it.
-            claim: format!(
-                "UPDATE {s}.executions SET fence = fence + 1, lease_owner = $1, \
-                     lease_until = $2 \
-                 WHERE id IN ( \
-                     SELECT id FROM {s}.executions \
-                     WHERE status = 'Running' AND (wake_at IS NULL OR wake_at <= $3) \
-                         AND (lease_until IS NULL OR lease_until <= $4) \
-                     ORDER BY COALESCE(wake_at, $3) \
-                     LIMIT $5 \
-                     FOR UPDATE SKIP LOCKED) \
-                 RETURNING {COLUMNS}"
-            ),
-            release: format!(
-                "WITH released AS ( \
-                     UPDATE {s}.executions SET lease_owner = NULL, lease_until = NULL \
-                     WHERE id = $1 AND fence = $2 AND status = 'Running' RETURNING id) \
-                 SELECT pg_notify($3, 'park') FROM released"
-            ),
-            renew: format!(
-                "UPDATE {s}.executions AS e SET lease_until = $1 \
-                 FROM unnest($2::text[], $3::bigint[]) AS held(id, fence) \
-                 WHERE e.id = held.id AND e.fence = held.fence AND e.status = 'Running' \
-                     AND e.lease_until IS NOT NULL \
-                 RETURNING e.id"
-            ),
-            next_wake: format!(
-                "SELECT MIN(wake_at) FROM {s}.executions \
-                 WHERE status = 'Running' AND (lease_until IS NULL OR lease_until <= $1)"
-            ),
-            history: format!(
-                "SELECT id, previous_id, at, kind, state, data::text FROM {s}.events \
-                 WHERE execution = $1 ORDER BY id"
-            ),
-            list: format!(
-                "SELECT {COLUMNS} FROM {s}.executions \
-                 WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text IS NULL OR status = $2) \
-                 ORDER BY seq"
-            ),
-            // One statement, so one transaction: the executions (ended, so
-            // no commit writes them any more), then their events and their
-            // callback answers (tokens whose part before the first `/` is
-            // the id, as the engine reads them). SKIP LOCKED: purges run
-            // by several workers at once take different executions instead
-            // of waiting for each other. No ORDER BY: without an index on
-            // the stop time, the scan stops at the limit found.
-            purge: format!(
-                "WITH purged AS ( \
-                     DELETE FROM {s}.executions WHERE id IN ( \
-                         SELECT id FROM {s}.executions \
-                         WHERE status <> 'Running' AND stopped_at < $1 \
-                         LIMIT $2 \
-                         FOR UPDATE SKIP LOCKED) \
-                     RETURNING id), \
-                 events AS ( \
-                     DELETE FROM {s}.events WHERE execution IN (SELECT id FROM purged)), \
-                 callbacks AS ( \
-                     DELETE FROM {s}.callbacks \
-                     WHERE split_part(token, '/', 1) IN (SELECT id FROM purged)) \
-                 SELECT count(*) FROM purged"
-            ),
-            complete_callback: format!(
-                "WITH inserted AS ( \
-                     INSERT INTO {s}.callbacks (token, succeeded, output, error, cause) \
-                     VALUES ($1, $2, $3::text::json, $4, $5) \
-                     ON CONFLICT (token) DO NOTHING RETURNING token) \
-                 SELECT pg_notify($6, 'callback') FROM inserted"
-            ),
-            callback: format!(
-                "SELECT succeeded, output::text, error, cause FROM {s}.callbacks \
-                 WHERE token = $1"
-            ),
-            save_definition: format!(
-                "INSERT INTO {s}.definitions (workflow, version, definition) \
-                 VALUES ($1, $2, $3::text::json) ON CONFLICT (workflow, version) DO NOTHING"
-            ),
-            definitions: format!(
-                "SELECT workflow, version, definition::text FROM {s}.definitions ORDER BY seq"
-            ),
-        }
-    }
-}
-
 impl Shared {
+    /// Runs one of the store's statements on a pooled connection.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        client.query(&statement, params).await.map_err(database)
+    }
+
+    /// [`query`](Shared::query) for exactly one row.
+    async fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        client.query_one(&statement, params).await.map_err(database)
+    }
+
+    /// [`query`](Shared::query) for at most one row.
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        client.query_opt(&statement, params).await.map_err(database)
+    }
+
+    /// [`query`](Shared::query) for the number of rows changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        client.execute(&statement, params).await.map_err(database)
+    }
+
     /// The execution with this id.
     async fn load(&self, id: &str) -> Result<Option<StoredExecution>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.by_id)
-            .await
-            .map_err(database)?;
-        match client
-            .query_opt(&statement, &[&id])
-            .await
-            .map_err(database)?
-        {
+        match self.query_opt(&self.sql.by_id, &[&id]).await? {
             Some(row) => execution(&row).map(Some),
             None => Ok(None),
         }
@@ -202,16 +88,7 @@ impl Shared {
 
     /// The completion stored for a callback token, if any.
     async fn callback(&self, token: &str) -> Result<Option<CallbackResult>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.callback)
-            .await
-            .map_err(database)?;
-        let Some(row) = client
-            .query_opt(&statement, &[&token])
-            .await
-            .map_err(database)?
-        else {
+        let Some(row) = self.query_opt(&self.sql.callback, &[&token]).await? else {
             return Ok(None);
         };
         let succeeded: bool = row.try_get(0).map_err(database)?;
@@ -276,16 +153,11 @@ impl Store for PostgresStore {
         let owner = owner.to_owned();
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
                 let c = &new.checkpoint;
                 let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
-                let statement = client
-                    .prepare_cached(&shared.sql.create)
-                    .await
-                    .map_err(database)?;
-                let inserted = client
+                let inserted = shared
                     .execute(
-                        &statement,
+                        &shared.sql.create,
                         &[
                             &new.id,
                             &new.name,
@@ -309,19 +181,13 @@ impl Store for PostgresStore {
                             &shared.channel,
                         ],
                     )
-                    .await
-                    .map_err(database)?;
+                    .await?;
                 if inserted == 1 {
                     return Ok(Created::New { fence: 1 });
                 }
-                let statement = client
-                    .prepare_cached(&shared.sql.by_name)
-                    .await
-                    .map_err(database)?;
-                let row = client
-                    .query_opt(&statement, &[&new.name])
-                    .await
-                    .map_err(database)?
+                let row = shared
+                    .query_opt(&shared.sql.by_name, &[&new.name])
+                    .await?
                     // The name's row was there a moment ago: only a purge in
                     // between removes it, and then a retry creates it.
                     .ok_or_else(|| {
@@ -348,11 +214,6 @@ impl Store for PostgresStore {
                     .map(|e| e.previous_event_id)
                     .unwrap_or_default();
                 check_events(id, previous, &transition.events)?;
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.commit)
-                    .await
-                    .map_err(database)?;
                 let c = &transition.checkpoint;
                 let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
                 let events = &transition.events;
@@ -365,9 +226,9 @@ impl Store for PostgresStore {
                 let data: Vec<Option<&str>> = events.iter().map(|e| e.data.as_deref()).collect();
                 // Without events, the history's end is whatever it is.
                 let follows: Option<i64> = events.first().map(|e| big(e.previous_event_id));
-                let row = client
+                let row = shared
                     .query_one(
-                        &statement,
+                        &shared.sql.commit,
                         &[
                             id,
                             &big(transition.fence),
@@ -393,8 +254,7 @@ impl Store for PostgresStore {
                             &data,
                         ],
                     )
-                    .await
-                    .map_err(database)?;
+                    .await?;
                 let updated: i64 = row.try_get(0).map_err(database)?;
                 if updated == 1 {
                     return Ok(());
@@ -409,15 +269,10 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.claim)
-                    .await
-                    .map_err(database)?;
                 let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
-                let rows = client
+                let rows = shared
                     .query(
-                        &statement,
+                        &shared.sql.claim,
                         &[
                             &claim.owner,
                             &nanos(claim.lease_until),
@@ -426,8 +281,7 @@ impl Store for PostgresStore {
                             &limit,
                         ],
                     )
-                    .await
-                    .map_err(database)?;
+                    .await?;
                 rows.iter().map(execution).collect()
             })
         })
@@ -438,15 +292,9 @@ impl Store for PostgresStore {
         let id = execution.to_owned();
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.release)
-                    .await
-                    .map_err(database)?;
-                let released = client
-                    .execute(&statement, &[&id, &big(fence), &shared.channel])
-                    .await
-                    .map_err(database)?;
+                let released = shared
+                    .execute(&shared.sql.release, &[&id, &big(fence), &shared.channel])
+                    .await?;
                 if released == 1 {
                     return Ok(());
                 }
@@ -469,15 +317,9 @@ impl Store for PostgresStore {
             retrying!(shared, async {
                 let (ids, fences): (Vec<&String>, Vec<i64>) =
                     held.iter().map(|(id, fence)| (id, big(*fence))).unzip();
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.renew)
-                    .await
-                    .map_err(database)?;
-                let rows = client
-                    .query(&statement, &[&nanos(lease_until), &ids, &fences])
-                    .await
-                    .map_err(database)?;
+                let rows = shared
+                    .query(&shared.sql.renew, &[&nanos(lease_until), &ids, &fences])
+                    .await?;
                 let renewed = rows
                     .iter()
                     .map(|row| row.try_get::<_, String>(0))
@@ -496,15 +338,9 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.next_wake)
-                    .await
-                    .map_err(database)?;
-                let row = client
-                    .query_one(&statement, &[&nanos(leases_expired_by)])
-                    .await
-                    .map_err(database)?;
+                let row = shared
+                    .query_one(&shared.sql.next_wake, &[&nanos(leases_expired_by)])
+                    .await?;
                 let next: Option<i64> = row.try_get(0).map_err(database)?;
                 Ok(next.map(time))
             })
@@ -523,14 +359,7 @@ impl Store for PostgresStore {
         let id = id.to_owned();
         self.io.run(async move {
             retrying!(shared, async {
-                let rows = {
-                    let client = shared.client().await?;
-                    let statement = client
-                        .prepare_cached(&shared.sql.history)
-                        .await
-                        .map_err(database)?;
-                    client.query(&statement, &[&id]).await.map_err(database)?
-                };
+                let rows = { shared.query(&shared.sql.history, &[&id]).await? };
                 if rows.is_empty() && shared.load(&id).await?.is_none() {
                     return Err(StoreError::NotFound(id.clone()));
                 }
@@ -566,16 +395,10 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.list)
-                    .await
-                    .map_err(database)?;
                 let status = filter.status.map(Status::name);
-                let rows = client
-                    .query(&statement, &[&filter.workflow, &status])
-                    .await
-                    .map_err(database)?;
+                let rows = shared
+                    .query(&shared.sql.list, &[&filter.workflow, &status])
+                    .await?;
                 rows.iter().map(execution).collect()
             })
         })
@@ -585,16 +408,10 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.purge)
-                    .await
-                    .map_err(database)?;
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                let row = client
-                    .query_one(&statement, &[&nanos(ended_before), &limit])
-                    .await
-                    .map_err(database)?;
+                let row = shared
+                    .query_one(&shared.sql.purge, &[&nanos(ended_before), &limit])
+                    .await?;
                 let purged: i64 = row.try_get(0).map_err(database)?;
                 Ok(count(purged))
             })
@@ -617,18 +434,12 @@ impl Store for PostgresStore {
                     }
                 };
                 let inserted = {
-                    let client = shared.client().await?;
-                    let statement = client
-                        .prepare_cached(&shared.sql.complete_callback)
-                        .await
-                        .map_err(database)?;
-                    client
+                    shared
                         .execute(
-                            &statement,
+                            &shared.sql.complete_callback,
                             &[&token, &succeeded, &output, &error, &cause, &shared.channel],
                         )
-                        .await
-                        .map_err(database)?
+                        .await?
                 };
                 if inserted == 1 {
                     return Ok(result.clone());
@@ -654,22 +465,16 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.save_definition)
-                    .await
-                    .map_err(database)?;
-                client
+                shared
                     .execute(
-                        &statement,
+                        &shared.sql.save_definition,
                         &[
                             &definition.workflow,
                             &definition.version,
                             &definition.definition,
                         ],
                     )
-                    .await
-                    .map_err(database)?;
+                    .await?;
                 Ok(())
             })
         })
@@ -679,12 +484,7 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
-                let client = shared.client().await?;
-                let statement = client
-                    .prepare_cached(&shared.sql.definitions)
-                    .await
-                    .map_err(database)?;
-                let rows = client.query(&statement, &[]).await.map_err(database)?;
+                let rows = shared.query(&shared.sql.definitions, &[]).await?;
                 rows.iter()
                     .map(|row| {
                         Ok(StoredDefinition {

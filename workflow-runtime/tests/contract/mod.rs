@@ -672,108 +672,42 @@ macro_rules! suite {
                 $make
             }
 
-            #[tokio::test]
-            async fn creates_and_reads_back() {
-                let Some(store) = make().await else { return };
-                super::contract::creates_and_reads_back(&store).await;
-            }
-            #[tokio::test]
-            async fn a_taken_name_returns_the_existing_execution() {
-                let Some(store) = make().await else { return };
-                super::contract::a_taken_name_returns_the_existing_execution(&store).await;
-            }
-            #[tokio::test]
-            async fn a_commit_writes_checkpoint_and_events_together() {
-                let Some(store) = make().await else { return };
-                super::contract::a_commit_writes_checkpoint_and_events_together(&store).await;
-            }
-            #[tokio::test]
-            async fn a_stale_fence_writes_nothing() {
-                let Some(store) = make().await else { return };
-                super::contract::a_stale_fence_writes_nothing(&store).await;
-            }
-            #[tokio::test]
-            async fn an_ended_execution_takes_no_more_writes() {
-                let Some(store) = make().await else { return };
-                super::contract::an_ended_execution_takes_no_more_writes(&store).await;
-            }
-            #[tokio::test]
-            async fn events_must_follow_the_history() {
-                let Some(store) = make().await else { return };
-                super::contract::events_must_follow_the_history(&store).await;
-            }
-            #[tokio::test]
-            async fn claims_take_due_unleased_running_executions() {
-                let Some(store) = make().await else { return };
-                super::contract::claims_take_due_unleased_running_executions(&store).await;
-            }
-            #[tokio::test]
-            async fn an_expired_lease_makes_an_execution_claimable() {
-                let Some(store) = make().await else { return };
-                super::contract::an_expired_lease_makes_an_execution_claimable(&store).await;
-            }
-            #[tokio::test]
-            async fn a_committed_timer_moves_the_execution() {
-                let Some(store) = make().await else { return };
-                super::contract::a_committed_timer_moves_the_execution(&store).await;
-            }
-            #[tokio::test]
-            async fn an_ended_execution_is_never_claimed() {
-                let Some(store) = make().await else { return };
-                super::contract::an_ended_execution_is_never_claimed(&store).await;
-            }
-            #[tokio::test]
-            async fn renewing_keeps_the_leases_still_held_and_reports_the_lost() {
-                let Some(store) = make().await else { return };
-                super::contract::renewing_keeps_the_leases_still_held_and_reports_the_lost(&store)
-                    .await;
-            }
-            #[tokio::test]
-            async fn next_wake_is_the_earliest_timer_nobody_holds() {
-                let Some(store) = make().await else { return };
-                super::contract::next_wake_is_the_earliest_timer_nobody_holds(&store).await;
-            }
-            #[tokio::test]
-            async fn a_claim_takes_at_most_its_limit() {
-                let Some(store) = make().await else { return };
-                super::contract::a_claim_takes_at_most_its_limit(&store).await;
-            }
-            #[tokio::test]
-            async fn lists_filter_by_workflow_and_status_in_start_order() {
-                let Some(store) = make().await else { return };
-                super::contract::lists_filter_by_workflow_and_status_in_start_order(&store).await;
-            }
-            #[tokio::test]
-            async fn the_first_callback_completion_stands() {
-                let Some(store) = make().await else { return };
-                super::contract::the_first_callback_completion_stands(&store).await;
-            }
-            #[tokio::test]
-            async fn definitions_are_kept_once_per_version_in_order() {
-                let Some(store) = make().await else { return };
-                super::contract::definitions_are_kept_once_per_version_in_order(&store).await;
-            }
-            #[tokio::test]
-            async fn errors_are_typed() {
-                let Some(store) = make().await else { return };
-                super::contract::errors_are_typed(&store).await;
-            }
-            #[tokio::test]
-            async fn a_purge_deletes_old_ended_executions_with_their_histories() {
-                let Some(store) = make().await else { return };
-                super::contract::a_purge_deletes_old_ended_executions_with_their_histories(&store)
-                    .await;
-            }
-            #[tokio::test]
-            async fn a_purge_never_deletes_a_running_execution() {
-                let Some(store) = make().await else { return };
-                super::contract::a_purge_never_deletes_a_running_execution(&store).await;
-            }
-            #[tokio::test]
-            async fn a_purge_deletes_at_most_its_limit() {
-                let Some(store) = make().await else { return };
-                super::contract::a_purge_deletes_at_most_its_limit(&store).await;
-            }
+            contract_tests!(
+                creates_and_reads_back,
+                a_taken_name_returns_the_existing_execution,
+                a_commit_writes_checkpoint_and_events_together,
+                a_stale_fence_writes_nothing,
+                an_ended_execution_takes_no_more_writes,
+                events_must_follow_the_history,
+                claims_take_due_unleased_running_executions,
+                an_expired_lease_makes_an_execution_claimable,
+                a_committed_timer_moves_the_execution,
+                an_ended_execution_is_never_claimed,
+                renewing_keeps_the_leases_still_held_and_reports_the_lost,
+                next_wake_is_the_earliest_timer_nobody_holds,
+                a_claim_takes_at_most_its_limit,
+                lists_filter_by_workflow_and_status_in_start_order,
+                the_first_callback_completion_stands,
+                definitions_are_kept_once_per_version_in_order,
+                errors_are_typed,
+                a_purge_deletes_old_ended_executions_with_their_histories,
+                a_purge_never_deletes_a_running_execution,
+                a_purge_deletes_at_most_its_limit,
+            );
         }
+    };
+}
+
+/// One test per contract function, named after it, each on a store of
+/// its own.
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(store) = make().await else { return };
+                super::contract::$name(&store).await;
+            }
+        )*
     };
 }

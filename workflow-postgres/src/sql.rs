@@ -1,0 +1,151 @@
+//! The store's statements: one per operation, with the schema spliced in
+//! once when the store connects.
+
+use crate::rows::COLUMNS;
+
+/// The store's statements, with its schema spliced in once.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    pub(crate) create: String,
+    pub(crate) by_name: String,
+    pub(crate) by_id: String,
+    pub(crate) commit: String,
+    pub(crate) claim: String,
+    pub(crate) release: String,
+    pub(crate) renew: String,
+    pub(crate) next_wake: String,
+    pub(crate) history: String,
+    pub(crate) list: String,
+    pub(crate) purge: String,
+    pub(crate) complete_callback: String,
+    pub(crate) callback: String,
+    pub(crate) save_definition: String,
+    pub(crate) definitions: String,
+}
+
+impl Sql {
+    pub(crate) fn new(s: &str) -> Sql {
+        Sql {
+            // Notifies only for an execution nobody holds (created by a
+            // client, for any worker to take): a NOTIFY serializes commits
+            // on the server, so writes that wake nobody do not send one.
+            create: format!(
+                "WITH inserted AS ( \
+                     INSERT INTO {s}.executions (id, name, workflow, version, input, state, \
+                         entry, attempt, retries, waiting, wake_at, status, output, error_name, \
+                         error_cause, started_at, stopped_at, last_event_id, fence, lease_owner, \
+                         lease_until, state_name) \
+                     VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, \
+                         $11, $12, $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19) \
+                     ON CONFLICT (name) DO NOTHING RETURNING lease_until, started_at) \
+                 SELECT CASE WHEN lease_until <= started_at THEN pg_notify($20, 'start') END \
+                 FROM inserted"
+            ),
+            by_name: format!("SELECT {COLUMNS} FROM {s}.executions WHERE name = $1"),
+            by_id: format!("SELECT {COLUMNS} FROM {s}.executions WHERE id = $1"),
+            // The checkpoint and its events in one statement: the events go
+            // in only if the UPDATE found the fence and the history's end
+            // where the writer thought they were.
+            commit: format!(
+                "WITH updated AS ( \
+                     UPDATE {s}.executions SET state = $4::text::json, entry = $5, \
+                         attempt = $6, retries = $7, waiting = $8, wake_at = $9, status = $10, \
+                         output = $11::text::json, error_name = $12, error_cause = $13, \
+                         stopped_at = COALESCE($14, stopped_at), \
+                         last_event_id = COALESCE($15, last_event_id), \
+                         state_name = $16 \
+                     WHERE id = $1 AND fence = $2 AND status = 'Running' \
+                         AND ($3::bigint IS NULL OR last_event_id = $3) RETURNING id), \
+                 inserted AS ( \
+                     INSERT INTO {s}.events (execution, id, previous_id, at, kind, state, data) \
+                     SELECT $1, e.id, e.previous_id, e.at, e.kind, e.state, e.data::json \
+                     FROM unnest($17::bigint[], $18::bigint[], $19::bigint[], $20::text[], \
+                         $21::text[], $22::text[]) AS e(id, previous_id, at, kind, state, data) \
+                     WHERE EXISTS (SELECT 1 FROM updated) \
+                     RETURNING 1) \
+                 SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)"
+            ),
+            // Due first: an execution without a timer counts as due at the
+            // claim's time, so a burst of starts does not starve timers
+            // that came due before it.
+            claim: format!(
+                "UPDATE {s}.executions SET fence = fence + 1, lease_owner = $1, \
+                     lease_until = $2 \
+                 WHERE id IN ( \
+                     SELECT id FROM {s}.executions \
+                     WHERE status = 'Running' AND (wake_at IS NULL OR wake_at <= $3) \
+                         AND (lease_until IS NULL OR lease_until <= $4) \
+                     ORDER BY COALESCE(wake_at, $3) \
+                     LIMIT $5 \
+                     FOR UPDATE SKIP LOCKED) \
+                 RETURNING {COLUMNS}"
+            ),
+            release: format!(
+                "WITH released AS ( \
+                     UPDATE {s}.executions SET lease_owner = NULL, lease_until = NULL \
+                     WHERE id = $1 AND fence = $2 AND status = 'Running' RETURNING id) \
+                 SELECT pg_notify($3, 'park') FROM released"
+            ),
+            renew: format!(
+                "UPDATE {s}.executions AS e SET lease_until = $1 \
+                 FROM unnest($2::text[], $3::bigint[]) AS held(id, fence) \
+                 WHERE e.id = held.id AND e.fence = held.fence AND e.status = 'Running' \
+                     AND e.lease_until IS NOT NULL \
+                 RETURNING e.id"
+            ),
+            next_wake: format!(
+                "SELECT MIN(wake_at) FROM {s}.executions \
+                 WHERE status = 'Running' AND (lease_until IS NULL OR lease_until <= $1)"
+            ),
+            history: format!(
+                "SELECT id, previous_id, at, kind, state, data::text FROM {s}.events \
+                 WHERE execution = $1 ORDER BY id"
+            ),
+            list: format!(
+                "SELECT {COLUMNS} FROM {s}.executions \
+                 WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text IS NULL OR status = $2) \
+                 ORDER BY seq"
+            ),
+            // One statement, so one transaction: the executions (ended, so
+            // no commit writes them any more), then their events and their
+            // callback answers (tokens whose part before the first `/` is
+            // the id, as the engine reads them). SKIP LOCKED: purges run
+            // by several workers at once take different executions instead
+            // of waiting for each other. No ORDER BY: without an index on
+            // the stop time, the scan stops at the limit found.
+            purge: format!(
+                "WITH purged AS ( \
+                     DELETE FROM {s}.executions WHERE id IN ( \
+                         SELECT id FROM {s}.executions \
+                         WHERE status <> 'Running' AND stopped_at < $1 \
+                         LIMIT $2 \
+                         FOR UPDATE SKIP LOCKED) \
+                     RETURNING id), \
+                 events AS ( \
+                     DELETE FROM {s}.events WHERE execution IN (SELECT id FROM purged)), \
+                 callbacks AS ( \
+                     DELETE FROM {s}.callbacks \
+                     WHERE split_part(token, '/', 1) IN (SELECT id FROM purged)) \
+                 SELECT count(*) FROM purged"
+            ),
+            complete_callback: format!(
+                "WITH inserted AS ( \
+                     INSERT INTO {s}.callbacks (token, succeeded, output, error, cause) \
+                     VALUES ($1, $2, $3::text::json, $4, $5) \
+                     ON CONFLICT (token) DO NOTHING RETURNING token) \
+                 SELECT pg_notify($6, 'callback') FROM inserted"
+            ),
+            callback: format!(
+                "SELECT succeeded, output::text, error, cause FROM {s}.callbacks \
+                 WHERE token = $1"
+            ),
+            save_definition: format!(
+                "INSERT INTO {s}.definitions (workflow, version, definition) \
+                 VALUES ($1, $2, $3::text::json) ON CONFLICT (workflow, version) DO NOTHING"
+            ),
+            definitions: format!(
+                "SELECT workflow, version, definition::text FROM {s}.definitions ORDER BY seq"
+            ),
+        }
+    }
+}
