@@ -43,6 +43,9 @@ impl Store for Bell {
     fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         self.inner.next_wake(by)
     }
+    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        self.inner.execution_named(name)
+    }
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         self.inner.execution(id)
     }

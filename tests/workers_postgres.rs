@@ -284,6 +284,9 @@ impl Store for Partitioned {
     fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
         self.inner.next_wake(by)
     }
+    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        self.inner.execution_named(name)
+    }
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         self.inner.execution(id)
     }

@@ -1177,3 +1177,33 @@ async fn halt_resolves_waiting_handles_and_refuses_new_starts() {
 }
 
 include!("purge.rs");
+
+#[tokio::test(start_paused = true)]
+async fn executions_are_addressed_by_the_name_they_were_started_under() {
+    let engine = engine(&[]);
+    let first = engine.start::<Order>("order-7", 5).await.unwrap();
+    assert!(first.is_new());
+    let again = engine.start::<Order>("order-7", 5).await.unwrap();
+    assert!(!again.is_new(), "found, not created");
+    assert_eq!(again.id(), first.id());
+    let described = engine.describe("order-7").await.unwrap().unwrap();
+    assert_eq!(described.id, first.id());
+    assert_eq!(
+        engine.history("order-7").await.unwrap(),
+        engine.history(first.id()).await.unwrap()
+    );
+    let found = engine.find_handle::<Order>("order-7").await.unwrap().unwrap();
+    assert_eq!(found.id(), first.id());
+    assert_eq!(found.await, Ok(10));
+    assert!(engine.find_handle::<Order>("order-8").await.unwrap().is_none());
+    assert_eq!(engine.describe("order-8").await.unwrap(), None);
+    assert!(matches!(
+        engine.history("order-8").await,
+        Err(EngineError::Store(workflow::store::StoreError::NotFound(_)))
+    ));
+    // Cancelled by name: 6 doubles to 12, which waits an hour.
+    let waiting = engine.start::<Order>("order-9", 6).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    engine.cancel_execution("order-9").await.unwrap();
+    assert_eq!(waiting.await, Err(ExecutionError::Aborted));
+}

@@ -347,6 +347,19 @@ impl Store for PostgresStore {
         })
     }
 
+    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        let shared = Arc::clone(&self.shared);
+        let name = name.to_owned();
+        self.io.run(async move {
+            retrying!(shared, async {
+                match shared.query_opt(&shared.sql.by_name, &[&name]).await? {
+                    Some(row) => execution(&row).map(Some),
+                    None => Ok(None),
+                }
+            })
+        })
+    }
+
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let shared = Arc::clone(&self.shared);
         let id = id.to_owned();

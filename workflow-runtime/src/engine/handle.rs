@@ -16,14 +16,16 @@ use crate::workflow::Workflow;
 pub struct ExecutionHandle<W: Workflow> {
     id: String,
     engine: Engine<W::Context>,
+    created: bool,
     _workflow: PhantomData<fn() -> W>,
 }
 
 impl<W: Workflow> ExecutionHandle<W> {
-    pub(crate) fn new(id: String, engine: Engine<W::Context>) -> Self {
+    pub(crate) fn new(id: String, engine: Engine<W::Context>, created: bool) -> Self {
         ExecutionHandle {
             id,
             engine,
+            created,
             _workflow: PhantomData,
         }
     }
@@ -31,6 +33,13 @@ impl<W: Workflow> ExecutionHandle<W> {
     /// The execution's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Whether the `start` that gave this handle created the execution
+    /// (`false`: one with that name and input existed, and this is it; an
+    /// HTTP API answers 201 or 200).
+    pub fn is_new(&self) -> bool {
+        self.created
     }
 
     /// Where the execution stands now.

@@ -257,7 +257,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             Created::Existing(existing) if existing.id == id => existing.fence,
             Created::Existing(existing) => {
                 return if existing.workflow == *def.name && existing.input == input_json {
-                    Ok(ExecutionHandle::new(existing.id, self.clone()))
+                    Ok(ExecutionHandle::new(existing.id, self.clone(), false))
                 } else {
                     Err(EngineError::NameConflict {
                         name,
@@ -283,7 +283,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             };
             self.spawn::<W>(run, checkpoint, progress);
         }
-        Ok(ExecutionHandle::new(id, self.clone()))
+        Ok(ExecutionHandle::new(id, self.clone(), true))
     }
 
     /// A handle to an existing execution of `W`, to await or cancel it.
@@ -291,17 +291,66 @@ impl<C: Send + Sync + 'static> Engine<C> {
     where
         W::Output: DeserializeOwned,
     {
-        ExecutionHandle::new(id.into(), self.clone())
+        ExecutionHandle::new(id.into(), self.clone(), false)
     }
 
-    /// The execution with this id, described.
-    pub async fn describe(&self, id: &str) -> Result<Option<Description>, EngineError> {
+    /// The execution with this id or, failing that, this name, described.
+    ///
+    /// # Errors
+    ///
+    /// The store's error if it cannot be read.
+    pub async fn describe(&self, id_or_name: &str) -> Result<Option<Description>, EngineError> {
+        Ok(self.find(id_or_name).await?.map(Description::from))
+    }
+
+    /// The execution with this id or, failing that, started under this name:
+    /// a service addresses executions by its own ids, given to `start` as
+    /// names.
+    async fn find(&self, id_or_name: &str) -> Result<Option<StoredExecution>, StoreError> {
+        let store = &self.shared.store;
+        match store.execution(id_or_name).await? {
+            Some(found) => Ok(Some(found)),
+            None => store.execution_named(id_or_name).await,
+        }
+    }
+
+    /// The id of the execution with this id or name.
+    async fn id_of(&self, id_or_name: &str) -> Result<String, EngineError> {
+        match self.find(id_or_name).await? {
+            Some(found) => Ok(found.id),
+            None => Err(StoreError::NotFound(id_or_name.to_owned()).into()),
+        }
+    }
+
+    /// A handle to the execution of `W` with this id or name, if there is
+    /// one: to await its outcome, describe or cancel it.
+    ///
+    /// # Errors
+    ///
+    /// The store's error if it cannot be read.
+    pub async fn find_handle<W: Workflow<Context = C>>(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<ExecutionHandle<W>>, EngineError>
+    where
+        W::Output: DeserializeOwned,
+    {
         Ok(self
-            .shared
-            .store
-            .execution(id)
+            .find(id_or_name)
             .await?
-            .map(Description::from))
+            .map(|found| ExecutionHandle::new(found.id, self.clone(), false)))
+    }
+
+    /// Cancels the execution with this id or name (see
+    /// [`ExecutionHandle::cancel`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] if there is none, and the store's error if
+    /// the cancel cannot be written.
+    pub async fn cancel_execution(&self, id_or_name: &str) -> Result<(), EngineError> {
+        let id = self.id_of(id_or_name).await?;
+        self.cancel(&id).await
     }
 
     /// The executions of `workflow` (all workflows if `None`) whose status is
@@ -319,9 +368,21 @@ impl<C: Send + Sync + 'static> Engine<C> {
         Ok(list.into_iter().map(Description::from).collect())
     }
 
-    /// The history of the execution with this id.
-    pub async fn history(&self, id: &str) -> Result<Vec<Event>, EngineError> {
-        Ok(self.shared.store.history(id).await?)
+    /// The history of the execution with this id or, failing that, this
+    /// name.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] if there is no such execution, and the
+    /// store's error if it cannot be read.
+    pub async fn history(&self, id_or_name: &str) -> Result<Vec<Event>, EngineError> {
+        match self.shared.store.history(id_or_name).await {
+            Err(StoreError::NotFound(_)) => {
+                let id = self.id_of(id_or_name).await?;
+                Ok(self.shared.store.history(&id).await?)
+            }
+            read => Ok(read?),
+        }
     }
 
     /// Drives an execution from `checkpoint` on, in a task of its own.

@@ -295,6 +295,9 @@ pub trait Store: Send + Sync + 'static {
     /// The execution with this id.
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>>;
 
+    /// The execution started under this name (names are unique in a store).
+    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>>;
+
     /// The history of the execution with this id, in order.
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>>;
 

@@ -838,6 +838,21 @@ impl Store for SqliteStore {
         })
     }
 
+    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        let name = name.to_owned();
+        self.run(move |connection| {
+            let raw = query_cached(
+                connection,
+                &format!("SELECT {COLUMNS} FROM executions WHERE name = ?1"),
+                [&name],
+                raw,
+            )
+            .optional()
+            .map_err(database)?;
+            raw.map(RawRow::check).transpose()
+        })
+    }
+
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let id = id.to_owned();
         self.run(move |connection| load(connection, &id))

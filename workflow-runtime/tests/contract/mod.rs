@@ -128,6 +128,18 @@ pub async fn creates_and_reads_back(store: &dyn Store) {
     assert_eq!(store.execution("nope").await.unwrap(), None);
 }
 
+pub async fn executions_are_found_by_name(store: &dyn Store) {
+    create(store, "e1", "order-1").await;
+    let found = store.execution_named("order-1").await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), found.name.as_str()), ("e1", "order-1"));
+    assert_eq!(
+        store.execution_named("e1").await.unwrap(),
+        None,
+        "an id is no name"
+    );
+    assert_eq!(store.execution_named("order-2").await.unwrap(), None);
+}
+
 pub async fn a_taken_name_returns_the_existing_execution(store: &dyn Store) {
     create(store, "e1", "order-1").await;
     let mut again = new("e2", "order-1", "Order");
@@ -674,6 +686,7 @@ macro_rules! suite {
 
             contract_tests!(
                 creates_and_reads_back,
+                executions_are_found_by_name,
                 a_taken_name_returns_the_existing_execution,
                 a_commit_writes_checkpoint_and_events_together,
                 a_stale_fence_writes_nothing,

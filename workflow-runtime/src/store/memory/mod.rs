@@ -499,6 +499,16 @@ impl Store for MemoryStore {
         self.with(move |inner| Ok(inner.next_wake(leases_expired_by)))
     }
 
+    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        let inner = self.lock();
+        let found = inner
+            .by_name
+            .get(name)
+            .map(|&slot| inner.rows[slot as usize].stored(&inner.names));
+        drop(inner);
+        Box::pin(std::future::ready(Ok(found)))
+    }
+
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let id = id.to_owned();
         self.with(move |inner| Ok(inner.get(&id).map(|r| r.stored(&inner.names))))
