@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// An error's name and cause, in the form Step Functions records them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorInfo {
     /// `Type.Variant` for a handler's error, `States.*` for built-in ones.
     pub name: String,

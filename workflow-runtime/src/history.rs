@@ -15,7 +15,8 @@ pub struct Event {
     pub id: u64,
     /// The id of the event before this one; 0 for the first.
     pub previous_event_id: u64,
-    /// When it happened, on the engine's clock.
+    /// When it happened, on the engine's clock (RFC 3339 in JSON).
+    #[serde(with = "crate::serde_time::rfc3339")]
     pub timestamp: SystemTime,
     /// What happened.
     pub kind: EventKind,
@@ -24,9 +25,13 @@ pub struct Event {
     /// from a store. Build it with `Some("Name".into())` from either.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<Cow<'static, str>>,
-    /// Its data as JSON: a state's input or output, an execution's output,
-    /// or an error's name and cause.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its data as JSON text: a state's input or output, an execution's
+    /// output, or an error's name and cause. Serialized as the JSON itself.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::serde_time::json_text"
+    )]
     pub data: Option<String>,
 }
 

@@ -21,6 +21,7 @@ mod error;
 mod error_info;
 mod hash;
 mod history;
+mod serde_time;
 mod status;
 mod step;
 pub mod store;

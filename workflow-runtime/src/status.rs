@@ -2,7 +2,7 @@
 //! agree on.
 
 /// Where an execution stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// Not ended yet.
     Running,

@@ -7,7 +7,8 @@ use crate::status::Status;
 use crate::store::StoredExecution;
 
 /// An execution, as [`Engine::describe`](super::Engine::describe) reports it.
-#[derive(Debug, Clone, PartialEq)]
+/// Its JSON (serde) has the fields below, times as RFC 3339.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Description {
     /// The execution's id.
     pub id: String,
@@ -20,10 +21,13 @@ pub struct Description {
     /// The state it is in (or ended in).
     pub state: String,
     /// When it is due to go on, while it waits or backs off.
+    #[serde(with = "crate::serde_time::rfc3339_option")]
     pub wake_at: Option<SystemTime>,
     /// When it started.
+    #[serde(with = "crate::serde_time::rfc3339")]
     pub started_at: SystemTime,
     /// When it ended.
+    #[serde(with = "crate::serde_time::rfc3339_option")]
     pub stopped_at: Option<SystemTime>,
     /// Why it failed.
     pub error: Option<ErrorInfo>,
