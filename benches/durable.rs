@@ -26,7 +26,7 @@
 //! ```
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use rusqlite::{Connection, params};
@@ -35,13 +35,16 @@ use workflow::store::{MemoryStore, SqliteStore, Store};
 
 /// Executions per measured run, on either store and in the plain loop.
 const EXECUTIONS: u64 = 10_000;
-/// States per execution: the transitions one execution makes.
-const STATES: u64 = 10;
 
-#[path = "common/ten.rs"]
-mod ten;
+mod common {
+    #[path = "../common/template.rs"]
+    pub mod template;
+    #[path = "../common/ten.rs"]
+    pub mod ten;
+}
 
-use ten::Ten;
+use common::template::{STATES, Template, checkpoint, now_nanos, time_ordered_ids};
+use common::ten::Ten;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -77,85 +80,6 @@ fn run(runtime: &tokio::runtime::Runtime, store: impl Store) -> Duration {
     })
 }
 
-/// One history event, as the store writes it.
-struct EventRow {
-    kind: &'static str,
-    state: Option<String>,
-    data: Option<String>,
-}
-
-/// What one execution of `Ten` writes, taken from a real execution's
-/// history: its events, grouped by the commit that writes them.
-struct Template {
-    commits: Vec<Vec<EventRow>>,
-}
-
-impl Template {
-    /// Runs one execution on the in-memory store and reads its history.
-    fn of_a_real_execution(runtime: &tokio::runtime::Runtime) -> Template {
-        let engine = Engine::new(());
-        engine.register::<Ten>();
-        let history = runtime.block_on(async {
-            let handle = engine
-                .start::<Ten>("template", EXECUTIONS / 2)
-                .await
-                .expect("starts");
-            let id = handle.id().to_owned();
-            handle.await.expect("succeeds");
-            engine.history(&id).await.expect("a history")
-        });
-        // The driver commits once a task has started, once a state that
-        // runs no task is entered, and at the end.
-        let mut commits = vec![Vec::new()];
-        for event in history {
-            let kind = event.kind.name();
-            commits.last_mut().expect("one group").push(EventRow {
-                kind,
-                state: event.state.map(String::from),
-                data: event.data,
-            });
-            if matches!(
-                kind,
-                "TaskStarted" | "SucceedStateEntered" | "ExecutionSucceeded"
-            ) {
-                commits.push(Vec::new());
-            }
-        }
-        commits.pop();
-        assert_eq!(
-            commits.len() as u64,
-            STATES + 1,
-            "one commit per state, and the end"
-        );
-        Template { commits }
-    }
-}
-
-/// A checkpoint as the store holds it: the whole enum, serialized.
-const STATE: [fn(u64) -> Ten; STATES as usize] = [
-    Ten::S1,
-    Ten::S2,
-    Ten::S3,
-    Ten::S4,
-    Ten::S5,
-    Ten::S6,
-    Ten::S7,
-    Ten::S8,
-    Ten::S9,
-    Ten::S10,
-];
-
-fn checkpoint(state: usize, n: u64) -> String {
-    serde_json::to_string(&STATE[state](n + state as u64)).expect("serializes")
-}
-
-fn now_nanos() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
-}
-
 /// A database with the store's schema and pragmas.
 fn plain_database(path: &Path) -> Connection {
     // The store itself lays out the schema (every migration), so the plain
@@ -184,20 +108,7 @@ fn plain_inserts(template: &Template, batch: usize) -> Duration {
     let connection = plain_database(&dir.path().join("plain.db"));
     // Like the engine's (UUIDv7: Unix milliseconds, then a counter), they
     // increase in the order the executions start.
-    let mut ids: Vec<String> = (0..EXECUTIONS)
-        .map(|_| {
-            let millis = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("after 1970")
-                .as_millis() as u64;
-            let random: [u8; 10] = std::array::from_fn(|_| fastrand::u8(..));
-            uuid::Builder::from_unix_timestamp_millis(millis, &random)
-                .into_uuid()
-                .simple()
-                .to_string()
-        })
-        .collect();
-    ids.sort_unstable();
+    let ids = time_ordered_ids(EXECUTIONS);
     let owner = format!("engine-{:016x}", fastrand::u64(..));
     let version = format!("{:016x}", fastrand::u64(..));
     let started = Instant::now();
@@ -378,7 +289,7 @@ fn group_commit_batch(runtime: &tokio::runtime::Runtime) -> usize {
 
 fn durable(c: &mut Criterion) {
     let runtime = runtime();
-    let template = Template::of_a_real_execution(&runtime);
+    let template = Template::of_a_real_execution(&runtime, EXECUTIONS / 2);
     let batch = group_commit_batch(&runtime);
     let mut group = c.benchmark_group("durable_transitions");
     group.throughput(Throughput::Elements(EXECUTIONS * STATES));
