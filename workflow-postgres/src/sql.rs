@@ -45,7 +45,10 @@ impl Sql {
             by_id: format!("SELECT {COLUMNS} FROM {s}.executions WHERE id = $1"),
             // The checkpoint and its events in one statement: the events go
             // in only if the UPDATE found the fence and the history's end
-            // where the writer thought they were.
+            // where the writer thought they were. The status it requires is
+            // a parameter ('Running'), not a literal: with the literal, the
+            // planner could match the claim index's predicate and read
+            // every running execution per commit (seen on a fresh schema).
             commit: format!(
                 "WITH updated AS ( \
                      UPDATE {s}.executions SET state = $4::text::json, entry = $5, \
@@ -54,7 +57,7 @@ impl Sql {
                          stopped_at = COALESCE($14, stopped_at), \
                          last_event_id = COALESCE($15, last_event_id), \
                          state_name = $16 \
-                     WHERE id = $1 AND fence = $2 AND status = 'Running' \
+                     WHERE id = $1 AND fence = $2 AND status = $23 \
                          AND ($3::bigint IS NULL OR last_event_id = $3) RETURNING id), \
                  inserted AS ( \
                      INSERT INTO {s}.events (execution, id, previous_id, at, kind, state, data) \
@@ -83,7 +86,7 @@ impl Sql {
             release: format!(
                 "WITH released AS ( \
                      UPDATE {s}.executions SET lease_owner = NULL, lease_until = NULL \
-                     WHERE id = $1 AND fence = $2 AND status = 'Running' RETURNING id) \
+                     WHERE id = $1 AND fence = $2 AND status = $4 RETURNING id) \
                  SELECT pg_notify($3, 'park') FROM released"
             ),
             renew: format!(

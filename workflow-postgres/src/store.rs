@@ -252,6 +252,7 @@ impl Store for PostgresStore {
                             &kinds,
                             &states,
                             &data,
+                            &Status::Running.name(),
                         ],
                     )
                     .await?;
@@ -293,7 +294,10 @@ impl Store for PostgresStore {
         self.io.run(async move {
             retrying!(shared, async {
                 let released = shared
-                    .execute(&shared.sql.release, &[&id, &big(fence), &shared.channel])
+                    .execute(
+                        &shared.sql.release,
+                        &[&id, &big(fence), &shared.channel, &Status::Running.name()],
+                    )
                     .await?;
                 if released == 1 {
                     return Ok(());
