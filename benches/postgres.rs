@@ -38,6 +38,21 @@
 //!   more the more steps have run. Left out, with a note, when the program
 //!   is not named.
 //!
+//! Reading the numbers: the engine's runs spread far wider than the plain
+//! loop's (2 s to 12 s for one worker on the same server). The cause is
+//! in the store, not the engine: on a new schema (every run here; a new
+//! deployment's too, likely until the table is first analyzed), the generic
+//! plan PostgreSQL caches for the store's prepared commit statement may
+//! take the partial index `executions_claimable` (`WHERE status =
+//! 'Running'`, which the statement's own `status = 'Running'` matches) over
+//! the primary key, and then every commit on that connection reads every
+//! running execution. How many of a pool's connections cached that plan
+//! decides how slow a run is (seen with auto_explain). With the status
+//! passed as a parameter instead of a literal (an experiment, not in the
+//! store), one worker's runs took 2.0 to 2.2 s (about 9,500 transitions/s,
+//! 0.68x the plain loop); with `plan_cache_mode = force_custom_plan` on the
+//! server, about 3.1 s each (planning every commit costs that much).
+//!
 //! Needs a PostgreSQL server: `WORKFLOW_BENCH_POSTGRES` names it (its URL);
 //! without it the benchmark is skipped with a note. `scripts/bench` starts
 //! a throw-away cluster for it (`scripts/postgres`: fsync and synchronous
