@@ -36,14 +36,23 @@ impl Live {
 /// task, whose entry stays as it is.
 pub(super) fn let_go(live: &Mutex<HashMap<String, Live>>, id: &str) {
     let mut live = lock(live);
-    if let Some(entry) = live.get_mut(id).filter(|entry| entry.runs_this_task()) {
-        if entry.done.receiver_count() == 0 {
-            live.remove(id);
-        } else {
-            entry.task = None;
-            // Unchanged (no outcome yet), but the waiters wake up to it.
-            entry.done.send_modify(|_| {});
-        }
+    if live.get(id).is_some_and(Live::runs_this_task) {
+        release_entry(&mut live, id);
+    }
+}
+
+/// Drops the task of an execution's entry: the entry goes unless a handle
+/// waits on it; then it stays, and the waiters wake up to look in the
+/// store (no outcome is published).
+fn release_entry(live: &mut HashMap<String, Live>, id: &str) {
+    let Some(entry) = live.get_mut(id) else {
+        return;
+    };
+    entry.task = None;
+    if entry.done.receiver_count() == 0 {
+        live.remove(id);
+    } else {
+        entry.done.send_modify(|_| {});
     }
 }
 
@@ -89,16 +98,11 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// the store.
     pub(super) fn lost(&self, id: &str, fence: u64) {
         let mut live = lock(&self.shared.live);
-        let Some(entry) = live.get_mut(id).filter(|entry| entry.fence == fence) else {
-            return;
-        };
-        if let Some(task) = entry.task.take() {
-            task.abort();
-        }
-        if entry.done.receiver_count() == 0 {
-            live.remove(id);
-        } else {
-            entry.done.send_modify(|_| {});
+        if let Some(entry) = live.get(id).filter(|entry| entry.fence == fence) {
+            if let Some(task) = &entry.task {
+                task.abort();
+            }
+            release_entry(&mut live, id);
         }
     }
 
