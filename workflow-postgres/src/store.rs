@@ -38,14 +38,24 @@ macro_rules! retrying {
 }
 
 impl Shared {
+    /// A pooled connection and one of the store's statements, prepared on
+    /// it (once per connection: the pool caches it).
+    async fn prepared(
+        &self,
+        sql: &str,
+    ) -> Result<(deadpool_postgres::Object, tokio_postgres::Statement), StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        Ok((client, statement))
+    }
+
     /// Runs one of the store's statements on a pooled connection.
     async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        let (client, statement) = self.prepared(sql).await?;
         client.query(&statement, params).await.map_err(database)
     }
 
@@ -55,8 +65,7 @@ impl Shared {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        let (client, statement) = self.prepared(sql).await?;
         client.query_one(&statement, params).await.map_err(database)
     }
 
@@ -66,15 +75,13 @@ impl Shared {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        let (client, statement) = self.prepared(sql).await?;
         client.query_opt(&statement, params).await.map_err(database)
     }
 
     /// [`query`](Shared::query) for the number of rows changed.
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        let (client, statement) = self.prepared(sql).await?;
         client.execute(&statement, params).await.map_err(database)
     }
 
