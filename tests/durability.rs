@@ -1,9 +1,9 @@
 //! Durable executions on a SQLite file: an engine is halted mid-flight (as
 //! a crash would stop it: nothing more is written), a second engine on the
 //! same file recovers, and everything finishes as if nothing happened.
-//! Both engines share one clock, tokio's paused one, and the store runs
-//! inline (see `SqliteStore::open_inline`) so virtual time cannot run ahead
-//! of a write.
+//! Both engines share one clock, tokio's paused one, and the store is
+//! opened as in production (`SqliteStore::open`): its writes keep virtual
+//! time where the engine is.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,7 +91,7 @@ impl Setup {
 
     fn engine_with(&self, policy: VersionPolicy) -> Engine<Ctx2> {
         let engine = Engine::builder(self.world.clone())
-            .store(SqliteStore::open_inline(&self.path).unwrap())
+            .store(SqliteStore::open(&self.path).unwrap())
             .clock(self.clock)
             .on_version_mismatch(policy)
             .build();

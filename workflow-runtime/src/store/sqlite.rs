@@ -132,7 +132,13 @@ enum Mode {
 
 impl SqliteStore {
     /// Opens (or creates) the database at `path`, bringing its schema up to
-    /// date.
+    /// date. Operations run on a database thread that commits them in
+    /// groups.
+    ///
+    /// Under tokio's paused clock (`#[tokio::test(start_paused = true)]`)
+    /// timings stay exact: on a current-thread runtime, the one a paused
+    /// clock needs, each operation waits for the database thread on the
+    /// caller's thread, so virtual time cannot run ahead of a write.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let connection = Connection::open(path).map_err(database)?;
         Self::threaded(prepare(connection)?)
@@ -148,9 +154,9 @@ impl SqliteStore {
     /// operation runs on the caller's thread in a transaction of its own (no
     /// group commit), and is done when its future is first polled.
     ///
-    /// For tests on tokio's paused clock. There, an `await` on another
-    /// thread leaves the runtime idle, and an idle paused runtime jumps to
-    /// its next timer: virtual time would run ahead of the engine.
+    /// Tests on tokio's paused clock do not need it: [`open`](SqliteStore::open)
+    /// keeps exact timings there too (see its docs). It is for a caller
+    /// that wants no extra thread.
     pub fn open_inline(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let connection = prepare(Connection::open(path).map_err(database)?)?;
         Ok(SqliteStore {
@@ -222,11 +228,31 @@ fn prepare(connection: Connection) -> Result<Connection, StoreError> {
 impl SqliteStore {
     /// Runs `f` on the database thread, inside the current batch's
     /// transaction and its own savepoint.
+    ///
+    /// On a current-thread tokio runtime the caller's thread waits for the
+    /// reply instead of awaiting it. That runtime is what tokio's paused
+    /// clock runs on, and there an `await` on another thread leaves the
+    /// runtime idle, and an idle paused runtime jumps its clock to the next
+    /// timer: a wait or a lease would expire while the database thread is
+    /// still writing. Waiting here keeps virtual time where the engine is,
+    /// so the store opened as in production gives exact timings in tests.
+    /// (One thread has one job in flight then, so group commit only merges
+    /// the jobs of other threads; a multi-thread runtime keeps it all.)
     fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<'_, T> {
-        let (tx, rx) = oneshot::channel();
+        let waits_here = matches!(
+            tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()),
+            Ok(tokio::runtime::RuntimeFlavor::CurrentThread)
+        );
+        let (reply_to, reply) = if waits_here {
+            let (tx, rx) = mpsc::sync_channel(1);
+            (ReplyTo::Here(tx), Waiting::Here(rx))
+        } else {
+            let (tx, rx) = oneshot::channel();
+            (ReplyTo::Later(tx), Waiting::Later(rx))
+        };
         let job: Job = Box::new(move |connection| {
             let result = match connection {
                 Ok(connection) => in_savepoint(connection, f),
@@ -238,8 +264,7 @@ impl SqliteStore {
                     Some(error) => Err(error.clone()),
                     None => result,
                 };
-                // The caller may have stopped waiting; nothing to do then.
-                let _ = tx.send(result);
+                reply_to.send(result);
             });
             (reply, failed)
         });
@@ -255,11 +280,38 @@ impl SqliteStore {
                 Ok(())
             }
         };
-        Box::pin(async move {
-            sent?;
-            rx.await.map_err(|_| StoreError::Closed)?
-        })
+        let result = match (sent, reply) {
+            (Err(error), _) => Err(error),
+            (Ok(()), Waiting::Here(rx)) => rx.recv().unwrap_or(Err(StoreError::Closed)),
+            (Ok(()), Waiting::Later(rx)) => {
+                return Box::pin(async move { rx.await.unwrap_or(Err(StoreError::Closed)) });
+            }
+        };
+        Box::pin(std::future::ready(result))
     }
+}
+
+/// Where a job's reply goes: to a caller waiting on its thread, or to one
+/// that awaits it.
+enum ReplyTo<T> {
+    Here(mpsc::SyncSender<Result<T, StoreError>>),
+    Later(oneshot::Sender<Result<T, StoreError>>),
+}
+
+impl<T> ReplyTo<T> {
+    fn send(self, result: Result<T, StoreError>) {
+        // The caller may have stopped waiting; nothing to do then.
+        match self {
+            ReplyTo::Here(tx) => drop(tx.send(result)),
+            ReplyTo::Later(tx) => drop(tx.send(result)),
+        }
+    }
+}
+
+/// How the caller gets a job's reply.
+enum Waiting<T> {
+    Here(mpsc::Receiver<Result<T, StoreError>>),
+    Later(oneshot::Receiver<Result<T, StoreError>>),
 }
 
 /// The database thread: batches of jobs, one transaction each.
