@@ -362,6 +362,17 @@ fn start_outside_a_runtime_is_a_clear_error() {
         Poll::Ready(result) => assert_eq!(result.err(), Some(EngineError::NoRuntime)),
         Poll::Pending => panic!("start waited for something"),
     }
+    // The failed start lost nothing: the next one, on a runtime, still
+    // keeps the workflow's definition in the store.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(engine.start::<Order>("x", 1).await.unwrap().await, Ok(2));
+        let kept = engine.store().definitions().await.unwrap();
+        assert!(kept.iter().any(|definition| definition.workflow == "Order"));
+    });
 }
 
 #[workflow(context = Ops)]

@@ -201,6 +201,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
         if self.is_stopped() {
             return Err(EngineError::Stopped);
         }
+        // Checked before the registry is touched: a start that cannot run
+        // must leave the definitions it has not saved yet for the next one.
+        tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
         let def = W::definition();
         let (version, unsaved) = match lock(&self.shared.registry).get_mut(&*def.name) {
             Some(registered) => (
@@ -209,7 +212,6 @@ impl<C: Send + Sync + 'static> Engine<C> {
             ),
             None => return Err(EngineError::NotRegistered(def.name.to_string())),
         };
-        tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
         // The first start keeps the definitions, so tools reading the store
         // can draw what ran. Saving twice (a start racing this one, another
         // process) is harmless.
