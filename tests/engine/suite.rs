@@ -217,6 +217,8 @@ async fn a_wait_is_described_while_it_runs_and_timed_in_the_history() {
     );
     let done = engine.describe(&id).await.unwrap().unwrap();
     assert_eq!(done.status, Status::Succeeded);
+    assert_eq!(done.output.as_deref(), Some("60"));
+    assert_eq!(now.output, None);
     assert_eq!(
         done.stopped_at
             .unwrap()

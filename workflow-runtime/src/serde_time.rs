@@ -112,6 +112,7 @@ mod tests {
             started_at: at,
             stopped_at: Some(at + Duration::from_secs(1)),
             error: Some(ErrorInfo::new("ShopError.OutOfStock", "out of stock")),
+            output: None,
         };
         let json = serde_json::to_value(&description).unwrap();
         assert_eq!(json["status"], "Failed");
@@ -123,5 +124,16 @@ mod tests {
         );
         let back: Description = serde_json::from_value(json).unwrap();
         assert_eq!(back, description);
+
+        let succeeded = Description {
+            status: Status::Succeeded,
+            error: None,
+            output: Some(r#"{"parcels":2}"#.into()),
+            ..description
+        };
+        let json = serde_json::to_value(&succeeded).unwrap();
+        assert_eq!(json["output"], serde_json::json!({"parcels": 2}));
+        let back: Description = serde_json::from_value(json).unwrap();
+        assert_eq!(back, succeeded);
     }
 }

@@ -31,6 +31,14 @@ pub struct Description {
     pub stopped_at: Option<SystemTime>,
     /// Why it failed.
     pub error: Option<ErrorInfo>,
+    /// Its output as JSON text, once it succeeded (in the description's
+    /// own JSON, the output itself).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::serde_time::json_text"
+    )]
+    pub output: Option<String>,
 }
 
 impl From<StoredExecution> for Description {
@@ -45,6 +53,7 @@ impl From<StoredExecution> for Description {
             started_at: stored.started_at,
             stopped_at: stored.stopped_at,
             error: stored.checkpoint.error,
+            output: stored.checkpoint.output,
         }
     }
 }
