@@ -400,3 +400,42 @@ async fn a_callback_completed_while_the_process_is_down_is_found_after_recovery(
 #[path = "support/exports.rs"]
 mod exports_check;
 validate_exports!(Journey, Approval);
+
+#[tokio::test(start_paused = true)]
+async fn a_second_engine_on_a_file_in_use_is_refused_and_takes_over_once_the_first_stops() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let handle = first.start::<Journey>("trip", 1).await.unwrap();
+    let id = handle.id().to_owned();
+
+    // A second engine (another process, as far as the file can tell) would
+    // take over the running execution on recovery: it is refused instead,
+    // with the reason, and so are its starts.
+    let second = setup.engine();
+    let refused = second.recover().await.unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.contains("another engine drives the executions in this file"),
+        "{message}"
+    );
+    assert!(matches!(
+        second.start::<Journey>("other", 2).await,
+        Err(workflow::EngineError::Store(
+            workflow::store::StoreError::Locked(_)
+        ))
+    ));
+    // Reading the file is not driving it.
+    assert_eq!(second.describe(&id).await.unwrap().unwrap().name, "trip");
+
+    // The first engine goes on untouched.
+    assert_eq!(handle.await, Ok(20));
+
+    // Once it stops, the file is free, as after a crash.
+    first.shutdown(Duration::from_secs(1)).await.unwrap();
+    let third = setup.engine();
+    third.recover().await.unwrap();
+    assert_eq!(
+        third.start::<Journey>("other", 2).await.unwrap().await,
+        Ok(30)
+    );
+}

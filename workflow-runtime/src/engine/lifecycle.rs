@@ -91,6 +91,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 .renew_leases(held, SystemTime::UNIX_EPOCH)
                 .await?;
         }
+        shared.store.engine_stopped();
         Ok(Shutdown { cut_short })
     }
 
@@ -107,6 +108,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
         }
         self.abort_tasks();
         self.stop_handles(ExecutionError::Halted);
+        // As a crash would: a store locked for one engine is free again.
+        self.shared.store.engine_stopped();
     }
 
     /// Whether [`shutdown`](Engine::shutdown) or [`halt`](Engine::halt) was

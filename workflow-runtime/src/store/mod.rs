@@ -362,6 +362,13 @@ pub trait Store: Send + Sync + 'static {
     fn is_shared(&self) -> bool {
         false
     }
+
+    /// The engine using the store has stopped ([`Engine::shutdown`](crate::Engine::shutdown)
+    /// or [`Engine::halt`](crate::Engine::halt)) and drives nothing more
+    /// from this process. A store that admits one engine at a time (the
+    /// SQLite store's file lock) lets another take over, as it would after
+    /// a crash. The default does nothing.
+    fn engine_stopped(&self) {}
 }
 
 /// The id of the execution a callback token belongs to: the token up to

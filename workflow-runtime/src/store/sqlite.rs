@@ -8,6 +8,7 @@
 //! The file is in WAL mode with `synchronous = NORMAL`: a killed process
 //! loses nothing committed; a power cut may lose the last transactions.
 
+mod engine_lock;
 mod purge;
 
 use std::borrow::Cow;
@@ -18,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use self::engine_lock::EngineLock;
 use super::{
     CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
     StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
@@ -120,6 +122,8 @@ type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (Reply, Option<St
 #[derive(Debug)]
 pub struct SqliteStore {
     mode: Mode,
+    /// Taken at the first create or claim: one engine per file.
+    engine_lock: EngineLock,
 }
 
 #[derive(Debug)]
@@ -139,15 +143,23 @@ impl SqliteStore {
     /// timings stay exact: on a current-thread runtime, the one a paused
     /// clock needs, each operation waits for the database thread on the
     /// caller's thread, so virtual time cannot run ahead of a write.
+    ///
+    /// One engine at a time drives a file: the first store that creates
+    /// or claims an execution in it locks `<path>-engine.lock` until it is
+    /// dropped, and another store's create or claim (another process's
+    /// `recover` or `start`, say) fails with [`StoreError::Locked`] instead
+    /// of taking over executions that are still running. Reading takes no
+    /// lock: the `workflow` CLI can inspect a file a service is using.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
         let connection = Connection::open(path).map_err(database)?;
-        Self::threaded(prepare(connection)?)
+        Self::threaded(prepare(connection)?, EngineLock::for_database(path))
     }
 
     /// A database in memory, for tests.
     pub fn in_memory() -> Result<Self, StoreError> {
         let connection = Connection::open_in_memory().map_err(database)?;
-        Self::threaded(prepare(connection)?)
+        Self::threaded(prepare(connection)?, EngineLock::none())
     }
 
     /// Opens the database at `path` without a database thread: each
@@ -156,11 +168,14 @@ impl SqliteStore {
     ///
     /// Tests on tokio's paused clock do not need it: [`open`](SqliteStore::open)
     /// keeps exact timings there too (see its docs). It is for a caller
-    /// that wants no extra thread.
+    /// that wants no extra thread. It takes the same engine lock as
+    /// [`open`](SqliteStore::open).
     pub fn open_inline(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
         let connection = prepare(Connection::open(path).map_err(database)?)?;
         Ok(SqliteStore {
             mode: Mode::Inline(std::sync::Mutex::new(connection)),
+            engine_lock: EngineLock::for_database(path),
         })
     }
 
@@ -190,7 +205,7 @@ impl SqliteStore {
         .await
     }
 
-    fn threaded(connection: Connection) -> Result<Self, StoreError> {
+    fn threaded(connection: Connection, engine_lock: EngineLock) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("workflow-sqlite".into())
@@ -198,6 +213,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(format!("cannot start the database thread: {e}")))?;
         Ok(SqliteStore {
             mode: Mode::Thread(jobs),
+            engine_lock,
         })
     }
 }
@@ -647,12 +663,19 @@ fn stored_callback(
 }
 
 impl Store for SqliteStore {
+    fn engine_stopped(&self) {
+        self.engine_lock.release();
+    }
+
     fn create(
         &self,
         execution: NewExecution,
         owner: &str,
         lease_until: SystemTime,
     ) -> StoreFuture<'_, Created> {
+        if let Err(error) = self.engine_lock.hold() {
+            return Box::pin(std::future::ready(Err(error)));
+        }
         let owner = owner.to_owned();
         self.run(move |connection| {
             let existing = query_cached(
@@ -789,6 +812,9 @@ impl Store for SqliteStore {
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+        if let Err(error) = self.engine_lock.hold() {
+            return Box::pin(std::future::ready(Err(error)));
+        }
         self.run(move |connection| {
             let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
             // Three ranges of executions_claimable, each read in index

@@ -1,0 +1,102 @@
+//! One engine per file: the process that first creates or claims an
+//! execution in a SQLite file holds a lock on it until its store is
+//! dropped, and a second engine (another process, or another store on the
+//! same file) is refused with a clear error instead of taking over
+//! executions that are still running.
+//!
+//! An embedded store has no leases that expire: recovery takes over every
+//! running execution, because the process that ran them is assumed gone.
+//! The lock makes that assumption true. Reading (the CLI's `list`,
+//! `history`, `show`) takes no lock.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use crate::store::StoreError;
+
+/// The lock of one store, taken at its first write of executions.
+#[derive(Debug)]
+pub(super) struct EngineLock {
+    /// The lock file beside the database; `None` for a database in memory,
+    /// which no one else can open.
+    path: Option<PathBuf>,
+    held: Mutex<Option<File>>,
+}
+
+impl EngineLock {
+    /// The lock for the database at `database`.
+    pub(super) fn for_database(database: &Path) -> EngineLock {
+        let in_memory = database.as_os_str().is_empty() || database == Path::new(":memory:");
+        let path = (!in_memory).then(|| {
+            let mut name = database.as_os_str().to_owned();
+            name.push("-engine.lock");
+            PathBuf::from(name)
+        });
+        EngineLock {
+            path,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// A lock for a database no other store can open.
+    pub(super) fn none() -> EngineLock {
+        EngineLock {
+            path: None,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Takes the lock if this store does not hold it yet.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Locked`] if another store holds it, naming the file
+    /// and what to do; [`StoreError::Database`] if the lock file cannot be
+    /// opened.
+    pub(super) fn hold(&self) -> Result<(), StoreError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        // Held while the file is locked, so two threads of this store do
+        // not lock it through two descriptors (the second would fail).
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.is_some() {
+            return Ok(());
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| {
+                StoreError::Database(format!("cannot open the lock file {}: {e}", path.display()))
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                *held = Some(file);
+                Ok(())
+            }
+            Err(TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
+                "another engine drives the executions in this file (it holds {}): \
+                 an embedded store runs one engine at a time; stop the other one, \
+                 or use the PostgreSQL store for many workers",
+                path.display()
+            ))),
+            Err(TryLockError::Error(e)) => Err(StoreError::Database(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Lets the lock go (the engine stopped); a later create or claim
+    /// takes it again.
+    pub(super) fn release(&self) {
+        // Dropping the file unlocks it.
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
