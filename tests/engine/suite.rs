@@ -815,6 +815,14 @@ async fn the_execution_timeout_ends_the_history_with_execution_timed_out() {
         engine.describe(&id).await.unwrap().unwrap().status,
         Status::TimedOut
     );
+    // Read back from the store (a handle made after the end, as in another
+    // process), the outcome is the same one.
+    assert_eq!(
+        engine.handle::<Bounded>(id.clone()).await,
+        Err(ExecutionError::TimedOut {
+            after: Duration::from_secs(600)
+        })
+    );
 }
 
 // A panic outside a handler fails the execution; it does not hang it.

@@ -96,8 +96,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 }
 
-/// How a stored execution ended, as an outcome.
-pub(super) fn ended(stored: &StoredExecution) -> Result<(), ExecutionError> {
+/// How a stored execution ended, as an outcome: the same one a handle
+/// awaiting the run gets. `timeout` is the workflow's (a timed-out
+/// execution reports it); without it, the time the execution ran.
+pub(super) fn ended(
+    stored: &StoredExecution,
+    timeout: Option<Duration>,
+) -> Result<(), ExecutionError> {
     let checkpoint = &stored.checkpoint;
     let error = checkpoint.error.clone().unwrap_or_else(|| {
         crate::ErrorInfo::new("States.Runtime", "the execution ended without an error")
@@ -105,7 +110,15 @@ pub(super) fn ended(stored: &StoredExecution) -> Result<(), ExecutionError> {
     match checkpoint.status {
         Status::Running | Status::Succeeded => Ok(()),
         Status::Aborted => Err(ExecutionError::Aborted),
-        Status::TimedOut | Status::Failed => Err(ExecutionError::Failed(crate::Failure {
+        Status::TimedOut => Err(ExecutionError::TimedOut {
+            after: timeout.unwrap_or_else(|| {
+                stored
+                    .stopped_at
+                    .and_then(|stopped| stopped.duration_since(stored.started_at).ok())
+                    .unwrap_or_default()
+            }),
+        }),
+        Status::Failed => Err(ExecutionError::Failed(crate::Failure {
             state: checkpoint.state_name.clone(),
             error: error.name,
             cause: error.cause,

@@ -63,7 +63,9 @@ where
 {
     /// Waits for the execution to end and returns its outcome.
     pub async fn outcome(self) -> Result<W::Output, ExecutionError> {
-        self.engine.finished(&self.id).await?;
+        self.engine
+            .finished(&self.id, W::definition().timeout)
+            .await?;
         let stored = self
             .engine
             .store()

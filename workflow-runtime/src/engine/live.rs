@@ -120,8 +120,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 
     /// Waits until the execution with this id ends; `Ok` means it succeeded
-    /// (its output is in the store).
-    pub(crate) async fn finished(&self, id: &str) -> Result<(), ExecutionError> {
+    /// (its output is in the store). `timeout` is its workflow's.
+    pub(crate) async fn finished(
+        &self,
+        id: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(), ExecutionError> {
         let done = lock(&self.shared.live)
             .entry(id.to_owned())
             .or_insert_with(Live::new)
@@ -150,7 +154,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     .map_err(ExecutionError::Store)?
                     .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(id.to_owned())))?;
                 if stored.checkpoint.status != Status::Running {
-                    return ended(&stored);
+                    return ended(&stored, timeout);
                 }
             }
             let clock = self.shared.clock;
