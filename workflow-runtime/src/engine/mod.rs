@@ -510,10 +510,27 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 shared.wake.notify_one();
                 return;
             }
+            // A full disk or a locked file stopped the run at its last
+            // checkpoint: waiting handles hear why, and the claim is given
+            // up, so the timer loop takes the execution up again from there
+            // at a later look for due work, once the store has room.
+            let resumable = matches!(
+                &outcome,
+                Err(ExecutionError::Store(
+                    StoreError::Full(_) | StoreError::Locked(_)
+                ))
+            );
             // Handles already waiting hold receivers that keep the outcome;
             // later ones read it from the store. The execution has ended
-            // there, so no other task can have taken this entry over.
+            // there (or is let go), so no other task can have taken this
+            // entry over.
             done.send_replace(Some(outcome));
+            if resumable {
+                if let Err(error) = shared.store.release(&key_in_task, fence).await {
+                    tracing::warn!(execution = %key_in_task, %error, "could not let go after a store failure");
+                }
+                tracing::warn!(execution = %key_in_task, "stopped at its last checkpoint by a store failure; it resumes later");
+            }
             {
                 let mut live = lock(&shared.live);
                 if live.get(&key_in_task).is_some_and(Live::runs_this_task) {

@@ -8,6 +8,7 @@
 //! more. Each transition is one atomic [`Store::commit`]: the new checkpoint
 //! (state value, counters, status, timer) and its history events together.
 
+mod arc;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
