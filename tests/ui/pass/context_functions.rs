@@ -1,5 +1,6 @@
 //! Choice, pass and wait functions that read the workflow's context (`&C`
-//! first), beside the forms without it, in one workflow.
+//! first), beside the forms without it (a function, a generic function, a
+//! tuple struct's constructor), in one workflow.
 
 #![deny(warnings)]
 
@@ -24,8 +25,11 @@ pub enum Order {
     #[pass(Wrapped, next = Unwrap)]
     Small(u32),
 
-    #[pass(unwrap, next = Hold)]
+    #[pass(unwrap, next = Same)]
     Unwrap(Wrapped),
+
+    #[pass(identity, next = Hold)]
+    Same(u32),
 
     #[wait(delay = hold, next = Settle)]
     Hold(u32),
@@ -53,6 +57,10 @@ fn scale(shop: &Shop, n: u32) -> u32 {
 
 fn unwrap(w: Wrapped) -> u32 {
     w.0
+}
+
+fn identity<T>(t: T) -> T {
+    t
 }
 
 fn hold(shop: &Shop, _n: &u32) -> Duration {
