@@ -1,7 +1,7 @@
-//! Choice, pass and wait functions that read the workflow's context: the
-//! same input takes another branch, gets another value and waits another
-//! time under another context, inline and on an engine (in memory and on
-//! SQLite). Paused clock throughout.
+//! Choice, pass, wait and map items functions that read the workflow's
+//! context: the same input takes another branch, gets another value, waits
+//! another time and spreads into other items under another context, inline
+//! and on an engine (in memory and on SQLite). Paused clock throughout.
 
 use std::time::{Duration, SystemTime};
 
@@ -71,6 +71,33 @@ fn opening(shop: &Shop, _n: &u32) -> SystemTime {
     shop.opens
 }
 
+/// A map whose items the context decides, run by a workflow that reads the
+/// context too.
+#[workflow(context = Shop)]
+pub enum Spread {
+    #[start]
+    #[map(Bonus, items = batch, next = Spread)]
+    Split(u32),
+
+    #[succeed]
+    Spread(Vec<u32>),
+}
+
+#[workflow(context = Shop)]
+pub enum Bonus {
+    #[start]
+    #[pass(add_bonus, next = Added)]
+    Adding(u32),
+
+    #[succeed]
+    Added(u32),
+}
+
+/// `limit` items from `n` on.
+fn batch(shop: &Shop, n: &u32) -> Vec<u32> {
+    (*n..*n + shop.limit).collect()
+}
+
 const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -92,6 +119,14 @@ async fn inline_the_choice_and_the_pass_read_the_context() {
     assert_eq!(Order::run(&lenient, 50).await, Ok(100), "small: doubled");
     let generous = open_shop(10, 7, Duration::ZERO);
     assert_eq!(Order::run(&generous, 50).await, Ok(57), "another bonus");
+}
+
+#[tokio::test(start_paused = true)]
+async fn inline_the_map_items_read_the_context() {
+    let shop = open_shop(3, 10, Duration::ZERO);
+    assert_eq!(Spread::run(&shop, 1).await, Ok(vec![11, 12, 13]));
+    let shop = open_shop(1, 5, Duration::ZERO);
+    assert_eq!(Spread::run(&shop, 1).await, Ok(vec![6]));
 }
 
 #[tokio::test(start_paused = true)]

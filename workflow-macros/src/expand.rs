@@ -518,9 +518,7 @@ impl Gen<'_> {
                 next,
                 ..
             } => {
-                let items_span = items.span();
-                let input_at = local("__input", items_span);
-                let list = quote_spanned!(items_span=> #items(&#input_at));
+                let list = self.call(items, true);
                 let span = item_workflow.span();
                 let cx = local("__cx", span);
                 let items_var = local("__items", span);
@@ -580,10 +578,10 @@ impl Gen<'_> {
         }
     }
 
-    /// A call of a choice, pass or wait function `f` on the state's data
-    /// (`by_ref` for a wait), with the workflow's context first if `f` takes
-    /// it: the runtime's `StateFn` tells the two forms apart by the
-    /// function's signature.
+    /// A call of a choice, pass, wait or map items function `f` on the
+    /// state's data (by reference for a wait's and a map's), with the
+    /// workflow's context first if `f` takes it: the runtime's `StateFn`
+    /// tells the two forms apart by the function's signature.
     fn call(&self, f: &syn::Path, by_ref: bool) -> TokenStream {
         let span = f.span();
         let rt = respan(self.rt, span);

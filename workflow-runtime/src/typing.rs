@@ -184,9 +184,9 @@ pub trait Branch<In, C>: Workflow {
     fn finish(output: Self::Output) -> Self::Out;
 }
 
-/// A choice, pass or wait function: `fn(A) -> R`, or `fn(Cx, A) -> R` to
-/// read the workflow's context `Cx` (`&C`) as well. `A` is the state's data
-/// (a wait's by reference).
+/// A choice, pass, wait or map items function: `fn(A) -> R`, or
+/// `fn(Cx, A) -> R` to read the workflow's context `Cx` (`&C`) as well. `A`
+/// is the state's data (a wait's and a map's by reference).
 ///
 /// The two forms differ in arity, so exactly one marker `M` fits a given
 /// function and the compiler infers it from the function's own signature:
@@ -232,7 +232,8 @@ where
     }
 }
 
-/// Calls a choice, pass or wait function in whichever form it has.
+/// Calls a choice, pass, wait or map items function in whichever form it
+/// has.
 ///
 /// The function comes last: the compiler then knows the context's and the
 /// data's types before it checks the function against them, and a misfit is
