@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+use workflow::Clock;
 use workflow::prelude::*;
 use workflow::store::{MemoryStore, SqliteStore, Store};
-use workflow::Clock;
 
 /// Settings that would otherwise travel in the input.
 pub struct Shop {
@@ -211,7 +211,7 @@ async fn on_an_engine_on_sqlite_every_function_reads_the_context() {
     let mut runs = 0;
     two_shops(|| {
         runs += 1;
-        SqliteStore::open_inline(&path.with_extension(runs.to_string())).unwrap()
+        SqliteStore::open_inline(path.with_extension(runs.to_string())).unwrap()
     })
     .await;
 }
