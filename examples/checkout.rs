@@ -57,10 +57,14 @@ impl From<Caught<Order, ShopError>> for Cancelled {
     }
 }
 
-/// The context every handler shares: a stock list and a flaky warehouse.
+/// The context every handler shares: a stock list, a flaky warehouse and
+/// the shop's settings (which the choice and the wait read, so they need
+/// not travel in every order).
 pub struct Shop {
     pub out_of_stock: Vec<String>,
     pub busy_answers: Mutex<u32>,
+    /// How long an unpaid order waits for its payment.
+    pub payment_grace: Duration,
 }
 
 impl Shop {
@@ -81,7 +85,7 @@ pub enum Checkout {
     #[choice(route, next = [Pack, AwaitPayment])]
     Route(Reserved),
 
-    #[wait(duration = "300ms", next = Pack)]
+    #[wait(delay = payment_grace, next = Pack)]
     AwaitPayment(Reserved),
 
     #[map(PackItem, items = items_of, max_concurrency = 2, next = Notify)]
@@ -130,16 +134,21 @@ async fn reserve(cx: Ctx<'_, Shop>, order: Order) -> Result<Reserved, ShopError>
     Ok(Reserved { order })
 }
 
-fn route(reserved: Reserved) -> checkout::Route {
+// A choice, pass or wait function may take the context first.
+fn route(shop: &Shop, reserved: Reserved) -> checkout::Route {
     if reserved.order.paid {
         checkout::Route::Pack(reserved)
     } else {
-        println!(
-            "    order {} is not paid yet: waiting for the payment",
-            reserved.order.id
-        );
+        shop.say(format!(
+            "order {} is not paid yet: waiting {:?} for the payment",
+            reserved.order.id, shop.payment_grace
+        ));
         checkout::Route::AwaitPayment(reserved)
     }
+}
+
+fn payment_grace(shop: &Shop, _reserved: &Reserved) -> Duration {
+    shop.payment_grace
 }
 
 fn summarize((invoice, email): (String, String)) -> String {
@@ -203,6 +212,7 @@ fn shop() -> Shop {
     Shop {
         out_of_stock: vec!["umbrella".to_owned()],
         busy_answers: Mutex::new(2),
+        payment_grace: Duration::from_millis(300),
     }
 }
 

@@ -423,8 +423,7 @@ impl Gen<'_> {
             KindSpec::Choice { handler, .. } => {
                 let span = handler.span();
                 let module = module_ident(self.m);
-                let input_at = local("__input", span);
-                let call = quote_spanned!(span=> #handler(#input_at));
+                let call = self.call(handler, false);
                 let annotation = quote_spanned!(span=> #module::#state);
                 quote! {
                     #workflow::#state(#input) => {
@@ -435,11 +434,7 @@ impl Gen<'_> {
             }
             KindSpec::Pass { handler, next } => {
                 let value = match handler {
-                    Some(f) => {
-                        let span = f.span();
-                        let input_at = local("__input", span);
-                        quote_spanned!(span=> #f(#input_at))
-                    }
+                    Some(f) => self.call(f, false),
                     None => quote!(#input),
                 };
                 let target = Target::Next(next.clone());
@@ -462,16 +457,14 @@ impl Gen<'_> {
                         quote!(#rt::WaitUntil::Elapsed(#d))
                     }
                     WaitAst::Until(f) => {
-                        let span = f.span();
-                        let input_at = local("__input", span);
-                        let rt = respan(rt, span);
-                        quote_spanned!(span=> #rt::typing::until(#f(&#input_at)))
+                        let call = self.call(f, true);
+                        let rt = respan(rt, f.span());
+                        quote_spanned!(f.span()=> #rt::typing::until(#call))
                     }
                     WaitAst::Delay(f) => {
-                        let span = f.span();
-                        let input_at = local("__input", span);
-                        let rt = respan(rt, span);
-                        quote_spanned!(span=> #rt::typing::delay(#f(&#input_at)))
+                        let call = self.call(f, true);
+                        let rt = respan(rt, f.span());
+                        quote_spanned!(f.span()=> #rt::typing::delay(#call))
                     }
                 };
                 let target = Target::Next(next.clone());
@@ -525,9 +518,7 @@ impl Gen<'_> {
                 next,
                 ..
             } => {
-                let items_span = items.span();
-                let input_at = local("__input", items_span);
-                let list = quote_spanned!(items_span=> #items(&#input_at));
+                let list = self.call(items, true);
                 let span = item_workflow.span();
                 let cx = local("__cx", span);
                 let items_var = local("__items", span);
@@ -585,6 +576,23 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+
+    /// A call of a choice, pass, wait or map items function `f` on the
+    /// state's data (by reference for a wait's and a map's), with the
+    /// workflow's context first if `f` takes it: the runtime's `StateFn`
+    /// tells the two forms apart by the function's signature.
+    fn call(&self, f: &syn::Path, by_ref: bool) -> TokenStream {
+        let span = f.span();
+        let rt = respan(self.rt, span);
+        let cx = local("__cx", span);
+        let input_at = local("__input", span);
+        let arg = if by_ref {
+            quote_spanned!(span=> &#input_at)
+        } else {
+            quote!(#input_at)
+        };
+        quote_spanned!(span=> #rt::typing::call(#cx.context(), #arg, #f))
     }
 
     /// A copy of the state's input, checked to be `Clone` on the state's own

@@ -184,11 +184,70 @@ pub trait Branch<In, C>: Workflow {
     fn finish(output: Self::Output) -> Self::Out;
 }
 
+/// A choice, pass, wait or map items function: `fn(A) -> R`, or
+/// `fn(Cx, A) -> R` to read the workflow's context `Cx` (`&C`) as well. `A`
+/// is the state's data (a wait's and a map's by reference).
+///
+/// The two forms differ in arity, so exactly one marker `M` fits a given
+/// function and the compiler infers it from the function's own signature:
+/// the attribute needs no flag, and a function of neither form is one
+/// unimplemented trait, reported on the function's name.
+#[diagnostic::on_unimplemented(
+    message = "this state's function must take `{A}`, or `{Cx}` (the workflow's context) and then `{A}`",
+    label = "expected `fn({A}) -> _` or `fn({Cx}, {A}) -> _`",
+    note = "the context is the type of `#[workflow(context = C)]`, `()` without it"
+)]
+pub trait StateFn<Cx, A, M> {
+    /// What the function returns.
+    type Out;
+    /// Calls the function, with the context if it takes it.
+    fn call(self, context: Cx, arg: A) -> Self::Out;
+}
+
+/// [`StateFn`]'s marker for `fn(A) -> R`.
+#[doc(hidden)]
+pub struct WithoutContext;
+
+/// [`StateFn`]'s marker for `fn(Cx, A) -> R`.
+#[doc(hidden)]
+pub struct WithContext;
+
+impl<F, Cx, A, R> StateFn<Cx, A, WithoutContext> for F
+where
+    F: FnOnce(A) -> R,
+{
+    type Out = R;
+    fn call(self, _context: Cx, arg: A) -> R {
+        self(arg)
+    }
+}
+
+impl<F, Cx, A, R> StateFn<Cx, A, WithContext> for F
+where
+    F: FnOnce(Cx, A) -> R,
+{
+    type Out = R;
+    fn call(self, context: Cx, arg: A) -> R {
+        self(context, arg)
+    }
+}
+
+/// Calls a choice, pass, wait or map items function in whichever form it
+/// has.
+///
+/// The function comes last: the compiler then knows the context's and the
+/// data's types before it checks the function against them, and a misfit is
+/// reported as this trait's message rather than as an argument of `call`
+/// that does not match the function.
+pub fn call<M, Cx, A, F: StateFn<Cx, A, M>>(context: Cx, arg: A, function: F) -> F::Out {
+    function.call(context, arg)
+}
+
 /// What `#[wait(until = f)]` computes: a point in time.
 #[diagnostic::on_unimplemented(
     message = "`until = f` must return a `SystemTime`, but this function returns `{Self}`",
-    label = "expected `fn(&Input) -> SystemTime`",
-    note = "for a duration instead, write `delay = f` with `fn(&Input) -> Duration`"
+    label = "expected `fn(&Input) -> SystemTime` or `fn(&C, &Input) -> SystemTime`",
+    note = "for a duration instead, write `delay = f` with a function that returns `Duration`"
 )]
 pub trait WaitTime {
     /// The time.
@@ -209,8 +268,8 @@ pub fn until<T: WaitTime>(time: T) -> crate::step::WaitUntil {
 /// What `#[wait(delay = f)]` computes: a duration.
 #[diagnostic::on_unimplemented(
     message = "`delay = f` must return a `Duration`, but this function returns `{Self}`",
-    label = "expected `fn(&Input) -> Duration`",
-    note = "for a point in time instead, write `until = f` with `fn(&Input) -> SystemTime`"
+    label = "expected `fn(&Input) -> Duration` or `fn(&C, &Input) -> Duration`",
+    note = "for a point in time instead, write `until = f` with a function that returns `SystemTime`"
 )]
 pub trait WaitDelay {
     /// The duration.
