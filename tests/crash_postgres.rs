@@ -25,8 +25,8 @@ use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 
 use workflow::store::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
+    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
 
 const EXECUTIONS: u64 = 2000;
@@ -272,6 +272,12 @@ impl Store for Watched {
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         self.inner.callback(token)
+    }
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.inner.await_callback(awaited)
+    }
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.inner.pending_callbacks(query)
     }
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
         self.inner.save_definition(definition)

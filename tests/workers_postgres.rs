@@ -18,8 +18,8 @@ use tokio::sync::Notify;
 use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 use workflow::store::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
+    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
 use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind};
 
@@ -308,6 +308,12 @@ impl Store for Partitioned {
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         self.inner.callback(token)
+    }
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.inner.await_callback(awaited)
+    }
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.inner.pending_callbacks(query)
     }
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
         self.inner.save_definition(definition)
