@@ -233,7 +233,7 @@ async fn pending_callbacks_are_listed_filtered_and_paged_until_they_wait_no_more
         .pending_callbacks(PendingFilter::new().execution("b"))
         .await
         .unwrap();
-    assert_eq!(of_b.callbacks, [b.clone()]);
+    assert_eq!(of_b.callbacks, std::slice::from_ref(b));
     let by_id = PendingFilter::new().execution(handles[1].id());
     assert_eq!(engine.pending_callbacks(by_id).await.unwrap(), of_b);
     let of_pay = PendingFilter::new().workflow("Pay");

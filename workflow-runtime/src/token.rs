@@ -139,7 +139,7 @@ impl<'a> Place<'a> {
     pub(crate) fn of(key: &'a str) -> Option<Place<'a>> {
         let parts: Vec<&str> = key.split('/').collect();
         let well_formed = parts.len() >= 3
-            && parts.len() % 3 == 0
+            && parts.len().is_multiple_of(3)
             && parts.iter().all(|part| !part.is_empty())
             && parts
                 .iter()
