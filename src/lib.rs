@@ -51,10 +51,11 @@ pub use workflow_core as core;
 pub use workflow_core::export::{Overlay, Visit};
 pub use workflow_macros::workflow;
 pub use workflow_runtime::{
-    CallbackError, Caught, Clock, Ctx, Description, Engine, EngineBuilder, EngineError, ErrorInfo,
-    Event, EventKind, ExecutionError, ExecutionHandle, Failure, IdempotencyKey, Interrupt, Limits,
-    Recovery, RecoveryError, Runner, Shutdown, Status, Step, StepCx, TaskError, Timeline,
-    VersionPolicy, WaitUntil, Workflow, overlay, store, timeline,
+    CallbackError, CallbackToken, Caught, Clock, Ctx, Description, Engine, EngineBuilder,
+    EngineError, ErrorInfo, Event, EventKind, ExecutionError, ExecutionHandle, Failure,
+    IdempotencyKey, Interrupt, Limits, PendingCallback, PendingCallbacks, PendingFilter, Recovery,
+    RecoveryError, Runner, Shutdown, Status, Step, StepCx, TaskError, Timeline, VersionPolicy,
+    WaitUntil, Workflow, overlay, store, timeline,
 };
 
 /// The many-machines store: [`PostgresStore`](postgres::PostgresStore)

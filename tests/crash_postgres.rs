@@ -25,8 +25,8 @@ use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 
 use workflow::store::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
+    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
 
 const EXECUTIONS: u64 = 2000;
@@ -113,10 +113,11 @@ async fn charge(cx: Ctx<'_, Effects>, n: u64) -> Result<u64, Fault> {
 }
 
 async fn approve(cx: Ctx<'_, Effects>, n: u64) -> Result<u64, Fault> {
-    let token = cx.callback_token();
+    // The execution's id beside the token: the token itself tells nothing.
+    let entry = format!("{} {}", cx.execution_id(), cx.callback_token());
     cx.execute(
         "INSERT INTO \"{schema}\".tokens (token) VALUES ($1) ON CONFLICT DO NOTHING",
-        &token,
+        &entry,
     )
     .await?;
     let bonus: u64 = cx.callback().await.map_err(|_| Fault::Flaky)?;
@@ -272,6 +273,12 @@ impl Store for Watched {
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         self.inner.callback(token)
+    }
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.inner.await_callback(awaited)
+    }
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.inner.pending_callbacks(query)
     }
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
         self.inner.save_definition(definition)
@@ -431,20 +438,20 @@ fn workers_killed_stopped_and_a_database_restart_lose_nothing() {
                         break;
                     };
                     for row in rows {
-                        let token: String = row.get(0);
-                        let execution = token.split('/').next().unwrap_or_default();
+                        let entry: String = row.get(0);
+                        let (execution, token) = entry.split_once(' ').unwrap_or_default();
                         let Ok(Some(described)) = client.describe(execution).await else {
                             continue;
                         };
                         let n: u64 = described.name.trim_start_matches("job-").parse().unwrap();
-                        if client.complete_task(&token, bonus(n)).await.is_ok() {
+                        if client.complete_task(token, bonus(n)).await.is_ok() {
                             let _ = db
                                 .execute(
                                     &format!(
                                         "UPDATE \"{schema}\".tokens SET answered = true \
                                          WHERE token = $1"
                                     ),
-                                    &[&token],
+                                    &[&entry],
                                 )
                                 .await;
                         }

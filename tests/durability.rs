@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use workflow::prelude::*;
 use workflow::store::SqliteStore;
-use workflow::{Clock, Event, RecoveryError, VersionPolicy};
+use workflow::{Clock, Event, PendingFilter, RecoveryError, VersionPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum Fault {
@@ -392,6 +392,38 @@ async fn a_callback_completed_while_the_process_is_down_is_found_after_recovery(
         [token.clone(), token],
         "the same token after the restart"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_handed_out_before_a_crash_answers_the_task_after_recovery() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    first.register::<Approval>();
+    let handle = first.start::<Approval>("approve", 1).await.unwrap();
+    let id = handle.id().to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let token = setup.world.0.keys.lock().unwrap()[0].clone();
+    let before = first.pending_callbacks(PendingFilter::new()).await.unwrap();
+    assert_eq!(before.callbacks.len(), 1);
+    assert_eq!(before.callbacks[0].token, token);
+    first.halt();
+
+    let second = setup.engine();
+    second.register::<Approval>();
+    second.recover().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let keys = setup.world.0.keys.lock().unwrap().clone();
+    assert_eq!(keys, [token.clone(), token.clone()], "the task ran again");
+    let after = second
+        .pending_callbacks(PendingFilter::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        after.callbacks, before.callbacks,
+        "the same token, waiting since"
+    );
+    second.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(second.handle::<Approval>(id).await, Ok(42));
 }
 
 // Every workflow here exports ASL that asl-validator accepts and DOT that

@@ -10,8 +10,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use workflow::prelude::*;
 use workflow::store::{
-    CallbackResult, Claim, Created, Filter, MemoryStore, NewExecution, Store, StoreFuture,
-    StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, MemoryStore, NewExecution,
+    PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
 
 /// A memory store with a bell that another worker would ring.
@@ -67,6 +67,12 @@ impl Store for Bell {
     }
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         self.inner.callback(token)
+    }
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.inner.await_callback(awaited)
+    }
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.inner.pending_callbacks(query)
     }
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
         self.inner.save_definition(definition)

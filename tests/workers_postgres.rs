@@ -18,10 +18,10 @@ use tokio::sync::Notify;
 use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 use workflow::store::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
+    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
-use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind};
+use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind, PendingFilter};
 
 /// What the handlers share, across every engine of a test.
 #[derive(Default)]
@@ -309,6 +309,12 @@ impl Store for Partitioned {
     fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         self.inner.callback(token)
     }
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.inner.await_callback(awaited)
+    }
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.inner.pending_callbacks(query)
+    }
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
         self.inner.save_definition(definition)
     }
@@ -525,6 +531,70 @@ async fn a_client_answers_a_callback_that_a_task_on_a_worker_waits_for() {
         Err(EngineError::AlreadyAnswered(token.clone()))
     );
     assert_eq!(handle.await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_lists_what_tasks_on_workers_wait_for_and_a_token_outlives_its_worker() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let first = cluster.worker(cluster.builder(cluster.store())).await;
+    let client = cluster.client();
+    let handle = client.start::<Approval>("approve", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let token = cluster.lab.tokens.lock().unwrap()[0].clone();
+    let pending = client
+        .pending_callbacks(PendingFilter::new())
+        .await
+        .unwrap();
+    let listed: Vec<_> = pending
+        .callbacks
+        .iter()
+        .map(|p| {
+            let p = p.clone();
+            (
+                p.token,
+                p.execution_id,
+                p.execution_name,
+                p.workflow,
+                p.state,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [(
+            token.clone(),
+            handle.id().to_owned(),
+            "approve".to_owned(),
+            "Approval".to_owned(),
+            "Asking".to_owned()
+        )]
+    );
+
+    // The worker dies; another takes the execution over once the lease
+    // expires, and its task waits again: with the same token, listed as
+    // waiting since it first did.
+    first.halt();
+    let _second = cluster.worker(cluster.builder(cluster.store())).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        *cluster.lab.tokens.lock().unwrap(),
+        [token.clone(), token.clone()]
+    );
+    let again = client
+        .pending_callbacks(PendingFilter::new())
+        .await
+        .unwrap();
+    assert_eq!(again.callbacks, pending.callbacks);
+
+    client.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(handle.await, Ok(42));
+    let none = client
+        .pending_callbacks(PendingFilter::new())
+        .await
+        .unwrap();
+    assert!(none.callbacks.is_empty());
 }
 
 #[tokio::test(start_paused = true)]

@@ -1068,15 +1068,6 @@ async fn callback_heartbeats_keep_a_task_alive_and_silence_times_it_out() {
     assert_eq!(started.elapsed(), Duration::from_secs(2));
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_unknown_token_is_refused() {
-    let engine = engine(&[]);
-    assert_eq!(
-        engine.complete_task("nope/Waiting/0", 1u64).await,
-        Err(EngineError::UnknownToken("nope/Waiting/0".into()))
-    );
-}
-
 // Map iterations count against the history limit too: the execution fails
 // with HistoryLimitExceeded at its next event, and does not run on.
 fn forty(_: &u64) -> Vec<u64> {
@@ -1198,6 +1189,7 @@ async fn halt_resolves_waiting_handles_and_refuses_new_starts() {
 }
 
 include!("purge.rs");
+include!("callbacks.rs");
 
 #[tokio::test(start_paused = true)]
 async fn executions_are_addressed_by_the_name_they_were_started_under() {

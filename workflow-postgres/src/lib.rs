@@ -38,6 +38,7 @@
 
 mod io;
 mod listen;
+mod pending;
 mod rows;
 mod schema;
 mod sql;

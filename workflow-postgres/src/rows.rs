@@ -10,7 +10,7 @@ use workflow_runtime::{ErrorInfo, Status};
 /// The columns [`execution`] reads, in its order.
 pub(crate) const COLUMNS: &str = "id, name, workflow, version, input::text, state::text, \
     entry, attempt, retries, waiting, wake_at, status, output::text, error_name, error_cause, \
-    started_at, stopped_at, last_event_id, fence, state_name";
+    started_at, stopped_at, last_event_id, fence, state_name, callback_secret";
 
 /// An execution row, read with [`COLUMNS`]. A row that does not read back
 /// as written is a typed error naming the execution, not a panic.
@@ -68,6 +68,7 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
         stopped_at: optional_time(16, "stop time")?,
         last_event_id: count(number(17, "last event id")?),
         fence: count(number(18, "fence")?),
+        callback_secret: text(20, "callback secret")?,
         id,
     })
 }

@@ -15,7 +15,8 @@ use crate::rows::database;
 /// the text exactly as written (the engine compares an idempotent start's
 /// input with it, and histories show data as recorded) and costs less to
 /// write than `jsonb`; queries may still use the JSON operators on it.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE {schema}.executions (
         seq bigserial NOT NULL,
         id text PRIMARY KEY,
@@ -69,7 +70,31 @@ const MIGRATIONS: &[&str] = &[r#"
         definition json NOT NULL,
         PRIMARY KEY (workflow, version)
     );
-"#];
+"#,
+    // Callback tokens made with a random secret per execution, and the
+    // callbacks that wait, for the pending list. Executions from before get
+    // a secret of their own (two v4 UUIDs: 244 random bits from the
+    // server's strong generator); tokens they handed out before, which
+    // were their idempotency keys, are refused from now on.
+    r#"
+    ALTER TABLE {schema}.executions ADD COLUMN callback_secret text NOT NULL DEFAULT '';
+    UPDATE {schema}.executions
+        SET callback_secret = replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+    ALTER TABLE {schema}.executions ALTER COLUMN callback_secret DROP DEFAULT;
+    CREATE TABLE {schema}.awaited_callbacks (
+        seq bigserial PRIMARY KEY,
+        key text NOT NULL UNIQUE,
+        token text NOT NULL,
+        execution text NOT NULL,
+        anchor_state text NOT NULL,
+        anchor_entry bigint NOT NULL,
+        state text NOT NULL,
+        since bigint NOT NULL,
+        message json
+    );
+    CREATE INDEX awaited_callbacks_by_execution ON {schema}.awaited_callbacks (execution);
+"#,
+];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier
 /// (so it can be spliced into statements, and reads the same unquoted).

@@ -19,6 +19,8 @@ pub(crate) struct Sql {
     pub(crate) purge: String,
     pub(crate) complete_callback: String,
     pub(crate) callback: String,
+    pub(crate) await_callback: String,
+    pub(crate) pending_callbacks: String,
     pub(crate) save_definition: String,
     pub(crate) definitions: String,
 }
@@ -34,9 +36,10 @@ impl Sql {
                      INSERT INTO {s}.executions (id, name, workflow, version, input, state, \
                          entry, attempt, retries, waiting, wake_at, status, output, error_name, \
                          error_cause, started_at, stopped_at, last_event_id, fence, lease_owner, \
-                         lease_until, state_name) \
+                         lease_until, state_name, callback_secret) \
                      VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, \
-                         $11, $12, $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19) \
+                         $11, $12, $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19, \
+                         $21) \
                      ON CONFLICT (name) DO NOTHING RETURNING lease_until, started_at) \
                  SELECT CASE WHEN lease_until <= started_at THEN pg_notify($20, 'start') END \
                  FROM inserted"
@@ -111,8 +114,8 @@ impl Sql {
             ),
             // One statement, so one transaction: the executions (ended, so
             // no commit writes them any more), then their events and their
-            // callback answers (tokens whose part before the first `/` is
-            // the id, as the engine reads them). SKIP LOCKED: purges run
+            // callback answers (keys whose part before the first `/` is
+            // the id, as the engine reads them) and awaited callbacks. SKIP LOCKED: purges run
             // by several workers at once take different executions instead
             // of waiting for each other. No ORDER BY: without an index on
             // the stop time, the scan stops at the limit found.
@@ -128,15 +131,40 @@ impl Sql {
                      DELETE FROM {s}.events WHERE execution IN (SELECT id FROM purged)), \
                  callbacks AS ( \
                      DELETE FROM {s}.callbacks \
-                     WHERE split_part(token, '/', 1) IN (SELECT id FROM purged)) \
+                     WHERE split_part(token, '/', 1) IN (SELECT id FROM purged)), \
+                 awaited AS ( \
+                     DELETE FROM {s}.awaited_callbacks \
+                     WHERE execution IN (SELECT id FROM purged)) \
                  SELECT count(*) FROM purged"
             ),
+            // The answered task waits no more: its awaited row goes (an
+            // answer that loses the race finds it gone already).
             complete_callback: format!(
                 "WITH inserted AS ( \
                      INSERT INTO {s}.callbacks (token, succeeded, output, error, cause) \
                      VALUES ($1, $2, $3::text::json, $4, $5) \
-                     ON CONFLICT (token) DO NOTHING RETURNING token) \
+                     ON CONFLICT (token) DO NOTHING RETURNING token), \
+                 answered AS ( \
+                     DELETE FROM {s}.awaited_callbacks WHERE key = $1) \
                  SELECT pg_notify($6, 'callback') FROM inserted"
+            ),
+            await_callback: format!(
+                "INSERT INTO {s}.awaited_callbacks \
+                     (key, token, execution, anchor_state, anchor_entry, state, since, message) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json) \
+                 ON CONFLICT (key) DO NOTHING"
+            ),
+            // Waiting: the execution runs, at the anchor, and no answer
+            // is stored for the key.
+            pending_callbacks: format!(
+                "SELECT a.seq, a.token, a.execution, e.name, e.workflow, a.state, a.since, \
+                     a.message::text \
+                 FROM {s}.awaited_callbacks AS a JOIN {s}.executions AS e ON e.id = a.execution \
+                 WHERE a.seq > $1 AND ($2::text IS NULL OR a.execution = $2) \
+                     AND ($3::text IS NULL OR e.workflow = $3) AND e.status = 'Running' \
+                     AND e.state_name = a.anchor_state AND e.entry = a.anchor_entry \
+                     AND NOT EXISTS (SELECT 1 FROM {s}.callbacks AS c WHERE c.token = a.key) \
+                 ORDER BY a.seq LIMIT $4"
             ),
             callback: format!(
                 "SELECT succeeded, output::text, error, cause FROM {s}.callbacks \

@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition, check_events,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
+    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
+    check_events,
 };
 use workflow_runtime::{Event, EventKind, Status};
 
@@ -40,7 +41,7 @@ macro_rules! retrying {
 impl Shared {
     /// A pooled connection and one of the store's statements, prepared on
     /// it (once per connection: the pool caches it).
-    async fn prepared(
+    pub(crate) async fn prepared(
         &self,
         sql: &str,
     ) -> Result<(deadpool_postgres::Object, tokio_postgres::Statement), StoreError> {
@@ -50,7 +51,7 @@ impl Shared {
     }
 
     /// Runs one of the store's statements on a pooled connection.
-    async fn query(
+    pub(crate) async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -80,7 +81,11 @@ impl Shared {
     }
 
     /// [`query`](Shared::query) for the number of rows changed.
-    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    pub(crate) async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
         let (client, statement) = self.prepared(sql).await?;
         client.execute(&statement, params).await.map_err(database)
     }
@@ -186,6 +191,7 @@ impl Store for PostgresStore {
                             &nanos(lease_until),
                             &c.state_name,
                             &shared.channel,
+                            &new.callback_secret,
                         ],
                     )
                     .await?;
@@ -444,11 +450,11 @@ impl Store for PostgresStore {
 
     fn complete_callback(
         &self,
-        token: &str,
+        key: &str,
         result: CallbackResult,
     ) -> StoreFuture<'_, CallbackResult> {
         let shared = Arc::clone(&self.shared);
-        let token = token.to_owned();
+        let token = key.to_owned();
         self.io.run(async move {
             retrying!(shared, async {
                 let (succeeded, output, error, cause) = match &result {
@@ -478,11 +484,23 @@ impl Store for PostgresStore {
         })
     }
 
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+    fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let shared = Arc::clone(&self.shared);
-        let token = token.to_owned();
+        let key = key.to_owned();
         self.io
-            .run(async move { retrying!(shared, shared.callback(&token)) })
+            .run(async move { retrying!(shared, shared.callback(&key)) })
+    }
+
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        let shared = Arc::clone(&self.shared);
+        self.io
+            .run(async move { retrying!(shared, shared.await_callback(&awaited)) })
+    }
+
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        let shared = Arc::clone(&self.shared);
+        self.io
+            .run(async move { retrying!(shared, shared.pending_callbacks(&query)) })
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {

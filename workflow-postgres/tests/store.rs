@@ -42,7 +42,7 @@ mod shared_database {
             .await
             .unwrap();
         let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-        assert_eq!(versions, [1]);
+        assert_eq!(versions, [1, 2]);
         // Every one of them works on the one schema.
         create(&stores[3], "e1", "order-1").await;
         assert!(stores[7].execution("e1").await.unwrap().is_some());
@@ -152,6 +152,51 @@ mod shared_database {
             matches!(nobody, Err(StoreError::Unavailable(_))),
             "{nobody:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_first_version_schema_is_migrated_and_its_executions_get_secrets() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let connect = || {
+            PostgresStore::builder(url.clone())
+                .schema(schema.clone())
+                .connect()
+        };
+        let store = connect().await.unwrap();
+        create(&store, "e1", "order-1").await;
+        create(&store, "e2", "order-2").await;
+        drop(store);
+        // Back to version 1, as a schema written before callback secrets.
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP TABLE \"{schema}\".awaited_callbacks; \
+                 ALTER TABLE \"{schema}\".executions DROP COLUMN callback_secret; \
+                 DELETE FROM \"{schema}\".migrations WHERE version = 2"
+            ))
+            .await
+            .unwrap();
+        let store = connect().await.unwrap();
+        let secret =
+            |e: Option<workflow_runtime::store::StoredExecution>| e.unwrap().callback_secret;
+        let (s1, s2) = (
+            secret(store.execution("e1").await.unwrap()),
+            secret(store.execution("e2").await.unwrap()),
+        );
+        for s in [&s1, &s2] {
+            assert_eq!(s.len(), 64, "{s}");
+            assert!(s.bytes().all(|b| b.is_ascii_hexdigit()), "{s}");
+        }
+        assert_ne!(s1, s2, "a secret of its own each");
+        let query = workflow_runtime::store::PendingQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.pending_callbacks(query).await.unwrap(), Vec::new());
     }
 
     #[tokio::test]

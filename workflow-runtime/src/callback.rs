@@ -3,11 +3,14 @@
 //! `engine.complete_task(token, output)` or `engine.fail_task(...)`.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::watch;
 
 use crate::store::{CallbackResult, StoreError, StoreFuture};
+use crate::token::Secret;
 
 /// Why a callback task got no output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +36,131 @@ pub enum CallbackError {
     /// The engine went away while the task waited.
     #[error("the engine shut down while the task waited for its callback")]
     Closed,
+    /// The message given to [`Ctx::callback_with`](crate::Ctx::callback_with)
+    /// cannot be serialized.
+    #[error("the callback's message cannot be serialized: {0}")]
+    Message(String),
+}
+
+/// A callback token that says which output its task expects: what
+/// [`Ctx::callback_token_for`](crate::Ctx::callback_token_for) gives and
+/// [`Engine::complete_typed`](crate::Engine::complete_typed) takes, so the
+/// compiler checks the output's type where the token travels as this type.
+///
+/// It serializes as the token's string (in a URL, a JSON body, a database
+/// column), and a string becomes one again with [`CallbackToken::new`],
+/// `parse` or `Deserialize`: the type then is the reader's claim, which the
+/// engine checks at the call when the task waits in this process (see
+/// [`Engine::complete_task`](crate::Engine::complete_task)). Name it once
+/// with a type alias (`type ApprovalToken = CallbackToken<Decision>;`) and
+/// use the alias on both sides.
+pub struct CallbackToken<T> {
+    token: String,
+    // `fn() -> T`: the handle neither owns a `T` nor limits where it is sent.
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> CallbackToken<T> {
+    /// The token `token`, for a task that expects a `T`.
+    pub fn new(token: impl Into<String>) -> Self {
+        CallbackToken {
+            token: token.into(),
+            output: PhantomData,
+        }
+    }
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        &self.token
+    }
+
+    /// The token, as a string.
+    pub fn into_string(self) -> String {
+        self.token
+    }
+}
+
+// Manual impls: derives would require them of `T`, which is never stored.
+impl<T> Clone for CallbackToken<T> {
+    fn clone(&self) -> Self {
+        CallbackToken::new(self.token.clone())
+    }
+}
+
+impl<T> PartialEq for CallbackToken<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.token == other.token
+    }
+}
+
+impl<T> Eq for CallbackToken<T> {}
+
+impl<T> std::hash::Hash for CallbackToken<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.token.hash(state);
+    }
+}
+
+impl<T> fmt::Debug for CallbackToken<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CallbackToken").field(&self.token).finish()
+    }
+}
+
+impl<T> fmt::Display for CallbackToken<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.token)
+    }
+}
+
+impl<T> AsRef<str> for CallbackToken<T> {
+    fn as_ref(&self) -> &str {
+        &self.token
+    }
+}
+
+impl<T> std::str::FromStr for CallbackToken<T> {
+    type Err = std::convert::Infallible;
+
+    fn from_str(token: &str) -> Result<Self, Self::Err> {
+        Ok(CallbackToken::new(token))
+    }
+}
+
+impl<T> Serialize for CallbackToken<T> {
+    fn serialize<S: Serializer>(&self, to: S) -> Result<S::Ok, S::Error> {
+        self.token.serialize(to)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for CallbackToken<T> {
+    fn deserialize<D: Deserializer<'de>>(from: D) -> Result<Self, D::Error> {
+        String::deserialize(from).map(CallbackToken::new)
+    }
+}
+
+/// Whether an answer's JSON is what a waiting task expects; `Err` says why
+/// not.
+pub(crate) type Check = fn(&str) -> Result<(), String>;
+
+/// The [`Check`] of a task that expects a `T`.
+pub(crate) fn check<T: serde::de::DeserializeOwned>(json: &str) -> Result<(), String> {
+    serde_json::from_str::<T>(json)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// What a task that starts waiting tells the engine.
+#[derive(Debug)]
+pub(crate) struct Waiting<'a> {
+    /// Its key (its idempotency key), which answers are stored under.
+    pub(crate) key: &'a str,
+    /// The token it handed out.
+    pub(crate) token: &'a str,
+    /// What its output must decode as.
+    pub(crate) check: Check,
+    /// What it tells whoever lists the pending callbacks, as JSON.
+    pub(crate) message: Option<String>,
 }
 
 /// What a waiting task hears about its token.
@@ -42,23 +170,31 @@ pub(crate) struct CallbackState {
     pub(crate) result: Option<CallbackResult>,
 }
 
-/// The engine's side of callbacks, as a waiting task sees it.
+/// The engine's side of callbacks, as a waiting task sees it. Tasks are
+/// known by their keys here; tokens are for the outside world.
 pub(crate) trait Callbacks: Send + Sync {
-    /// Starts listening for the token's heartbeats and completion.
-    fn subscribe(&self, token: &str) -> watch::Receiver<CallbackState>;
+    /// Starts listening for the key's heartbeats and completion; answers
+    /// are checked with `check` while it listens.
+    fn subscribe(&self, key: &str, check: Check) -> watch::Receiver<CallbackState>;
     /// Stops listening.
-    fn unsubscribe(&self, token: &str);
+    fn unsubscribe(&self, key: &str);
     /// A completion that is already stored (it may have come while the
     /// process was down).
-    fn stored(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+    fn stored(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+    /// Records in the store that a task waits, for the pending list.
+    fn awaited(&self, waiting: &Waiting<'_>) -> StoreFuture<'_, ()>;
     /// How often a waiting task looks in the store, when answers may be
     /// stored by another process; `None`: this process hears them all.
     fn recheck_every(&self) -> Option<std::time::Duration>;
 }
 
-/// A runner's link to its engine's callbacks.
+/// A runner's link to its engine's callbacks, with the secret of the
+/// execution it runs (its root's, for a branch or a map item).
 #[derive(Clone)]
-pub(crate) struct CallbackLink(pub(crate) Arc<dyn Callbacks>);
+pub(crate) struct CallbackLink {
+    pub(crate) callbacks: Arc<dyn Callbacks>,
+    pub(crate) secret: Arc<Secret>,
+}
 
 impl fmt::Debug for CallbackLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,24 +202,30 @@ impl fmt::Debug for CallbackLink {
     }
 }
 
-/// Waits for the token's completion, passing its heartbeats on to `beat`.
+/// Waits for the task's completion, passing its heartbeats on to `beat`.
 pub(crate) async fn wait(
     callbacks: &dyn Callbacks,
-    token: &str,
+    waiting: Waiting<'_>,
     beat: impl Fn(),
 ) -> Result<String, CallbackError> {
-    let mut updates = callbacks.subscribe(token);
+    let key = waiting.key;
+    let mut updates = callbacks.subscribe(key, waiting.check);
     struct Unsubscribe<'a>(&'a dyn Callbacks, &'a str);
     impl Drop for Unsubscribe<'_> {
         fn drop(&mut self) {
             self.0.unsubscribe(self.1);
         }
     }
-    let _unsubscribe = Unsubscribe(callbacks, token);
+    let _unsubscribe = Unsubscribe(callbacks, key);
     // Subscribed first, then the store: a completion cannot slip between.
-    let result = match callbacks.stored(token).await? {
+    let result = match callbacks.stored(key).await? {
         Some(result) => result,
         None => {
+            // Listed as pending only now: a task that finds its answer
+            // (resumed after it came) is not listed at all. An answer that
+            // comes in between hides the row: the list leaves out answered
+            // keys.
+            callbacks.awaited(&waiting).await?;
             let mut beats = updates.borrow().heartbeats;
             loop {
                 let state = updates.borrow_and_update().clone();
@@ -103,7 +245,7 @@ pub(crate) async fn wait(
                             None => std::future::pending().await,
                         }
                     } => {
-                        if let Some(result) = callbacks.stored(token).await? {
+                        if let Some(result) = callbacks.stored(key).await? {
                             break result;
                         }
                     }

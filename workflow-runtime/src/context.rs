@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::time::Instant;
 
-use crate::callback::{CallbackError, Callbacks};
+use crate::callback::{CallbackError, CallbackLink, CallbackToken, Waiting};
 use crate::error::TaskError;
+use crate::token::Secret;
 
 /// A task handler's view of its execution: the shared context, the attempt
 /// number, a stable idempotency key, and heartbeats.
@@ -22,7 +23,7 @@ pub struct Ctx<'a, C> {
     pub(crate) entry: u64,
     pub(crate) attempt: u32,
     pub(crate) heartbeat: &'a Heartbeat,
-    pub(crate) callbacks: Option<&'a dyn Callbacks>,
+    pub(crate) callbacks: Option<&'a CallbackLink>,
 }
 
 // Manual impls: a derive would require `C: Clone`, but only a reference is copied.
@@ -68,20 +69,82 @@ impl<'a, C> Ctx<'a, C> {
 
     /// This entry's callback token: hand it to whoever completes the task
     /// (`engine.complete_task(token, output)`), then await
-    /// [`callback`](Ctx::callback). It is the idempotency key, so it is the
-    /// same after a restart.
+    /// [`callback`](Ctx::callback).
+    ///
+    /// It is URL-safe (base64url and a `.`), carries an HMAC under a random
+    /// secret kept with the execution (so it cannot be guessed from the
+    /// execution's id), and is the same for every attempt of this entry of
+    /// the state and after a restart: a token handed out before a crash
+    /// still answers the task after recovery. In an inline run, which has
+    /// no engine to answer it, it is made under a secret of the process.
     pub fn callback_token(&self) -> String {
-        self.idempotency_key().to_string()
+        let key = self.idempotency_key().to_string();
+        match self.callbacks {
+            Some(link) => link.secret.mint(&key),
+            None => inline_secret().mint(&key),
+        }
+    }
+
+    /// [`callback_token`](Ctx::callback_token) as a [`CallbackToken<T>`]:
+    /// hand it to code that completes the task with
+    /// [`Engine::complete_typed`](crate::Engine::complete_typed), and the
+    /// compiler checks that it sends a `T`.
+    pub fn callback_token_for<T>(&self) -> CallbackToken<T> {
+        CallbackToken::new(self.callback_token())
     }
 
     /// Waits until the task's token is completed from outside, and returns
     /// the output sent with it. Heartbeats sent with
     /// `engine.heartbeat_task(token)` count as this task's heartbeats. A
     /// completion that arrived while the process was down is found at once.
+    ///
+    /// While it waits, the task is listed by
+    /// [`Engine::pending_callbacks`](crate::Engine::pending_callbacks), and
+    /// an answer that does not decode as `T` is refused at the
+    /// `complete_task` call made in this process.
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Failed`] if the task was failed with `fail_task`,
+    /// [`CallbackError::Undecodable`] if the output is not a `T`,
+    /// [`CallbackError::NoEngine`] in an inline run, and
+    /// [`CallbackError::Store`] or [`CallbackError::Closed`] if the store
+    /// or the engine fails while it waits.
     pub async fn callback<T: serde::de::DeserializeOwned>(&self) -> Result<T, CallbackError> {
-        let callbacks = self.callbacks.ok_or(CallbackError::NoEngine)?;
-        let token = self.callback_token();
-        let json = crate::callback::wait(callbacks, &token, || self.heartbeat()).await?;
+        self.wait::<T>(None).await
+    }
+
+    /// [`callback`](Ctx::callback), with a message for whoever lists the
+    /// pending callbacks (what to approve, say): it is kept as JSON and
+    /// shown as [`PendingCallback::message`](crate::PendingCallback::message).
+    ///
+    /// # Errors
+    ///
+    /// As [`callback`](Ctx::callback), and [`CallbackError::Message`] if
+    /// the message cannot be serialized.
+    pub async fn callback_with<T: serde::de::DeserializeOwned>(
+        &self,
+        message: impl serde::Serialize,
+    ) -> Result<T, CallbackError> {
+        let message =
+            serde_json::to_string(&message).map_err(|e| CallbackError::Message(e.to_string()))?;
+        self.wait::<T>(Some(message)).await
+    }
+
+    async fn wait<T: serde::de::DeserializeOwned>(
+        &self,
+        message: Option<String>,
+    ) -> Result<T, CallbackError> {
+        let link = self.callbacks.ok_or(CallbackError::NoEngine)?;
+        let key = self.idempotency_key().to_string();
+        let token = link.secret.mint(&key);
+        let waiting = Waiting {
+            key: &key,
+            token: &token,
+            check: crate::callback::check::<T>,
+            message,
+        };
+        let json = crate::callback::wait(&*link.callbacks, waiting, || self.heartbeat()).await?;
         serde_json::from_str(&json).map_err(|e| CallbackError::Undecodable(e.to_string()))
     }
 
@@ -110,6 +173,14 @@ impl<C> fmt::Debug for Ctx<'_, C> {
             .field("attempt", &self.attempt)
             .finish_non_exhaustive()
     }
+}
+
+/// The secret of inline runs' tokens, which nothing can answer: drawn once
+/// per process (from fastrand if the system has no randomness to give,
+/// which is no weakness for tokens nobody accepts).
+fn inline_secret() -> &'static Secret {
+    static SECRET: OnceLock<Secret> = OnceLock::new();
+    SECRET.get_or_init(|| Secret::draw().unwrap_or_else(|_| Secret::weak()))
 }
 
 /// The idempotency key of one entry of a state:

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tracing::Instrument;
 use workflow_core::Kind;
 
-use crate::callback::{CallbackLink, Callbacks};
+use crate::callback::CallbackLink;
 use crate::clock::Clock;
 use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
@@ -89,8 +89,8 @@ impl Runner {
     }
 
     /// The engine's callbacks, if the run has an engine.
-    pub(crate) fn callbacks(&self) -> Option<&dyn Callbacks> {
-        self.callbacks.as_ref().map(|link| &*link.0)
+    pub(crate) fn callbacks(&self) -> Option<&CallbackLink> {
+        self.callbacks.as_ref()
     }
 
     /// Runs on `clock`.

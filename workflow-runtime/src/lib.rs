@@ -25,16 +25,18 @@ mod serde_time;
 mod status;
 mod step;
 pub mod store;
+mod token;
 pub mod typing;
 mod workflow;
 
-pub use callback::CallbackError;
+pub use callback::{CallbackError, CallbackToken};
 pub use clock::Clock;
 pub use context::{Caught, Ctx, IdempotencyKey};
 pub use driver::Runner;
 pub use engine::{
-    Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, Recovery,
-    RecoveryError, Shutdown, Status, VersionPolicy, version_of,
+    Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, PendingCallback,
+    PendingCallbacks, PendingFilter, Recovery, RecoveryError, Shutdown, Status, VersionPolicy,
+    version_of,
 };
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};

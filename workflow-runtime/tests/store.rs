@@ -108,17 +108,23 @@ mod sqlite_file {
         create(&store, "e1", "order-1").await;
         drop(store);
         // Back to schema 2, as a database written before definitions were
-        // kept and before the claim index.
+        // kept, before the claim index and before callback secrets.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
             "DROP TABLE definitions; DROP INDEX executions_claimable; \
              CREATE INDEX executions_due ON executions (status, wake_at); \
+             DROP TABLE awaited_callbacks; \
+             ALTER TABLE executions DROP COLUMN callback_secret; \
              PRAGMA user_version = 2;",
         )
         .unwrap();
         drop(raw);
         let store = SqliteStore::open(&path).unwrap();
-        assert!(store.execution("e1").await.unwrap().is_some());
+        let e1 = store.execution("e1").await.unwrap().unwrap();
+        // A secret of its own, so its tokens can be made and checked.
+        assert_eq!(e1.callback_secret.len(), 64, "{}", e1.callback_secret);
+        assert!(e1.callback_secret.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(e1.callback_secret, "0".repeat(64));
         let raw = rusqlite::Connection::open(&path).unwrap();
         let indexes: Vec<String> = raw
             .prepare(
@@ -152,7 +158,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 4
+                supported: 5
             })
         );
     }

@@ -166,10 +166,12 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
             max_active: self.max_active,
             client_only: self.client_only,
         };
+        let clock = self.clock.unwrap_or_default();
         let callbacks = Arc::new(CallbackHub {
             store: Arc::clone(&self.store),
             waiters: Mutex::default(),
             recheck: self.store.is_shared().then_some(leasing.poll),
+            clock,
         });
         Engine {
             shared: Arc::new(Shared {
@@ -178,7 +180,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
                 seed: self.seed,
                 versions: self.versions,
                 owner: format!("engine-{:016x}", fastrand::u64(..)),
-                clock: self.clock.unwrap_or_default(),
+                clock,
                 store: self.store,
                 registry: Mutex::default(),
                 live: Mutex::default(),

@@ -1,40 +1,77 @@
-//! Callback tasks: answers from outside, stored first, handed to the
-//! task waiting here.
+//! Callback tasks: answers from outside, checked against the token's
+//! execution, stored first, and handed to the task waiting here.
 
 use super::*;
+use crate::callback::{Check, Waiting};
+use crate::store::AwaitedCallback;
+use crate::token::{Opened as Parts, Place, Secret};
 
-/// Callback tasks waiting in this process, by token.
+/// A callback task waiting in this process.
+pub(super) struct Waiter {
+    updates: watch::Sender<CallbackState>,
+    /// Whether an answer is what the task expects.
+    check: Check,
+}
+
+/// Callback tasks waiting in this process, by key.
 pub(super) struct CallbackHub {
     pub(super) store: Arc<dyn Store>,
-    pub(super) waiters: Mutex<HashMap<String, watch::Sender<CallbackState>>>,
+    pub(super) waiters: Mutex<HashMap<String, Waiter>>,
     /// On a store other processes share, an answer may be stored by
     /// another process: waiting tasks look in the store this often.
     pub(super) recheck: Option<Duration>,
+    /// When a task starts waiting, on the engine's clock.
+    pub(super) clock: Clock,
 }
 
 impl CallbackHub {
     /// Tells a waiting task, if one waits here.
-    pub(super) fn notify(&self, token: &str, change: impl FnOnce(&mut CallbackState)) {
-        if let Some(waiter) = lock(&self.waiters).get(token) {
-            waiter.send_modify(change);
+    pub(super) fn notify(&self, key: &str, change: impl FnOnce(&mut CallbackState)) {
+        if let Some(waiter) = lock(&self.waiters).get(key) {
+            waiter.updates.send_modify(change);
         }
+    }
+
+    /// Whether an answer's JSON is what the task waiting here expects
+    /// (`Ok` if none waits here).
+    fn check(&self, key: &str, json: &str) -> Result<(), String> {
+        let check = lock(&self.waiters).get(key).map(|waiter| waiter.check);
+        check.map_or(Ok(()), |check| check(json))
     }
 }
 
 impl Callbacks for CallbackHub {
-    fn subscribe(&self, token: &str) -> watch::Receiver<CallbackState> {
-        lock(&self.waiters)
-            .entry(token.to_owned())
-            .or_insert_with(|| watch::channel(CallbackState::default()).0)
-            .subscribe()
+    fn subscribe(&self, key: &str, check: Check) -> watch::Receiver<CallbackState> {
+        let mut waiters = lock(&self.waiters);
+        let waiter = waiters.entry(key.to_owned()).or_insert_with(|| Waiter {
+            updates: watch::channel(CallbackState::default()).0,
+            check,
+        });
+        waiter.check = check;
+        waiter.updates.subscribe()
     }
 
-    fn unsubscribe(&self, token: &str) {
-        lock(&self.waiters).remove(token);
+    fn unsubscribe(&self, key: &str) {
+        lock(&self.waiters).remove(key);
     }
 
-    fn stored(&self, token: &str) -> crate::store::StoreFuture<'_, Option<CallbackResult>> {
-        self.store.callback(token)
+    fn stored(&self, key: &str) -> crate::store::StoreFuture<'_, Option<CallbackResult>> {
+        self.store.callback(key)
+    }
+
+    fn awaited(&self, waiting: &Waiting<'_>) -> crate::store::StoreFuture<'_, ()> {
+        // The key is the driver's own: it always has a place.
+        let place = Place::of(waiting.key).unwrap_or_default();
+        self.store.await_callback(AwaitedCallback {
+            key: waiting.key.to_owned(),
+            token: waiting.token.to_owned(),
+            execution: place.execution.to_owned(),
+            anchor_state: place.anchor.0.to_owned(),
+            anchor_entry: place.anchor.1,
+            state: place.state.to_owned(),
+            since: self.clock.now(),
+            message: waiting.message.clone(),
+        })
     }
 
     fn recheck_every(&self) -> Option<Duration> {
@@ -48,11 +85,29 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// waiting right now (the process restarts, or it runs in another
     /// process) finds it.
     ///
+    /// The output's type is checked at the call when the task waits in
+    /// this process (its `cx.callback::<T>()` knows `T`). When it waits in
+    /// another process, or in none right now (parked, or between a crash
+    /// and recovery), it cannot be: an output that is not a `T` is then
+    /// stored, and the task's `callback` returns
+    /// [`CallbackError::Undecodable`](crate::CallbackError::Undecodable).
+    /// [`complete_typed`](Engine::complete_typed) has the compiler check
+    /// it instead, wherever the task waits.
+    ///
     /// # Errors
     ///
-    /// [`EngineError::AlreadyAnswered`] if another answer came first (the
-    /// task gets that one; sending the same answer again is not an error),
-    /// [`EngineError::UnknownToken`] if no running execution has the token.
+    /// - [`EngineError::InvalidToken`]: not a token any task was given (malformed,
+    ///   or not made with its execution's secret: forged, or altered);
+    /// - [`EngineError::UnknownToken`]: its execution is not in the store
+    ///   (never was, or purged);
+    /// - [`EngineError::StaleToken`]: the execution has ended, or has moved
+    ///   past the state's entry the token was made for;
+    /// - [`EngineError::WrongType`]: the output is not what the task
+    ///   waiting here expects;
+    /// - [`EngineError::AlreadyAnswered`]: another answer came first (the
+    ///   task gets that one; sending the same answer again is not an error);
+    /// - [`EngineError::Serialize`] if `output` cannot be serialized, and
+    ///   [`EngineError::Store`] if the store fails.
     pub async fn complete_task(
         &self,
         token: &str,
@@ -62,13 +117,29 @@ impl<C: Send + Sync + 'static> Engine<C> {
         self.answer(token, result).await
     }
 
+    /// [`complete_task`](Engine::complete_task) with a token that says the
+    /// output's type (see [`Ctx::callback_token_for`](crate::Ctx::callback_token_for)):
+    /// the compiler checks that `output` is one.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete_task`](Engine::complete_task).
+    pub async fn complete_typed<T: Serialize>(
+        &self,
+        token: &CallbackToken<T>,
+        output: &T,
+    ) -> Result<(), EngineError> {
+        self.complete_task(token.as_str(), output).await
+    }
+
     /// Fails the callback task waiting on `token` (SendTaskFailure): its
     /// `cx.callback()` returns `CallbackError::Failed` with this error and
     /// cause.
     ///
     /// # Errors
     ///
-    /// As [`complete_task`](Engine::complete_task).
+    /// As [`complete_task`](Engine::complete_task), but for
+    /// [`EngineError::WrongType`] and [`EngineError::Serialize`].
     pub async fn fail_task(
         &self,
         token: &str,
@@ -85,21 +156,32 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Stores a callback's answer, then hands the answer that stands (the
     /// first) to a task waiting here: the task never sees a value the
     /// store did not keep.
-    pub(super) async fn answer(
-        &self,
-        token: &str,
-        result: CallbackResult,
-    ) -> Result<(), EngineError> {
-        self.running_token(token).await?;
-        let kept = self
-            .shared
-            .store
-            .complete_callback(token, result.clone())
-            .await?;
+    async fn answer(&self, token: &str, result: CallbackResult) -> Result<(), EngineError> {
+        let store = &self.shared.store;
+        let key = match self.open_token(token).await? {
+            Opened::Waiting(key) => key,
+            // The task waits no more, but may have had this very answer (an
+            // approver retrying its request after the execution went on):
+            // that is no error, and another answer is a late one.
+            Opened::Stale(key) => {
+                return match store.callback(&key).await? {
+                    Some(kept) if kept == result => Ok(()),
+                    Some(_) => Err(EngineError::AlreadyAnswered(token.to_owned())),
+                    None => Err(EngineError::StaleToken(token.to_owned())),
+                };
+            }
+        };
+        let hub = &self.shared.callbacks;
+        if let CallbackResult::Succeeded(json) = &result {
+            hub.check(&key, json)
+                .map_err(|detail| EngineError::WrongType {
+                    token: token.to_owned(),
+                    detail,
+                })?;
+        }
+        let kept = store.complete_callback(&key, result.clone()).await?;
         let late = kept != result;
-        self.shared
-            .callbacks
-            .notify(token, |state| state.result = Some(kept));
+        hub.notify(&key, |state| state.result = Some(kept));
         if late {
             return Err(EngineError::AlreadyAnswered(token.to_owned()));
         }
@@ -108,22 +190,59 @@ impl<C: Send + Sync + 'static> Engine<C> {
 
     /// A heartbeat for the callback task waiting on `token`
     /// (SendTaskHeartbeat): it counts against the state's `heartbeat`.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::InvalidToken`], [`EngineError::UnknownToken`] and
+    /// [`EngineError::StaleToken`], as for
+    /// [`complete_task`](Engine::complete_task), and
+    /// [`EngineError::Store`] if the store fails.
     pub async fn heartbeat_task(&self, token: &str) -> Result<(), EngineError> {
-        self.running_token(token).await?;
+        let Opened::Waiting(key) = self.open_token(token).await? else {
+            return Err(EngineError::StaleToken(token.to_owned()));
+        };
         self.shared
             .callbacks
-            .notify(token, |state| state.heartbeats += 1);
+            .notify(&key, |state| state.heartbeats += 1);
         Ok(())
     }
 
-    /// Checks that a token belongs to a running execution of this store.
-    pub(super) async fn running_token(&self, token: &str) -> Result<(), EngineError> {
-        // A token is an idempotency key: it starts with the id of the
-        // execution (a branch's key starts with its root execution's id).
-        let execution = crate::store::callback_execution(token);
-        match self.shared.store.execution(execution).await? {
-            Some(stored) if stored.checkpoint.status == Status::Running => Ok(()),
-            _ => Err(EngineError::UnknownToken(token.to_owned())),
+    /// The key of the task a token was made for, once the token is found
+    /// to be its execution's (made with its secret), and whether the
+    /// execution is still at that entry of the state (or of the Parallel
+    /// or Map state it runs under).
+    async fn open_token(&self, token: &str) -> Result<Opened, EngineError> {
+        let invalid = || EngineError::InvalidToken(token.to_owned());
+        let opened = Parts::new(token).ok_or_else(invalid)?;
+        let place = opened.place();
+        let stored = self
+            .shared
+            .store
+            .execution(place.execution)
+            .await?
+            .ok_or_else(|| EngineError::UnknownToken(token.to_owned()))?;
+        let minted =
+            Secret::from_hex(&stored.callback_secret).is_some_and(|secret| secret.minted(&opened));
+        if !minted {
+            return Err(invalid());
         }
+        let checkpoint = &stored.checkpoint;
+        let there = checkpoint.status == Status::Running
+            && checkpoint.state_name == place.anchor.0
+            && checkpoint.entry == place.anchor.1;
+        Ok(if there {
+            Opened::Waiting(opened.key)
+        } else {
+            Opened::Stale(opened.key)
+        })
     }
+}
+
+/// A token found to be genuine: its task's key, and whether the task may
+/// still wait.
+enum Opened {
+    /// The execution is at the token's entry.
+    Waiting(String),
+    /// The execution has ended or moved past it.
+    Stale(String),
 }

@@ -39,9 +39,34 @@ pub enum EngineError {
     /// and is what the task got.
     #[error("the task with token `{0}` was already answered differently")]
     AlreadyAnswered(String),
-    /// A callback token of no running execution.
-    #[error("no running execution has the task token `{0}`")]
+    /// A callback token whose execution is not in the store: it never
+    /// was, or it was purged.
+    #[error("no execution in the store has the task token `{0}`")]
     UnknownToken(String),
+    /// A string that is no task's callback token: malformed, or not made
+    /// with its execution's secret (forged or altered).
+    #[error("`{0}` is not a task token this store's executions gave out")]
+    InvalidToken(String),
+    /// A callback token whose task waits no more: its execution has ended,
+    /// or moved past the entry of the state the token was made for.
+    #[error("the task with token `{0}` waits no more: its execution ended or moved on")]
+    StaleToken(String),
+    /// A callback output that is not what the task waiting for it
+    /// expects (checked when the task waits in this process).
+    #[error("the output sent for the task with token `{token}` is not what it expects: {detail}")]
+    WrongType {
+        /// The token.
+        token: String,
+        /// Why the output does not decode as the task's type.
+        detail: String,
+    },
+    /// A pending-callbacks cursor that no page gave.
+    #[error("`{0}` is not a cursor of the pending callbacks")]
+    InvalidCursor(String),
+    /// The system gave no randomness for a new execution's callback
+    /// secret.
+    #[error("no randomness for the execution's callback secret: {0}")]
+    NoRandomness(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -10,6 +10,7 @@ mod ids;
 mod leasing;
 mod lifecycle;
 mod live;
+mod pending;
 mod purge;
 mod record;
 mod recorder;
@@ -27,7 +28,7 @@ use tokio::task::AbortHandle;
 use workflow_core::Definition;
 
 use self::ids::Ids;
-use crate::callback::{CallbackLink, CallbackState, Callbacks};
+use crate::callback::{CallbackLink, CallbackState, CallbackToken, Callbacks};
 use crate::clock::Clock;
 use crate::driver::{Progress, Ran, Runner};
 use crate::error::ExecutionError;
@@ -36,6 +37,7 @@ use crate::store::{
     CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
+use crate::token::Secret;
 use crate::workflow::Workflow;
 
 pub use crate::status::Status;
@@ -43,6 +45,7 @@ pub use builder::{EngineBuilder, Limits, VersionPolicy};
 pub use errors::{EngineError, Recovery, RecoveryError};
 pub use handle::ExecutionHandle;
 pub use lifecycle::Shutdown;
+pub use pending::{PendingCallback, PendingCallbacks, PendingFilter};
 pub use record::Description;
 
 use callbacks::CallbackHub;
@@ -229,6 +232,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let state = json(&checkpoint)?;
         let clock = self.shared.clock;
         let id = self.shared.ids.next(clock.now());
+        let secret = Secret::draw().map_err(EngineError::NoRandomness)?;
         let new = NewExecution {
             id: id.clone(),
             name: name.clone(),
@@ -248,6 +252,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 error: None,
             },
             started_at: clock.now(),
+            callback_secret: secret.to_hex(),
         };
         let store = &self.shared.store;
         let lease_until = self.shared.leasing.start_until(clock.now());
@@ -255,7 +260,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
             Created::New { fence } => fence,
             // An earlier try of this very create landed and only its reply
             // was lost (the store retried it): the execution is this
-            // start's, claimed with the fence the create gave it.
+            // start's, claimed with the fence the create gave it (and with
+            // this start's secret).
             Created::Existing(existing) if existing.id == id => existing.fence,
             Created::Existing(existing) => {
                 return if existing.workflow == *def.name && existing.input == input_json {
@@ -282,6 +288,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 fence,
                 last_event_id: 0,
                 elapsed: Duration::ZERO,
+                secret,
             };
             self.spawn::<W>(run, checkpoint, progress);
         }
@@ -400,6 +407,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             fence,
             last_event_id,
             elapsed,
+            secret,
         } = run;
         // Held until the task's handle is in the entry: an entry without
         // a running task may be forgotten (see `forget_idle`), and this
@@ -423,7 +431,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
             .execution_id(id.clone())
             .elapsed(elapsed)
             .clock(shared.clock)
-            .with_callbacks(CallbackLink(hub));
+            .with_callbacks(CallbackLink {
+                callbacks: hub,
+                secret: Arc::new(secret),
+            });
         if let Some(seed) = shared.seed {
             // From the name, which the caller chose: the same seed and name
             // give the same jitter, run after run.
@@ -564,6 +575,8 @@ struct Run<'a> {
     fence: u64,
     last_event_id: u64,
     elapsed: Duration,
+    /// The secret its callback tokens are made with.
+    secret: Secret,
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, EngineError> {

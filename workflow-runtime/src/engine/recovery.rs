@@ -134,6 +134,8 @@ where
                 .ok_or_else(|| unreadable(format!("it waits in an unknown state `{name}`")))?,
         ),
     };
+    let secret = crate::token::Secret::from_hex(&stored.callback_secret)
+        .ok_or_else(|| unreadable("its callback secret is not 64 hex digits".to_owned()))?;
     let started = stored.last_event_id > 0;
     let progress = Progress {
         entry: stored.checkpoint.entry,
@@ -159,6 +161,7 @@ where
         fence: stored.fence,
         last_event_id: stored.last_event_id,
         elapsed,
+        secret,
     };
     engine.spawn::<W>(run, checkpoint, progress);
     Ok(())

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreFuture, StoredDefinition,
-    StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
+    PendingRow, Store, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
 use crate::history::Event;
 
@@ -69,14 +69,22 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn complete_callback(
         &self,
-        token: &str,
+        key: &str,
         result: CallbackResult,
     ) -> StoreFuture<'_, CallbackResult> {
-        (**self).complete_callback(token, result)
+        (**self).complete_callback(key, result)
     }
 
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
-        (**self).callback(token)
+    fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+        (**self).callback(key)
+    }
+
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        (**self).await_callback(awaited)
+    }
+
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        (**self).pending_callbacks(query)
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {

@@ -134,6 +134,10 @@ pub struct NewExecution {
     pub checkpoint: Checkpoint,
     /// When it started.
     pub started_at: SystemTime,
+    /// The random secret its callback tokens are made with (64 hex
+    /// digits): kept with it so that a token is the same after a restart,
+    /// and checked by whichever process answers it.
+    pub callback_secret: String,
 }
 
 /// An execution as stored.
@@ -159,6 +163,9 @@ pub struct StoredExecution {
     pub last_event_id: u64,
     /// The fence of its latest claim.
     pub fence: u64,
+    /// The secret its callback tokens are made with (see
+    /// [`NewExecution::callback_secret`]).
+    pub callback_secret: String,
 }
 
 /// The result of [`Store::create`].
@@ -204,6 +211,72 @@ pub struct Claim {
     pub leases_expired_by: SystemTime,
     /// At most this many.
     pub limit: usize,
+}
+
+/// A callback task that started waiting, as [`Store::await_callback`]
+/// records it for [`Store::pending_callbacks`].
+///
+/// Callbacks are stored under the task's *key*, its idempotency key
+/// (`<execution id>/<state>/<entry>`; a branch's or map item's key starts
+/// with its root execution's id, then the Parallel or Map state and its
+/// entry): the token handed out is made from it, and the engine turns
+/// tokens back into keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwaitedCallback {
+    /// The task's key.
+    pub key: String,
+    /// The token it handed out.
+    pub token: String,
+    /// The (root) execution it belongs to.
+    pub execution: String,
+    /// The root execution's state and entry the task is in or under: the
+    /// callback is pending only while the execution's checkpoint is there
+    /// ([`Checkpoint::state_name`] and [`Checkpoint::entry`]).
+    pub anchor_state: String,
+    /// See [`anchor_state`](AwaitedCallback::anchor_state).
+    pub anchor_entry: u64,
+    /// The task's own state.
+    pub state: String,
+    /// When it started waiting.
+    pub since: SystemTime,
+    /// What it tells whoever lists it, as JSON.
+    pub message: Option<String>,
+}
+
+/// Which pending callbacks to list, and from where.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingQuery {
+    /// Only those of this workflow's executions.
+    pub workflow: Option<String>,
+    /// Only those of the execution with this id.
+    pub execution: Option<String>,
+    /// Only those recorded after the one with this sequence number (0:
+    /// from the start).
+    pub after: u64,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A pending callback, as [`Store::pending_callbacks`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRow {
+    /// Where it is in the order of recording: what the next page starts
+    /// after.
+    pub seq: u64,
+    /// The token the task handed out.
+    pub token: String,
+    /// The (root) execution's id.
+    pub execution: String,
+    /// Its name.
+    pub name: String,
+    /// Its workflow.
+    pub workflow: String,
+    /// The task's state.
+    pub state: String,
+    /// When it started waiting.
+    pub since: SystemTime,
+    /// What it tells whoever lists it, as JSON.
+    pub message: Option<String>,
 }
 
 /// How a callback task was completed from outside.
@@ -314,9 +387,10 @@ pub trait Store: Send + Sync + 'static {
     /// A deleted execution is gone for every read: [`execution`](Store::execution)
     /// gives `None`, [`history`](Store::history) [`StoreError::NotFound`],
     /// [`list`](Store::list) leaves it out, and its name is free for a new
-    /// start. Its callback answers are those whose token's part before the
+    /// start. Its callback answers are those whose key's part before the
     /// first `/` is its id (see [`callback_execution`]), the rule by which
-    /// the engine finds the execution a token belongs to.
+    /// the engine finds the execution a key belongs to; its awaited
+    /// callbacks are those recorded with its id.
     ///
     /// Which executions a call takes when more than `limit` qualify is the
     /// store's choice. To delete all that qualify, call again until a call
@@ -325,17 +399,32 @@ pub trait Store: Send + Sync + 'static {
     /// never holds the store for long.
     fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64>;
 
-    /// Records how the callback task with this token was completed, and
-    /// returns the completion that stands: the first one. A later one is
-    /// not written; its caller compares what comes back with what it sent.
+    /// Records how the callback task with this key (see
+    /// [`AwaitedCallback`]) was completed, and returns the completion that
+    /// stands: the first one. A later one is not written; its caller
+    /// compares what comes back with what it sent. The task is pending no
+    /// more: its [`AwaitedCallback`] may be deleted.
     fn complete_callback(
         &self,
-        token: &str,
+        key: &str,
         result: CallbackResult,
     ) -> StoreFuture<'_, CallbackResult>;
 
-    /// How the callback task with this token was completed, if it was.
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+    /// How the callback task with this key was completed, if it was.
+    fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>>;
+
+    /// Records that a callback task waits, unless its key is recorded
+    /// already (a task that waits again after a restart keeps its first
+    /// record, and so when it started waiting). Each record gets the next
+    /// sequence number of the store.
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()>;
+
+    /// The recorded callbacks that still wait, in sequence order from
+    /// `query.after` on, at most `query.limit`: those whose execution is
+    /// running with its checkpoint at their anchor (state and entry) and
+    /// whose key has no completion. [`purge`](Store::purge) deletes the
+    /// records of the executions it deletes.
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>>;
 
     /// Keeps a workflow's definition; one already kept for the same
     /// workflow and version is left as it is.
@@ -372,14 +461,11 @@ pub trait Store: Send + Sync + 'static {
     fn engine_stopped(&self) {}
 }
 
-/// The id of the execution a callback token belongs to: the token up to
-/// its first `/` (a token is an idempotency key,
-/// `<execution id>/<state>/<entry>`, and a branch's starts with its root
-/// execution's id).
-pub fn callback_execution(token: &str) -> &str {
-    token
-        .split_once('/')
-        .map_or(token, |(execution, _)| execution)
+/// The id of the execution a callback key belongs to: the key up to its
+/// first `/` (a key is an idempotency key, `<execution id>/<state>/<entry>`,
+/// and a branch's starts with its root execution's id).
+pub fn callback_execution(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(execution, _)| execution)
 }
 
 /// Checks that `events` continue a stored history whose last event is

@@ -9,6 +9,7 @@
 //! loses nothing committed; a power cut may lose the last transactions.
 
 mod engine_lock;
+mod pending;
 mod purge;
 
 use std::borrow::Cow;
@@ -21,8 +22,9 @@ use tokio::sync::oneshot;
 
 use self::engine_lock::EngineLock;
 use super::{
-    CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
-    StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
+    AwaitedCallback, CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution,
+    PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution,
+    Transition, check_events,
 };
 use crate::error_info::ErrorInfo;
 use crate::history::{Event, EventKind};
@@ -96,6 +98,27 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX IF EXISTS executions_due;
     CREATE INDEX IF NOT EXISTS executions_claimable
         ON executions (status, lease_until, wake_at);
+"#,
+    // Callback tokens made with a random secret per execution, and the
+    // callbacks that wait, for the pending list. Executions from before get
+    // a secret of their own here (SQLite's generator is seeded from the
+    // system's randomness); tokens they handed out before, which were
+    // their idempotency keys, are refused from now on.
+    r#"
+    ALTER TABLE executions ADD COLUMN callback_secret TEXT NOT NULL DEFAULT '';
+    UPDATE executions SET callback_secret = lower(hex(randomblob(32)));
+    CREATE TABLE awaited_callbacks (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        token TEXT NOT NULL,
+        execution TEXT NOT NULL,
+        anchor_state TEXT NOT NULL,
+        anchor_entry INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX awaited_callbacks_by_execution ON awaited_callbacks (execution);
 "#,
 ];
 
@@ -457,7 +480,7 @@ fn count(value: i64) -> u64 {
 
 const COLUMNS: &str = "id, name, workflow, version, input, state, entry, attempt, retries, \
     waiting, wake_at, status, output, error_name, error_cause, started_at, stopped_at, \
-    last_event_id, fence, state_name";
+    last_event_id, fence, state_name, callback_secret";
 
 /// A row as read, before it is checked.
 struct RawRow {
@@ -481,6 +504,7 @@ struct RawRow {
     last_event_id: i64,
     fence: i64,
     state_name: String,
+    callback_secret: String,
 }
 
 fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -505,6 +529,7 @@ fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         last_event_id: row.get(17)?,
         fence: row.get(18)?,
         state_name: row.get(19)?,
+        callback_secret: row.get(20)?,
     })
 }
 
@@ -547,6 +572,7 @@ impl RawRow {
             stopped_at: self.stopped_at.map(time),
             last_event_id: count(self.last_event_id),
             fence: count(self.fence),
+            callback_secret: self.callback_secret,
         })
     }
 }
@@ -697,9 +723,9 @@ impl Store for SqliteStore {
                 "INSERT INTO executions (id, name, workflow, version, input, state, entry, \
                      attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
                      started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
-                     state_name) \
+                     state_name, callback_secret) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, NULL, 0, 1, ?17, ?18, ?19)",
+                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20)",
                 params![
                     execution.id,
                     execution.name,
@@ -720,6 +746,7 @@ impl Store for SqliteStore {
                     owner,
                     nanos(lease_until),
                     c.state_name,
+                    execution.callback_secret,
                 ],
             )
             .map_err(database)?;
@@ -999,11 +1026,12 @@ impl Store for SqliteStore {
 
     fn complete_callback(
         &self,
-        token: &str,
+        key: &str,
         result: CallbackResult,
     ) -> StoreFuture<'_, CallbackResult> {
-        let token = token.to_owned();
+        let token = key.to_owned();
         self.run(move |connection| {
+            pending::answered(connection, &token)?;
             let (succeeded, output, error, cause) = match &result {
                 CallbackResult::Succeeded(output) => (true, Some(output), None, None),
                 CallbackResult::Failed { error, cause } => (false, None, Some(error), Some(cause)),
@@ -1024,9 +1052,17 @@ impl Store for SqliteStore {
         })
     }
 
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
-        let token = token.to_owned();
-        self.run(move |connection| stored_callback(connection, &token))
+    fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+        let key = key.to_owned();
+        self.run(move |connection| stored_callback(connection, &key))
+    }
+
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.run(move |connection| pending::awaited(connection, &awaited))
+    }
+
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.run(move |connection| pending::pending(connection, &query))
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {

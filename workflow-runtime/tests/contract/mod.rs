@@ -2,6 +2,7 @@
 //! `&dyn Store`, and `suite!`, which makes a test of each for one store.
 //! Included by each store's test target.
 
+mod callbacks;
 mod purge;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,6 +13,7 @@ use workflow_runtime::store::{
 };
 use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
 
+pub use self::callbacks::*;
 pub use self::purge::*;
 
 pub fn at(secs: u64) -> SystemTime {
@@ -51,6 +53,7 @@ pub fn new(id: &str, name: &str, workflow: &str) -> NewExecution {
         input: r#"{"n":1}"#.to_owned(),
         checkpoint: checkpoint(r#"{"Start":1}"#, Status::Running, None),
         started_at: at(0),
+        callback_secret: "ab".repeat(32),
     }
 }
 
@@ -706,6 +709,9 @@ macro_rules! suite {
                 a_purge_deletes_old_ended_executions_with_their_histories,
                 a_purge_never_deletes_a_running_execution,
                 a_purge_deletes_at_most_its_limit,
+                awaited_callbacks_are_listed_once_in_order_with_their_execution,
+                a_callback_waits_no_more_once_answered_moved_past_or_ended,
+                a_purge_deletes_the_awaited_callbacks_of_what_it_deletes,
             );
         }
     };

@@ -2,6 +2,7 @@
 
 mod history;
 mod names;
+mod pending;
 mod purge;
 
 use std::collections::BTreeSet;
@@ -14,9 +15,11 @@ use std::time::SystemTime;
 
 use self::history::{decode, encode};
 use self::names::{Name, Names};
+use self::pending::Awaited;
 use super::{
-    CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
-    StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
+    AwaitedCallback, CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution,
+    PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution,
+    Transition, check_events,
 };
 use crate::error_info::ErrorInfo;
 use crate::history::Event;
@@ -74,6 +77,7 @@ struct Inner {
     leased: BTreeSet<(SystemTime, Slot)>,
     names: Names,
     callbacks: HashMap<String, CallbackResult>,
+    awaited: Awaited,
     definitions: Vec<StoredDefinition>,
 }
 
@@ -95,6 +99,7 @@ struct Row {
     lease_until: Option<SystemTime>,
     checkpoint: Saved,
     events: Vec<u8>,
+    callback_secret: Box<str>,
     /// Purged: in no map and no index, its state, input and history freed,
     /// and skipped by `list`. Only a compaction removes it.
     purged: bool,
@@ -187,6 +192,7 @@ impl Row {
             stopped_at: self.stopped_at,
             last_event_id: self.last_event_id,
             fence: self.fence,
+            callback_secret: self.callback_secret.to_string(),
         }
     }
 }
@@ -402,6 +408,7 @@ impl Store for MemoryStore {
                 input,
                 checkpoint,
                 started_at,
+                callback_secret,
             } = execution;
             let id: Arc<str> = Arc::from(id);
             let name: Arc<str> = Arc::from(name);
@@ -418,6 +425,7 @@ impl Store for MemoryStore {
                 lease_until: Some(lease_until),
                 checkpoint: Saved::new(checkpoint, &mut inner.names)?,
                 events: Vec::new(),
+                callback_secret: callback_secret.into_boxed_str(),
                 purged: false,
             };
             let key = row.index_key();
@@ -552,16 +560,28 @@ impl Store for MemoryStore {
 
     fn complete_callback(
         &self,
-        token: &str,
+        key: &str,
         result: CallbackResult,
     ) -> StoreFuture<'_, CallbackResult> {
-        let token = token.to_owned();
-        self.with(move |inner| Ok(inner.callbacks.entry(token).or_insert(result).clone()))
+        let key = key.to_owned();
+        self.with(move |inner| {
+            inner.awaited.answered(&key);
+            Ok(inner.callbacks.entry(key).or_insert(result).clone())
+        })
     }
 
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
-        let token = token.to_owned();
-        self.with(move |inner| Ok(inner.callbacks.get(&token).cloned()))
+    fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
+        let key = key.to_owned();
+        self.with(move |inner| Ok(inner.callbacks.get(&key).cloned()))
+    }
+
+    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
+        self.lock().awaited.insert(awaited);
+        written(Ok(()))
+    }
+
+    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
+        self.with(move |inner| Ok(inner.pending(&query)))
     }
 
     fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
@@ -701,6 +721,7 @@ mod tests {
                             input: "1".to_owned(),
                             checkpoint: checkpoint(Status::Running, wake),
                             started_at: now,
+                            callback_secret: String::new(),
                         };
                         store.create(new, "w", now).await.unwrap();
                         fences.push(1);
@@ -794,6 +815,7 @@ mod tests {
                 input: "1".to_owned(),
                 checkpoint: checkpoint(Status::Running, wake),
                 started_at: at(0),
+                callback_secret: String::new(),
             };
             store.create(new, "w", at(0)).await.unwrap();
             store.release(id, 1).await.unwrap();
@@ -814,6 +836,7 @@ mod tests {
             input: "1".to_owned(),
             checkpoint: checkpoint(Status::Running, None),
             started_at: at(0),
+            callback_secret: String::new(),
         };
         store.create(new("first"), "w", at(0)).await.unwrap();
         let again = store.create(new("second"), "w", at(0)).await;

@@ -86,11 +86,12 @@ impl Inner {
             self.by_name.remove(&row.name);
             freed.push(row.tombstone());
         }
-        if !self.callbacks.is_empty() {
+        if !self.callbacks.is_empty() || !self.awaited.is_empty() {
             let ids: HashSet<&str, foldhash::fast::RandomState> =
                 slots.iter().map(|&slot| &*self.rows[slot].id).collect();
             self.callbacks
-                .retain(|token, _| !ids.contains(callback_execution(token)));
+                .retain(|key, _| !ids.contains(callback_execution(key)));
+            self.awaited.purged(|execution| ids.contains(execution));
         }
         self.tombstones += slots.len();
         if self.tombstones > self.rows.len() - self.tombstones {
@@ -160,6 +161,7 @@ mod tests {
             input: "1".to_owned(),
             checkpoint: checkpoint(Status::Running, None),
             started_at: at(0),
+            callback_secret: String::new(),
         };
         let created = store.create(new, "w", at(0)).await.unwrap();
         assert_eq!(created, Created::New { fence: 1 });

@@ -9,7 +9,8 @@ use super::{database, execute_cached, nanos};
 use crate::store::StoreError;
 
 /// Deletes at most `limit` executions that ended before `ended_before`,
-/// their events and their callback answers; how many it deleted.
+/// their events, their callback answers and their awaited callbacks; how
+/// many it deleted.
 ///
 /// Without an index on the stop time, the first statement reads the table
 /// in start order and stops at `limit` found: old executions come first,
@@ -44,6 +45,12 @@ pub(super) fn purge(
             connection,
             "DELETE FROM callbacks WHERE token >= ?1 || '/' AND token < ?1 || '0' \
              AND instr(token, '/') = length(?1) + 1",
+            [id],
+        )
+        .map_err(database)?;
+        execute_cached(
+            connection,
+            "DELETE FROM awaited_callbacks WHERE execution = ?1",
             [id],
         )
         .map_err(database)?;
