@@ -53,7 +53,7 @@ impl PendingFilter {
 }
 
 /// A callback task that waits for an answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PendingCallback {
     /// The token to answer it with (`complete_task`, `fail_task`).
@@ -76,7 +76,7 @@ pub struct PendingCallback {
 }
 
 /// One page of [`Engine::pending_callbacks`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PendingCallbacks {
     /// The callbacks, in the order they started waiting.
