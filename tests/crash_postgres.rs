@@ -25,8 +25,8 @@ use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 
 use workflow::store::{
-    CallbackResult, Claim, Created, Filter, NewExecution, Store, StoreError, StoreFuture,
-    StoredDefinition, StoredExecution, Transition,
+    CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild, NewExecution, Store,
+    StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
 };
 
 const EXECUTIONS: u64 = 2000;
@@ -225,6 +225,13 @@ impl Store for Watched {
     fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
         let execution = t.execution.clone();
         self.refused(execution, self.inner.commit(t))
+    }
+    fn commit_children(&self, t: ChildTransition) -> StoreFuture<'_, ()> {
+        let execution = t.execution.clone();
+        self.refused(execution, self.inner.commit_children(t))
+    }
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        self.inner.children(id, entry, attempt)
     }
     fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.claim(c)

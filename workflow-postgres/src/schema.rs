@@ -15,7 +15,8 @@ use crate::rows::database;
 /// the text exactly as written (the engine compares an idempotent start's
 /// input with it, and histories show data as recorded) and costs less to
 /// write than `jsonb`; queries may still use the JSON operators on it.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE {schema}.executions (
         seq bigserial NOT NULL,
         id text PRIMARY KEY,
@@ -69,7 +70,20 @@ const MIGRATIONS: &[&str] = &[r#"
         definition json NOT NULL,
         PRIMARY KEY (workflow, version)
     );
-"#];
+"#,
+    // Finished Parallel branches and Map iterations, so that a resumed
+    // state runs only the children that had not finished.
+    r#"
+    CREATE TABLE {schema}.children (
+        execution text NOT NULL,
+        entry bigint NOT NULL,
+        attempt bigint NOT NULL,
+        idx bigint NOT NULL,
+        output json NOT NULL,
+        PRIMARY KEY (execution, entry, attempt, idx)
+    );
+"#,
+];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier
 /// (so it can be spliced into statements, and reads the same unquoted).

@@ -41,8 +41,11 @@ mod shared_database {
             .query(&format!("SELECT version FROM \"{schema}\".migrations"), &[])
             .await
             .unwrap();
-        let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-        assert_eq!(versions, [1]);
+        let versions: Vec<i64> = rows.iter().map(|r| i64::from(r.get::<_, i32>(0))).collect();
+        assert_eq!(
+            versions,
+            (1..=PostgresStore::schema_version()).collect::<Vec<_>>()
+        );
         // Every one of them works on the one schema.
         create(&stores[3], "e1", "order-1").await;
         assert!(stores[7].execution("e1").await.unwrap().is_some());
@@ -183,6 +186,39 @@ mod shared_database {
                 supported: PostgresStore::schema_version()
             })
         );
+    }
+
+    #[tokio::test]
+    async fn a_schema_of_version_1_is_migrated_and_keeps_its_executions() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let store = PostgresStore::builder(url.clone())
+            .schema(schema.clone())
+            .connect()
+            .await
+            .unwrap();
+        create(&store, "e1", "order-1").await;
+        drop(store);
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        // Back to version 1, as a schema written before finished children
+        // were kept.
+        client
+            .batch_execute(&format!(
+                "DROP TABLE \"{schema}\".children; \
+                 DELETE FROM \"{schema}\".migrations WHERE version > 1"
+            ))
+            .await
+            .unwrap();
+        let store = PostgresStore::builder(url)
+            .schema(schema)
+            .connect()
+            .await
+            .unwrap();
+        assert!(store.execution("e1").await.unwrap().is_some());
+        assert_eq!(store.children("e1", 0, 1).await.unwrap(), []);
     }
 
     #[tokio::test]

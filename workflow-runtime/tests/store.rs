@@ -108,10 +108,10 @@ mod sqlite_file {
         create(&store, "e1", "order-1").await;
         drop(store);
         // Back to schema 2, as a database written before definitions were
-        // kept and before the claim index.
+        // kept, before the claim index and before finished children.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE definitions; DROP INDEX executions_claimable; \
+            "DROP TABLE definitions; DROP INDEX executions_claimable; DROP TABLE children; \
              CREATE INDEX executions_due ON executions (status, wake_at); \
              PRAGMA user_version = 2;",
         )
@@ -138,6 +138,7 @@ mod sqlite_file {
             "{indexes:?}"
         );
         definitions_are_kept_once_per_version_in_order(&store).await;
+        assert_eq!(store.children("e1", 0, 1).await.unwrap(), []);
     }
 
     #[tokio::test]
@@ -152,7 +153,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 4
+                supported: 5
             })
         );
     }

@@ -8,6 +8,7 @@
 //! The file is in WAL mode with `synchronous = NORMAL`: a killed process
 //! loses nothing committed; a power cut may lose the last transactions.
 
+mod children;
 mod purge;
 
 use std::borrow::Cow;
@@ -19,8 +20,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution, Store, StoreError,
-    StoreFuture, StoredDefinition, StoredExecution, Transition, check_events,
+    CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter, FinishedChild,
+    NewExecution, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
+    check_events,
 };
 use crate::error_info::ErrorInfo;
 use crate::history::{Event, EventKind};
@@ -94,6 +96,18 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX IF EXISTS executions_due;
     CREATE INDEX IF NOT EXISTS executions_claimable
         ON executions (status, lease_until, wake_at);
+"#,
+    // Finished Parallel branches and Map iterations, so that a resumed
+    // state runs only the children that had not finished.
+    r#"
+    CREATE TABLE children (
+        execution TEXT NOT NULL,
+        entry INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        output TEXT NOT NULL,
+        PRIMARY KEY (execution, entry, attempt, idx)
+    ) WITHOUT ROWID;
 "#,
 ];
 
@@ -562,6 +576,30 @@ fn require_fence(connection: &Connection, id: &str, fence: u64) -> Result<(), St
     Ok(())
 }
 
+/// Appends events (checked to follow the history) to an execution's.
+fn insert_events(connection: &Connection, id: &str, events: &[Event]) -> Result<(), StoreError> {
+    let mut insert = connection
+        .prepare_cached(
+            "INSERT INTO events (execution, id, previous_id, at, kind, state, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(database)?;
+    for event in events {
+        insert
+            .execute(params![
+                id,
+                i64::try_from(event.id).unwrap_or(i64::MAX),
+                i64::try_from(event.previous_event_id).unwrap_or(i64::MAX),
+                nanos(event.timestamp),
+                event.kind.name(),
+                event.state,
+                event.data,
+            ])
+            .map_err(database)?;
+    }
+    Ok(())
+}
+
 /// The completion stored for a callback token, if any.
 fn stored_callback(
     connection: &Connection,
@@ -677,25 +715,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::Ended(id.clone()));
             }
             check_events(id, count(last), &transition.events)?;
-            let mut insert = connection
-                .prepare_cached(
-                    "INSERT INTO events (execution, id, previous_id, at, kind, state, data) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(database)?;
-            for event in &transition.events {
-                insert
-                    .execute(params![
-                        id,
-                        i64::try_from(event.id).unwrap_or(i64::MAX),
-                        i64::try_from(event.previous_event_id).unwrap_or(i64::MAX),
-                        nanos(event.timestamp),
-                        event.kind.name(),
-                        event.state,
-                        event.data,
-                    ])
-                    .map_err(database)?;
-            }
+            insert_events(connection, id, &transition.events)?;
             let c = &transition.checkpoint;
             let retries = serde_json::to_string(&c.retries)
                 .map_err(|e| StoreError::Database(e.to_string()))?;
@@ -734,6 +754,15 @@ impl Store for SqliteStore {
                 .map_err(database)?;
             Ok(())
         })
+    }
+
+    fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()> {
+        self.run(move |connection| children::commit(connection, &transition))
+    }
+
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        let id = id.to_owned();
+        self.run(move |connection| children::read(connection, &id, entry, attempt))
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {

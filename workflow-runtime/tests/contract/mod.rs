@@ -2,6 +2,7 @@
 //! `&dyn Store`, and `suite!`, which makes a test of each for one store.
 //! Included by each store's test target.
 
+mod children;
 mod purge;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,6 +13,7 @@ use workflow_runtime::store::{
 };
 use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
 
+pub use self::children::*;
 pub use self::purge::*;
 
 pub fn at(secs: u64) -> SystemTime {
@@ -706,6 +708,10 @@ macro_rules! suite {
                 a_purge_deletes_old_ended_executions_with_their_histories,
                 a_purge_never_deletes_a_running_execution,
                 a_purge_deletes_at_most_its_limit,
+                finished_children_are_kept_with_their_events,
+                a_child_write_is_fenced_checked_and_refused_once_ended,
+                children_finished_together_are_written_in_one,
+                a_purge_deletes_the_children,
             );
         }
     };

@@ -9,7 +9,7 @@ use super::{database, execute_cached, nanos};
 use crate::store::StoreError;
 
 /// Deletes at most `limit` executions that ended before `ended_before`,
-/// their events and their callback answers; how many it deleted.
+/// their events, finished children and callback answers; how many it deleted.
 ///
 /// Without an index on the stop time, the first statement reads the table
 /// in start order and stops at `limit` found: old executions come first,
@@ -37,6 +37,12 @@ pub(super) fn purge(
         // The events' primary key starts with the execution.
         execute_cached(connection, "DELETE FROM events WHERE execution = ?1", [id])
             .map_err(database)?;
+        execute_cached(
+            connection,
+            "DELETE FROM children WHERE execution = ?1",
+            [id],
+        )
+        .map_err(database)?;
         // Tokens whose part before the first `/` is the id: a range of the
         // primary key (`0` follows `/` in byte order, which the key's
         // BINARY collation is), and the first `/` right after the id.
