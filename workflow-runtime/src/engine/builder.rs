@@ -103,6 +103,14 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
         self
     }
 
+    /// Where executions are written: a store this process shares with
+    /// something else (another engine, a tool that reads it), as
+    /// [`store`](EngineBuilder::store) takes one of its own.
+    pub fn store_arc(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
     /// What recovery does with executions of another definition version.
     pub fn on_version_mismatch(mut self, policy: VersionPolicy) -> Self {
         self.versions = policy;
