@@ -101,6 +101,18 @@ mod children {
         Done(Vec<u64>),
     }
 
+    /// A map inside a branch: the branch is kept once it finishes, the
+    /// map's items only as part of it.
+    #[workflow(context = Crew)]
+    #[derive(Serialize, Deserialize)]
+    pub enum Nested {
+        #[start]
+        #[parallel(branches = [Errand, Spread], next = Done)]
+        Both(u64),
+        #[succeed]
+        Done((u64, Vec<u64>)),
+    }
+
     /// How long an engine holds what it claims: after a halt, a store that
     /// other processes share lets another engine take over only then.
     const LEASE: Duration = Duration::from_secs(30);
@@ -128,6 +140,7 @@ mod children {
                 .build();
             engine.register::<Split>();
             engine.register::<Spread>();
+            engine.register::<Nested>();
             engine
         }
 
@@ -255,6 +268,38 @@ mod children {
                 .filter(|e| e.kind == EventKind::MapStateSucceeded)
                 .count(),
             1
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_map_inside_an_unfinished_branch_runs_again_whole() {
+        let setup = Setup::new();
+        let first = setup.engine();
+        let id = first
+            .start::<Nested>("nested", 4)
+            .await
+            .unwrap()
+            .id()
+            .to_owned();
+        let second = setup.crash_and_sign_off(first, 7).await;
+        assert_eq!(
+            second.handle::<Nested>(id.as_str()).await,
+            Ok((40, vec![7, 10, 20, 30]))
+        );
+        assert_eq!(
+            setup.runs(),
+            [1, 1, 2, 2, 3, 3, 4],
+            "the finished branch ran once; the items of the unfinished one ran again with it"
+        );
+        let history = second.history(&id).await.unwrap();
+        assert_linked(&history);
+        assert_eq!(
+            sorted(indexes(&history, EventKind::ParallelBranchSucceeded)),
+            [0, 1]
+        );
+        assert_eq!(
+            sorted(indexes(&history, EventKind::ParallelBranchStarted)),
+            [0, 1]
         );
     }
 }
