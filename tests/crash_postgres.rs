@@ -25,8 +25,9 @@ use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 
 use workflow::store::{
-    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
-    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
+    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
+    StoredExecution, Transition,
 };
 
 const EXECUTIONS: u64 = 2000;
@@ -226,6 +227,13 @@ impl Store for Watched {
     fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
         let execution = t.execution.clone();
         self.refused(execution, self.inner.commit(t))
+    }
+    fn commit_children(&self, t: ChildTransition) -> StoreFuture<'_, ()> {
+        let execution = t.execution.clone();
+        self.refused(execution, self.inner.commit_children(t))
+    }
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        self.inner.children(id, entry, attempt)
     }
     fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.claim(c)

@@ -7,6 +7,7 @@ fn store() -> workflow::store::MemoryStore {
 const MANY: u64 = 10_000;
 
 include!("engine/suite.rs");
+include!("engine/children.rs");
 
 // Every workflow here exports ASL that asl-validator accepts and DOT that
 // Graphviz renders.

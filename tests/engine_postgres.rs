@@ -16,3 +16,4 @@ fn store() -> workflow::postgres::PostgresStore {
 const MANY: u64 = 2_000;
 
 include!("engine/suite.rs");
+include!("engine/children.rs");

@@ -8,3 +8,4 @@ fn store() -> workflow::store::SqliteStore {
 const MANY: u64 = 10_000;
 
 include!("engine/suite.rs");
+include!("engine/children.rs");

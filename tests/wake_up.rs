@@ -10,8 +10,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use workflow::prelude::*;
 use workflow::store::{
-    AwaitedCallback, CallbackResult, Claim, Created, Filter, MemoryStore, NewExecution,
-    PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
+    MemoryStore, NewExecution, PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition,
+    StoredExecution, Transition,
 };
 
 /// A memory store with a bell that another worker would ring.
@@ -26,6 +27,12 @@ impl Store for Bell {
     }
     fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
         self.inner.commit(t)
+    }
+    fn commit_children(&self, t: ChildTransition) -> StoreFuture<'_, ()> {
+        self.inner.commit_children(t)
+    }
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        self.inner.children(id, entry, attempt)
     }
     fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.inner.claim(c)

@@ -18,8 +18,9 @@ use tokio::sync::Notify;
 use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 use workflow::store::{
-    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
-    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
+    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
+    StoredExecution, Transition,
 };
 use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind, PendingFilter};
 
@@ -261,6 +262,12 @@ impl Store for Partitioned {
             }
             result
         })
+    }
+    fn commit_children(&self, t: ChildTransition) -> StoreFuture<'_, ()> {
+        self.inner.commit_children(t)
+    }
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        self.inner.children(id, entry, attempt)
     }
     fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         if self.claims_too && self.cut.load(Ordering::SeqCst) {

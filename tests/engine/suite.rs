@@ -605,12 +605,13 @@ async fn a_failed_branch_aborts_its_sibling_in_the_history() {
         [
             ("ParallelStateEntered", Some("1")),
             ("ParallelStateStarted", None),
+            // A branch's start is recorded with its end.
             ("ParallelBranchStarted", Some(r#"{"index":0}"#)),
-            ("ParallelBranchStarted", Some(r#"{"index":1}"#)),
             (
                 "ParallelBranchFailed",
                 Some(r#"{"cause":"broken","error":"Fault.Broken","index":0}"#)
             ),
+            ("ParallelBranchStarted", Some(r#"{"index":1}"#)),
             ("ParallelBranchAborted", Some(r#"{"index":1}"#)),
             (
                 "ParallelStateFailed",
@@ -654,9 +655,11 @@ async fn map_iterations_are_in_the_history() {
             "ExecutionStarted",
             "MapStateEntered",
             "MapStateStarted",
-            "MapIterationStarted",
+            // An item's start is recorded with its end, stamped with the
+            // time it started.
             "MapIterationStarted",
             "MapIterationSucceeded",
+            "MapIterationStarted",
             "MapIterationSucceeded",
             "MapIterationStarted",
             "MapIterationSucceeded",

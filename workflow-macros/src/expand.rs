@@ -75,6 +75,11 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
             fn finish(output: #output_ty) -> #output_ty {
                 output
             }
+            fn codec() -> ::core::option::Option<#rt::typing::Codec<#output_ty>> {
+                #[allow(unused_imports)]
+                use #rt::typing::{NoCodec as _, SerdeCodec as _};
+                (&#rt::typing::CodecProbe::<#output_ty>(::core::marker::PhantomData)).codec()
+            }
         }
     };
     quote! {

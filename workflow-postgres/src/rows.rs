@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use workflow_runtime::store::{Checkpoint, StoreError, StoredExecution};
-use workflow_runtime::{ErrorInfo, Status};
+use workflow_runtime::{ErrorInfo, Event, Status};
 
 /// The columns [`execution`] reads, in its order.
 pub(crate) const COLUMNS: &str = "id, name, workflow, version, input::text, state::text, \
@@ -133,5 +133,32 @@ pub(crate) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
         deadpool_postgres::PoolError::Backend(error) => database(error),
         deadpool_postgres::PoolError::Closed => StoreError::Closed,
         other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// A list of events as the columns `unnest` takes, and where the history
+/// must end for them to follow it.
+pub(crate) struct EventColumns<'a> {
+    pub(crate) ids: Vec<i64>,
+    pub(crate) previous_ids: Vec<i64>,
+    pub(crate) ats: Vec<i64>,
+    pub(crate) kinds: Vec<&'a str>,
+    pub(crate) states: Vec<Option<&'a str>>,
+    pub(crate) data: Vec<Option<&'a str>>,
+    /// Without events, the history's end is whatever it is.
+    pub(crate) follows: Option<i64>,
+}
+
+impl<'a> EventColumns<'a> {
+    pub(crate) fn of(events: &'a [Event]) -> Self {
+        EventColumns {
+            ids: events.iter().map(|e| big(e.id)).collect(),
+            previous_ids: events.iter().map(|e| big(e.previous_event_id)).collect(),
+            ats: events.iter().map(|e| nanos(e.timestamp)).collect(),
+            kinds: events.iter().map(|e| e.kind.name()).collect(),
+            states: events.iter().map(|e| e.state.as_deref()).collect(),
+            data: events.iter().map(|e| e.data.as_deref()).collect(),
+            follows: events.first().map(|e| big(e.previous_event_id)),
+        }
     }
 }

@@ -94,6 +94,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX awaited_callbacks_by_execution ON {schema}.awaited_callbacks (execution);
 "#,
+    // Finished Parallel branches and Map iterations, so that a resumed
+    // state runs only the children that had not finished.
+    r#"
+    CREATE TABLE {schema}.children (
+        execution text NOT NULL,
+        entry bigint NOT NULL,
+        attempt bigint NOT NULL,
+        idx bigint NOT NULL,
+        output json NOT NULL,
+        PRIMARY KEY (execution, entry, attempt, idx)
+    );
+"#,
 ];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier

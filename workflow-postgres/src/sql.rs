@@ -10,6 +10,8 @@ pub(crate) struct Sql {
     pub(crate) by_name: String,
     pub(crate) by_id: String,
     pub(crate) commit: String,
+    pub(crate) commit_children: String,
+    pub(crate) children: String,
     pub(crate) claim: String,
     pub(crate) release: String,
     pub(crate) renew: String,
@@ -71,6 +73,33 @@ impl Sql {
                      RETURNING 1) \
                  SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)"
             ),
+            // Finished children and their events, under the same guard as a
+            // commit; the checkpoint stays as it is.
+            commit_children: format!(
+                "WITH updated AS ( \
+                     UPDATE {s}.executions SET last_event_id = COALESCE($4, last_event_id) \
+                     WHERE id = $1 AND fence = $2 AND status = $11 \
+                         AND ($3::bigint IS NULL OR last_event_id = $3) RETURNING id), \
+                 inserted AS ( \
+                     INSERT INTO {s}.events (execution, id, previous_id, at, kind, state, data) \
+                     SELECT $1, e.id, e.previous_id, e.at, e.kind, e.state, e.data::json \
+                     FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::text[], \
+                         $9::text[], $10::text[]) AS e(id, previous_id, at, kind, state, data) \
+                     WHERE EXISTS (SELECT 1 FROM updated)), \
+                 kept AS ( \
+                     INSERT INTO {s}.children (execution, entry, attempt, idx, output) \
+                     SELECT $1, c.entry, c.attempt, c.idx, c.output::json \
+                     FROM unnest($12::bigint[], $13::bigint[], $14::bigint[], $15::text[]) \
+                         AS c(entry, attempt, idx, output) \
+                     WHERE EXISTS (SELECT 1 FROM updated) \
+                     ON CONFLICT (execution, entry, attempt, idx) \
+                     DO UPDATE SET output = excluded.output) \
+                 SELECT count(*) FROM updated"
+            ),
+            children: format!(
+                "SELECT idx, output::text FROM {s}.children \
+                 WHERE execution = $1 AND entry = $2 AND attempt = $3 ORDER BY idx"
+            ),
             // Due first: an execution without a timer counts as due at the
             // claim's time, so a burst of starts does not starve timers
             // that came due before it.
@@ -113,9 +142,10 @@ impl Sql {
                  ORDER BY seq"
             ),
             // One statement, so one transaction: the executions (ended, so
-            // no commit writes them any more), then their events and their
-            // callback answers (keys whose part before the first `/` is
-            // the id, as the engine reads them) and awaited callbacks. SKIP LOCKED: purges run
+            // no commit writes them any more), then their events, finished
+            // children, callback answers (keys whose part before the first
+            // `/` is the id, as the engine reads them) and awaited
+            // callbacks. SKIP LOCKED: purges run
             // by several workers at once take different executions instead
             // of waiting for each other. No ORDER BY: without an index on
             // the stop time, the scan stops at the limit found.
@@ -129,6 +159,8 @@ impl Sql {
                      RETURNING id), \
                  events AS ( \
                      DELETE FROM {s}.events WHERE execution IN (SELECT id FROM purged)), \
+                 children AS ( \
+                     DELETE FROM {s}.children WHERE execution IN (SELECT id FROM purged)), \
                  callbacks AS ( \
                      DELETE FROM {s}.callbacks \
                      WHERE split_part(token, '/', 1) IN (SELECT id FROM purged)), \

@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{
-    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
-    PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution, Transition,
-    check_events,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
+    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
+    StoredExecution, Transition, check_events,
 };
 use workflow_runtime::{Event, EventKind, Status};
 
-use crate::rows::{big, count, database, execution, nanos, time};
+use crate::rows::{EventColumns, big, count, database, execution, nanos, time};
 use crate::{PostgresStore, Shared};
 
 /// Runs an operation (an expression giving a future, made again for each
@@ -61,7 +61,7 @@ impl Shared {
     }
 
     /// [`query`](Shared::query) for exactly one row.
-    async fn query_one(
+    pub(crate) async fn query_one(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -119,7 +119,12 @@ impl Shared {
     /// of the last event a commit writes: if the history already ends
     /// there under this fence, an earlier try of the same commit landed
     /// and only its reply was lost, and that is no error.
-    async fn refused(&self, id: &str, fence: u64, landed: Option<u64>) -> Result<(), StoreError> {
+    pub(crate) async fn refused(
+        &self,
+        id: &str,
+        fence: u64,
+        landed: Option<u64>,
+    ) -> Result<(), StoreError> {
         match self.load(id).await {
             Ok(Some(stored))
                 if stored.fence == fence && landed.is_some_and(|l| l == stored.last_event_id) =>
@@ -230,22 +235,14 @@ impl Store for PostgresStore {
                 let c = &transition.checkpoint;
                 let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
                 let events = &transition.events;
-                let ids: Vec<i64> = events.iter().map(|e| big(e.id)).collect();
-                let previous_ids: Vec<i64> =
-                    events.iter().map(|e| big(e.previous_event_id)).collect();
-                let ats: Vec<i64> = events.iter().map(|e| nanos(e.timestamp)).collect();
-                let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
-                let states: Vec<Option<&str>> = events.iter().map(|e| e.state.as_deref()).collect();
-                let data: Vec<Option<&str>> = events.iter().map(|e| e.data.as_deref()).collect();
-                // Without events, the history's end is whatever it is.
-                let follows: Option<i64> = events.first().map(|e| big(e.previous_event_id));
+                let columns = EventColumns::of(events);
                 let row = shared
                     .query_one(
                         &shared.sql.commit,
                         &[
                             id,
                             &big(transition.fence),
-                            &follows,
+                            &columns.follows,
                             &c.state,
                             &big(c.entry),
                             &i64::from(c.attempt),
@@ -259,12 +256,12 @@ impl Store for PostgresStore {
                             &transition.stopped_at.map(nanos),
                             &events.last().map(|e| big(e.id)),
                             &c.state_name,
-                            &ids,
-                            &previous_ids,
-                            &ats,
-                            &kinds,
-                            &states,
-                            &data,
+                            &columns.ids,
+                            &columns.previous_ids,
+                            &columns.ats,
+                            &columns.kinds,
+                            &columns.states,
+                            &columns.data,
                             &Status::Running.name(),
                         ],
                     )
@@ -277,6 +274,19 @@ impl Store for PostgresStore {
                 shared.refused(id, transition.fence, landed).await
             })
         })
+    }
+
+    fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()> {
+        let shared = Arc::clone(&self.shared);
+        self.io
+            .run(async move { retrying!(shared, shared.commit_children(&transition)) })
+    }
+
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        let shared = Arc::clone(&self.shared);
+        let id = id.to_owned();
+        self.io
+            .run(async move { retrying!(shared, shared.children(&id, entry, attempt)) })
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {

@@ -17,7 +17,7 @@ mod shared_database {
     use workflow_runtime::store::{Created, Store, StoreError};
 
     use super::contract::{at, create, new};
-    use super::support;
+    use super::{back_to_version_1, support};
 
     #[tokio::test]
     async fn ten_workers_starting_at_once_migrate_once() {
@@ -41,8 +41,11 @@ mod shared_database {
             .query(&format!("SELECT version FROM \"{schema}\".migrations"), &[])
             .await
             .unwrap();
-        let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-        assert_eq!(versions, [1, 2]);
+        let versions: Vec<i64> = rows.iter().map(|r| i64::from(r.get::<_, i32>(0))).collect();
+        assert_eq!(
+            versions,
+            (1..=PostgresStore::schema_version()).collect::<Vec<_>>()
+        );
         // Every one of them works on the one schema.
         create(&stores[3], "e1", "order-1").await;
         assert!(stores[7].execution("e1").await.unwrap().is_some());
@@ -173,11 +176,7 @@ mod shared_database {
             .unwrap();
         tokio::spawn(connection);
         client
-            .batch_execute(&format!(
-                "DROP TABLE \"{schema}\".awaited_callbacks; \
-                 ALTER TABLE \"{schema}\".executions DROP COLUMN callback_secret; \
-                 DELETE FROM \"{schema}\".migrations WHERE version = 2"
-            ))
+            .batch_execute(&back_to_version_1(&schema))
             .await
             .unwrap();
         let store = connect().await.unwrap();
@@ -228,6 +227,36 @@ mod shared_database {
                 supported: PostgresStore::schema_version()
             })
         );
+    }
+
+    #[tokio::test]
+    async fn a_schema_of_version_1_is_migrated_and_keeps_its_executions() {
+        let Some(url) = support::url() else { return };
+        let schema = support::fresh_schema();
+        let store = PostgresStore::builder(url.clone())
+            .schema(schema.clone())
+            .connect()
+            .await
+            .unwrap();
+        create(&store, "e1", "order-1").await;
+        drop(store);
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        // Back to version 1, as a schema written before callback secrets
+        // and finished children.
+        client
+            .batch_execute(&back_to_version_1(&schema))
+            .await
+            .unwrap();
+        let store = PostgresStore::builder(url)
+            .schema(schema)
+            .connect()
+            .await
+            .unwrap();
+        assert!(store.execution("e1").await.unwrap().is_some());
+        assert_eq!(store.children("e1", 0, 1).await.unwrap(), []);
     }
 
     #[tokio::test]
@@ -303,4 +332,14 @@ mod shared_database {
             "{blocking:?}"
         );
     }
+}
+
+/// Undoes every migration after the first: a schema as version 1 wrote it.
+fn back_to_version_1(schema: &str) -> String {
+    format!(
+        "DROP TABLE \"{schema}\".children; \
+         DROP TABLE \"{schema}\".awaited_callbacks; \
+         ALTER TABLE \"{schema}\".executions DROP COLUMN callback_secret; \
+         DELETE FROM \"{schema}\".migrations WHERE version > 1"
+    )
 }

@@ -9,10 +9,11 @@ use tracing::Instrument;
 use workflow_core::Kind;
 
 use crate::callback::CallbackLink;
+use crate::children::Journal;
 use crate::clock::Clock;
 use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
-use crate::history::{EventKind, Journal};
+use crate::history::EventKind;
 use crate::step::{Step, StepCx, WaitUntil};
 use crate::workflow::Workflow;
 
@@ -208,7 +209,13 @@ impl Runner {
             // Drawn at the first retry: most runs never need it.
             let mut rng = None;
             let heartbeat = Heartbeat::new(clock.origin());
-            let journal = recorder.journal();
+            // A run that resumes in the middle of a state may find some of
+            // its children finished already.
+            let journal = recorder.journal(
+                progress
+                    .entered
+                    .then_some((progress.entry, progress.attempt)),
+            );
             // Whether the recorder has seen `checkpoint`'s current value, so it
             // need not serialize it again (each state's data is an event's data
             // twice, on exit and entry, and the transition's checkpoint).
@@ -568,8 +575,12 @@ pub(crate) trait Recorder<W: Workflow>: Send {
     /// the commits and their futures.
     const RECORDS: bool = true;
 
-    /// Where branches and map items report their start and end.
-    fn journal(&self) -> Option<Arc<dyn Journal>> {
+    /// Where branches and map items report their start and end, and
+    /// write their outputs. `resumed` is the state entry and attempt the
+    /// run resumes in, if it resumes in the middle of one: children of it
+    /// may have finished in an earlier run.
+    fn journal(&self, resumed: Option<(u64, u32)>) -> Option<Arc<dyn Journal>> {
+        let _ = resumed;
         None
     }
 

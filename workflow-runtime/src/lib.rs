@@ -13,6 +13,7 @@
 
 mod attempt;
 mod callback;
+mod children;
 mod clock;
 mod context;
 mod driver;

@@ -9,11 +9,11 @@ use futures_util::stream::{self, StreamExt};
 use workflow_core::{Kind, State, Tolerance};
 
 use crate::attempt;
+use crate::children::{self, ChildEvents, ChildKey, Journal, Which};
 use crate::clock::Clock;
 use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
-use crate::history::{ChildEvents, ChildRecord, Journal};
 use crate::typing::{Branch, TaskFuture, TaskOutput};
 use crate::workflow::Workflow;
 
@@ -193,17 +193,8 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     where
         W: Branch<In, C>,
     {
-        let runner = self.runner.child(self.child_id(index));
-        let context = W::context(self.context);
-        let input = W::accept(input);
-        let (journal, state) = (self.journal, state_name(self.state));
-        // Boxed: a workflow may contain itself, and the future must be sized.
-        Box::pin(async move {
-            let record = ChildRecord::start(journal, ChildEvents::BRANCH, state, index);
-            let result = runner.run::<W>(context, input).await;
-            record.end(result.as_ref().err().map(ExecutionError::info).as_ref());
-            result.map(W::finish).map_err(TaskError::Failed)
-        })
+        let child = self.child::<W, In>(ChildEvents::BRANCH, index, W::accept(input));
+        Box::pin(async move { child.await.map(W::finish).map_err(TaskError::Failed) })
     }
 
     /// Runs a Map state: workflow `W` once per item, at most
@@ -275,7 +266,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             .into_iter()
             .enumerate()
             .map(|(i, item)| {
-                let child = self.child::<W, I::Item>(i, W::accept(item));
+                let child = self.child::<W, I::Item>(ChildEvents::ITEM, i, W::accept(item));
                 async move { (i, child.await) }
             })
             .collect();
@@ -300,9 +291,11 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         )
     }
 
-    /// A child execution, boxed because a workflow may contain itself.
+    /// A child execution (a branch or an item), boxed because a workflow
+    /// may contain itself.
     fn child<W, In>(
         &self,
+        events: ChildEvents,
         index: usize,
         input: W::Input,
     ) -> Pin<Box<dyn Future<Output = Result<W::Output, ExecutionError>> + Send + 'a>>
@@ -311,13 +304,24 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     {
         let runner = self.runner.child(self.child_id(index));
         let context = W::context(self.context);
-        let (journal, state) = (self.journal, state_name(self.state));
-        Box::pin(async move {
-            let record = ChildRecord::start(journal, ChildEvents::ITEM, state, index);
-            let result = runner.run::<W>(context, input).await;
-            record.end(result.as_ref().err().map(ExecutionError::info).as_ref());
-            result
-        })
+        let key = ChildKey {
+            entry: self.entry,
+            attempt: self.attempt,
+            index,
+        };
+        let which = Which {
+            events,
+            state: state_name(self.state),
+            key,
+            codec: W::codec(),
+        };
+        Box::pin(children::run::<W>(
+            runner,
+            context,
+            input,
+            self.journal,
+            which,
+        ))
     }
 }
 

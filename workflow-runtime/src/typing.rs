@@ -182,6 +182,15 @@ pub trait Branch<In, C>: Workflow {
     fn context(context: &C) -> &Self::Context;
     /// The output, as [`Branch::Out`].
     fn finish(output: Self::Output) -> Self::Out;
+
+    /// How an engine keeps a finished child's output in its checkpoint:
+    /// as JSON, when the output type is serde's. `None` (the default) keeps
+    /// none, and the child runs again whenever its state resumes.
+    /// `#[workflow]` implements it through [`CodecProbe`].
+    #[doc(hidden)]
+    fn codec() -> Option<Codec<Self::Output>> {
+        None
+    }
 }
 
 /// A choice, pass, wait or map items function: `fn(A) -> R`, or
@@ -242,6 +251,46 @@ where
 pub fn call<M, Cx, A, F: StateFn<Cx, A, M>>(context: Cx, arg: A, function: F) -> F::Out {
     function.call(context, arg)
 }
+/// A child's output to JSON and back, for its checkpoint.
+#[doc(hidden)]
+pub struct Codec<T> {
+    /// To JSON.
+    pub encode: fn(&T) -> Result<String, serde_json::Error>,
+    /// From JSON.
+    pub decode: fn(&str) -> Result<T, serde_json::Error>,
+}
+
+/// Finds a child output's [`Codec`] through autoref specialization: a type
+/// that is serde's has one ([`SerdeCodec`]); any other falls back to
+/// [`NoCodec`], so an output type without serde still compiles (and its
+/// children are not kept).
+#[doc(hidden)]
+pub struct CodecProbe<T>(pub std::marker::PhantomData<T>);
+
+/// The probe's method for a serde type: its codec.
+#[doc(hidden)]
+pub trait SerdeCodec<T> {
+    fn codec(&self) -> Option<Codec<T>>;
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeCodec<T> for CodecProbe<T> {
+    fn codec(&self) -> Option<Codec<T>> {
+        Some(Codec {
+            encode: |output| serde_json::to_string(output),
+            decode: |json| serde_json::from_str(json),
+        })
+    }
+}
+
+/// The probe's method for any other type: no codec.
+#[doc(hidden)]
+pub trait NoCodec<T> {
+    fn codec(&self) -> Option<Codec<T>> {
+        None
+    }
+}
+
+impl<T> NoCodec<T> for &CodecProbe<T> {}
 
 /// What `#[wait(until = f)]` computes: a point in time.
 #[diagnostic::on_unimplemented(

@@ -108,10 +108,10 @@ mod sqlite_file {
         create(&store, "e1", "order-1").await;
         drop(store);
         // Back to schema 2, as a database written before definitions were
-        // kept, before the claim index and before callback secrets.
+        // kept, before the claim index, callback secrets and finished children.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE definitions; DROP INDEX executions_claimable; \
+            "DROP TABLE definitions; DROP INDEX executions_claimable; DROP TABLE children; \
              CREATE INDEX executions_due ON executions (status, wake_at); \
              DROP TABLE awaited_callbacks; \
              ALTER TABLE executions DROP COLUMN callback_secret; \
@@ -144,6 +144,7 @@ mod sqlite_file {
             "{indexes:?}"
         );
         definitions_are_kept_once_per_version_in_order(&store).await;
+        assert_eq!(store.children("e1", 0, 1).await.unwrap(), []);
     }
 
     #[tokio::test]
@@ -158,7 +159,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 5
+                supported: 6
             })
         );
     }

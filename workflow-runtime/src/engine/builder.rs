@@ -97,7 +97,9 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
         self
     }
 
-    /// Where executions are written; [`MemoryStore`] by default.
+    /// Where executions are written; [`MemoryStore`] by default. To share
+    /// a store with something else in the process (another engine, a tool
+    /// that reads it), pass an `Arc` of it: an `Arc` of a store is a store.
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Arc::new(store);
         self

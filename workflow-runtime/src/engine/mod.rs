@@ -7,6 +7,7 @@ mod ending;
 mod errors;
 mod handle;
 mod ids;
+mod journal;
 mod leasing;
 mod lifecycle;
 mod live;

@@ -6,44 +6,18 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use futures_util::future::Either;
 use serde::Serialize;
 
+use super::journal::{EngineJournal, Pending};
 use super::{Limits, Status, lock};
+use crate::children::Journal;
 use crate::clock::Clock;
 use crate::driver::{Data, Progress, Recorder};
 use crate::error::{ErrorInfo, ExecutionError, Failure};
-use crate::history::{Event, EventKind, Journal};
+use crate::history::EventKind;
 use crate::store::{Checkpoint, Store, Transition};
 use crate::workflow::Workflow;
-
-/// Events recorded since the last commit, shared with the children
-/// (branches, map items) that report into the same history.
-#[derive(Default)]
-struct Pending {
-    events: Vec<Event>,
-    last_id: u64,
-}
-
-impl Pending {
-    fn push(
-        &mut self,
-        kind: EventKind,
-        state: Option<&'static str>,
-        data: Option<String>,
-        timestamp: SystemTime,
-    ) {
-        let previous = self.last_id;
-        self.last_id += 1;
-        self.events.push(Event {
-            id: previous + 1,
-            previous_event_id: previous,
-            timestamp,
-            kind,
-            state: state.map(Cow::Borrowed),
-            data,
-        });
-    }
-}
 
 pub(crate) struct DurableRecorder {
     store: Arc<dyn Store>,
@@ -79,10 +53,7 @@ impl DurableRecorder {
             store,
             id,
             fence,
-            pending: Arc::new(Mutex::new(Pending {
-                events: Vec::new(),
-                last_id: last_event_id,
-            })),
+            pending: Arc::new(Mutex::new(Pending::new(last_event_id))),
             limits,
             clock,
             last: Last {
@@ -185,22 +156,48 @@ impl DurableRecorder {
         checkpoint: Checkpoint,
         ends: bool,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<'_> {
-        let events = {
-            let mut pending = lock(&self.pending);
-            // The next transition records about as many events as this one:
-            // room for them now saves growing the list push by push.
-            let room = pending.events.len();
-            std::mem::replace(&mut pending.events, Vec::with_capacity(room))
-        };
-        let transition = Transition {
+        let mut transition = Transition {
             execution: self.id.clone(),
             fence: self.fence,
             checkpoint,
-            events,
+            events: Vec::new(),
             stopped_at: ends.then(|| self.clock.now()),
         };
-        let written = self.store.commit(transition);
-        async move { written.await.map_err(ExecutionError::Store) }
+        let before = {
+            let mut pending = lock(&self.pending);
+            match pending.writing.take() {
+                None => {
+                    // The next transition records about as many events as
+                    // this one: room for them now saves growing the list
+                    // push by push.
+                    let room = pending.events.len();
+                    transition.events =
+                        std::mem::replace(&mut pending.events, Vec::with_capacity(room));
+                    None
+                }
+                Some(before) => Some(before),
+            }
+        };
+        match before {
+            None => {
+                let written = self.store.commit(transition);
+                Either::Left(async move { written.await.map_err(ExecutionError::Store) })
+            }
+            // A child's write is still in flight (a child dropped in the
+            // middle of it): it goes first, and the events left after it
+            // come with this one.
+            Some(before) => {
+                let (store, pending) = (&self.store, &self.pending);
+                Either::Right(async move {
+                    before.await.map_err(ExecutionError::Store)?;
+                    transition.events = std::mem::take(&mut lock(pending).events);
+                    store
+                        .commit(transition)
+                        .await
+                        .map_err(ExecutionError::Store)
+                })
+            }
+        }
     }
 }
 
@@ -265,19 +262,6 @@ fn checkpoint_json<W: Serialize>(checkpoint: &W) -> Result<String, serde_json::E
     serde_json::to_string(&inner.unwrap_or(serde_json::Value::Null))
 }
 
-/// The journal children report to: the parent's pending events.
-struct PendingJournal {
-    pending: Arc<Mutex<Pending>>,
-    clock: Clock,
-}
-
-impl Journal for PendingJournal {
-    fn push(&self, kind: EventKind, state: &'static str, data: Option<String>) {
-        let now = self.clock.now();
-        lock(&self.pending).push(kind, Some(state), data, now);
-    }
-}
-
 fn ends_execution(kind: EventKind) -> bool {
     matches!(
         kind,
@@ -304,10 +288,15 @@ where
             .is_some_and(|stopping| stopping.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    fn journal(&self) -> Option<Arc<dyn Journal>> {
-        Some(Arc::new(PendingJournal {
+    fn journal(&self, resumed: Option<(u64, u32)>) -> Option<Arc<dyn Journal>> {
+        Some(Arc::new(EngineJournal {
             pending: Arc::clone(&self.pending),
             clock: self.clock,
+            store: Arc::clone(&self.store),
+            id: self.id.clone(),
+            fence: self.fence,
+            resumed,
+            finished: tokio::sync::Mutex::new(None),
         }))
     }
 

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{
-    AwaitedCallback, CallbackResult, Claim, Created, Filter, NewExecution, PendingQuery,
-    PendingRow, Store, StoreFuture, StoredDefinition, StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
+    NewExecution, PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition, StoredExecution,
+    Transition,
 };
 use crate::history::Event;
 
@@ -25,6 +26,14 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
         (**self).commit(transition)
+    }
+
+    fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()> {
+        (**self).commit_children(transition)
+    }
+
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        (**self).children(id, entry, attempt)
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {

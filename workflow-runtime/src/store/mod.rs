@@ -7,6 +7,8 @@
 //! was claimed with, so a worker whose lease was taken over cannot write any
 //! more. Each transition is one atomic [`Store::commit`]: the new checkpoint
 //! (state value, counters, status, timer) and its history events together.
+//! A Parallel branch or Map iteration that finishes is written the same way,
+//! with [`Store::commit_children`]: its output and its events.
 
 mod arc;
 mod memory;
@@ -195,6 +197,38 @@ pub struct Transition {
     pub stopped_at: Option<SystemTime>,
 }
 
+/// A Parallel branch or Map iteration that finished, kept so that a run
+/// that resumes the state reuses its output instead of running it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedChild {
+    /// The entry of the Parallel or Map state it ran in (the parent's
+    /// [`Checkpoint::entry`]).
+    pub entry: u64,
+    /// The attempt of that state it ran in: a retry of the state runs
+    /// every child again, so children of an earlier attempt do not count.
+    pub attempt: u32,
+    /// The branch's or the item's position.
+    pub index: u64,
+    /// Its output, as JSON.
+    pub output: String,
+}
+
+/// Finished children's checkpoint, written atomically: the children and
+/// the history events recorded since the last write. The execution's own
+/// checkpoint stays as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildTransition {
+    /// The parent execution.
+    pub execution: String,
+    /// The fence the parent was claimed with.
+    pub fence: u64,
+    /// The children that finished since the last write (one, or those
+    /// that finished while the write before was in flight).
+    pub children: Vec<FinishedChild>,
+    /// The history events since the last write, ids consecutive.
+    pub events: Vec<Event>,
+}
+
 /// Which executions to claim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {
@@ -333,6 +367,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes one transition, if `transition.fence` is still current.
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()>;
+
+    /// Writes finished children and their events, under the same rules as
+    /// [`commit`](Store::commit): the fence must be current, the execution
+    /// running, the events must follow its history. A second write of the
+    /// same child (entry, attempt and index) replaces its output.
+    fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()>;
+
+    /// The children of execution `id` that finished in attempt `attempt`
+    /// of its state entry `entry`, in index order. A store may drop an
+    /// execution's children once it has ended (nothing resumes it then);
+    /// a purge drops them with the execution.
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>>;
 
     /// Claims due, unclaimed running executions, bumping each one's fence:
     /// at most `claim.limit`.

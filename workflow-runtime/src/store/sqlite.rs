@@ -8,6 +8,7 @@
 //! The file is in WAL mode with `synchronous = NORMAL`: a killed process
 //! loses nothing committed; a power cut may lose the last transactions.
 
+mod children;
 mod engine_lock;
 mod pending;
 mod purge;
@@ -22,9 +23,9 @@ use tokio::sync::oneshot;
 
 use self::engine_lock::EngineLock;
 use super::{
-    AwaitedCallback, CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution,
-    PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution,
-    Transition, check_events,
+    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
+    FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
+    StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::error_info::ErrorInfo;
 use crate::history::{Event, EventKind};
@@ -120,6 +121,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX awaited_callbacks_by_execution ON awaited_callbacks (execution);
 "#,
+    // Finished Parallel branches and Map iterations, so that a resumed
+    // state runs only the children that had not finished.
+    r#"
+    CREATE TABLE children (
+        execution TEXT NOT NULL,
+        entry INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        output TEXT NOT NULL,
+        PRIMARY KEY (execution, entry, attempt, idx)
+    ) WITHOUT ROWID;
+"#,
 ];
 
 /// A commit's UPDATE when the status and wake-up time stay as they are
@@ -168,8 +181,8 @@ impl SqliteStore {
     /// caller's thread, so virtual time cannot run ahead of a write.
     ///
     /// One engine at a time drives a file: the first store that creates
-    /// or claims an execution in it locks `<path>-engine.lock` until it is
-    /// dropped, and another store's create or claim (another process's
+    /// (holding it) or claims an execution in it locks `<path>-engine.lock`
+    /// until it is dropped or its engine stops, and another store's create or claim (another process's
     /// `recover` or `start`, say) fails with [`StoreError::Locked`] instead
     /// of taking over executions that are still running. Reading takes no
     /// lock: the `workflow` CLI can inspect a file a service is using.
@@ -656,6 +669,30 @@ fn require_fence(connection: &Connection, id: &str, fence: u64) -> Result<(), St
     Ok(())
 }
 
+/// Appends events (checked to follow the history) to an execution's.
+fn insert_events(connection: &Connection, id: &str, events: &[Event]) -> Result<(), StoreError> {
+    let mut insert = connection
+        .prepare_cached(
+            "INSERT INTO events (execution, id, previous_id, at, kind, state, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(database)?;
+    for event in events {
+        insert
+            .execute(params![
+                id,
+                i64::try_from(event.id).unwrap_or(i64::MAX),
+                i64::try_from(event.previous_event_id).unwrap_or(i64::MAX),
+                nanos(event.timestamp),
+                event.kind.name(),
+                event.state,
+                event.data,
+            ])
+            .map_err(database)?;
+    }
+    Ok(())
+}
+
 /// The completion stored for a callback token, if any.
 fn stored_callback(
     connection: &Connection,
@@ -699,7 +736,10 @@ impl Store for SqliteStore {
         owner: &str,
         lease_until: SystemTime,
     ) -> StoreFuture<'_, Created> {
-        if let Err(error) = self.engine_lock.hold() {
+        // A client (a client-only engine) creates what it does not hold:
+        // it drives nothing, so it takes no lock.
+        let drives = lease_until > UNIX_EPOCH;
+        if drives && let Err(error) = self.engine_lock.hold() {
             return Box::pin(std::future::ready(Err(error)));
         }
         let owner = owner.to_owned();
@@ -779,25 +819,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::Ended(id.clone()));
             }
             check_events(id, count(last), &transition.events)?;
-            let mut insert = connection
-                .prepare_cached(
-                    "INSERT INTO events (execution, id, previous_id, at, kind, state, data) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(database)?;
-            for event in &transition.events {
-                insert
-                    .execute(params![
-                        id,
-                        i64::try_from(event.id).unwrap_or(i64::MAX),
-                        i64::try_from(event.previous_event_id).unwrap_or(i64::MAX),
-                        nanos(event.timestamp),
-                        event.kind.name(),
-                        event.state,
-                        event.data,
-                    ])
-                    .map_err(database)?;
-            }
+            insert_events(connection, id, &transition.events)?;
             let c = &transition.checkpoint;
             let retries = serde_json::to_string(&c.retries)
                 .map_err(|e| StoreError::Database(e.to_string()))?;
@@ -836,6 +858,15 @@ impl Store for SqliteStore {
                 .map_err(database)?;
             Ok(())
         })
+    }
+
+    fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()> {
+        self.run(move |connection| children::commit(connection, &transition))
+    }
+
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        let id = id.to_owned();
+        self.run(move |connection| children::read(connection, &id, entry, attempt))
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {

@@ -3,6 +3,7 @@
 //! Included by each store's test target.
 
 mod callbacks;
+mod children;
 mod purge;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +15,7 @@ use workflow_runtime::store::{
 use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
 
 pub use self::callbacks::*;
+pub use self::children::*;
 pub use self::purge::*;
 
 pub fn at(secs: u64) -> SystemTime {
@@ -712,6 +714,10 @@ macro_rules! suite {
                 awaited_callbacks_are_listed_once_in_order_with_their_execution,
                 a_callback_waits_no_more_once_answered_moved_past_or_ended,
                 a_purge_deletes_the_awaited_callbacks_of_what_it_deletes,
+                finished_children_are_kept_with_their_events,
+                a_child_write_is_fenced_checked_and_refused_once_ended,
+                children_finished_together_are_written_in_one,
+                a_purge_deletes_the_children,
             );
         }
     };

@@ -17,9 +17,9 @@ use self::history::{decode, encode};
 use self::names::{Name, Names};
 use self::pending::Awaited;
 use super::{
-    AwaitedCallback, CallbackResult, Checkpoint, Claim, Created, Filter, NewExecution,
-    PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition, StoredExecution,
-    Transition, check_events,
+    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
+    FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
+    StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::error_info::ErrorInfo;
 use crate::history::Event;
@@ -79,7 +79,15 @@ struct Inner {
     callbacks: HashMap<String, CallbackResult>,
     awaited: Awaited,
     definitions: Vec<StoredDefinition>,
+    /// Finished children (branches, map items) of running executions, by
+    /// execution, then by entry, attempt and index: a child's write adds
+    /// one entry, and a resume reads one entry's range. Dropped when the
+    /// execution ends, so ended executions keep none.
+    children: HashMap<Arc<str>, Children>,
 }
+
+/// One execution's finished children: (entry, attempt, index) to output.
+type Children = std::collections::BTreeMap<(u64, u32, u64), Box<str>>;
 
 /// One execution, kept smaller than a [`StoredExecution`] (which is built
 /// again when one is read): the id and name shared with the maps that find
@@ -277,28 +285,56 @@ impl Inner {
         stopped_at: Option<SystemTime>,
     ) -> Result<Saved, StoreError> {
         let slot = self.fenced(execution, fence)?;
-        let (last_event_id, started_at) = {
-            let row = &self.rows[slot as usize];
-            (row.last_event_id, row.started_at)
-        };
-        check_events(execution, last_event_id, events)?;
-        let last_event_id = events.last().map_or(last_event_id, |e| e.id);
+        check_events(execution, self.rows[slot as usize].last_event_id, events)?;
         let checkpoint = Saved::new(checkpoint, &mut self.names)?;
-        // Encoded onto the row's history in place; a failure cuts it back,
-        // so the row stays as it was.
-        let row = &mut self.rows[slot as usize];
-        let written = row.events.len();
-        if let Err(error) = encode(&mut row.events, started_at, events, &mut self.names) {
-            row.events.truncate(written);
-            return Err(error);
+        self.append(slot, events)?;
+        if checkpoint.status != Status::Running && !self.children.is_empty() {
+            self.children.remove(execution);
         }
         Ok(self.update(slot, |row| {
-            row.last_event_id = last_event_id;
             if stopped_at.is_some() {
                 row.stopped_at = stopped_at;
             }
             std::mem::replace(&mut row.checkpoint, checkpoint)
         }))
+    }
+
+    /// Writes finished children and their events.
+    fn commit_children(&mut self, transition: ChildTransition) -> Result<(), StoreError> {
+        let ChildTransition {
+            execution,
+            fence,
+            children,
+            events,
+        } = transition;
+        let slot = self.fenced(&execution, fence)?;
+        check_events(&execution, self.rows[slot as usize].last_event_id, &events)?;
+        self.append(slot, &events)?;
+        let id = Arc::clone(&self.rows[slot as usize].id);
+        let kept = self.children.entry(id).or_default();
+        for child in children {
+            kept.insert(
+                (child.entry, child.attempt, child.index),
+                child.output.into_boxed_str(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Appends checked events to the history of the row in `slot`.
+    fn append(&mut self, slot: Slot, events: &[Event]) -> Result<(), StoreError> {
+        // Encoded onto the row's history in place; a failure cuts it back,
+        // so the row stays as it was.
+        let row = &mut self.rows[slot as usize];
+        let written = row.events.len();
+        if let Err(error) = encode(&mut row.events, row.started_at, events, &mut self.names) {
+            row.events.truncate(written);
+            return Err(error);
+        }
+        if let Some(last) = events.last() {
+            row.last_event_id = last.id;
+        }
+        Ok(())
     }
 
     fn get(&self, id: &str) -> Option<&Row> {
@@ -456,6 +492,29 @@ impl Store for MemoryStore {
             .lock()
             .commit(&execution, fence, checkpoint, &events, stopped_at);
         written(replaced.map(drop))
+    }
+
+    fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()> {
+        let written_child = self.lock().commit_children(transition);
+        written(written_child)
+    }
+
+    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
+        let id = id.to_owned();
+        self.with(move |inner| {
+            let Some(children) = inner.children.get(id.as_str()) else {
+                return Ok(Vec::new());
+            };
+            Ok(children
+                .range((entry, attempt, 0)..=(entry, attempt, u64::MAX))
+                .map(|(&(entry, attempt, index), output)| FinishedChild {
+                    entry,
+                    attempt,
+                    index,
+                    output: output.to_string(),
+                })
+                .collect())
+        })
     }
 
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {

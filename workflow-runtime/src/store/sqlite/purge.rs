@@ -9,8 +9,8 @@ use super::{database, execute_cached, nanos};
 use crate::store::StoreError;
 
 /// Deletes at most `limit` executions that ended before `ended_before`,
-/// their events, their callback answers and their awaited callbacks; how
-/// many it deleted.
+/// their events, finished children, their callback answers and their
+/// awaited callbacks; how many it deleted.
 ///
 /// Without an index on the stop time, the first statement reads the table
 /// in start order and stops at `limit` found: old executions come first,
@@ -38,6 +38,12 @@ pub(super) fn purge(
         // The events' primary key starts with the execution.
         execute_cached(connection, "DELETE FROM events WHERE execution = ?1", [id])
             .map_err(database)?;
+        execute_cached(
+            connection,
+            "DELETE FROM children WHERE execution = ?1",
+            [id],
+        )
+        .map_err(database)?;
         // Tokens whose part before the first `/` is the id: a range of the
         // primary key (`0` follows `/` in byte order, which the key's
         // BINARY collation is), and the first `/` right after the id.

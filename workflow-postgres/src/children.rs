@@ -1,0 +1,81 @@
+//! Finished Parallel branches and Map iterations in PostgreSQL: one
+//! statement writes children with their events, one reads an entry's.
+
+use workflow_runtime::Status;
+use workflow_runtime::store::{ChildTransition, FinishedChild, StoreError, check_events};
+
+use crate::Shared;
+use crate::rows::{EventColumns, big, count, database};
+
+impl Shared {
+    /// Writes finished children and their events, if the fence is current,
+    /// the execution running and the events follow its history.
+    pub(crate) async fn commit_children(
+        &self,
+        transition: &ChildTransition,
+    ) -> Result<(), StoreError> {
+        let id = &transition.execution;
+        let previous = transition
+            .events
+            .first()
+            .map(|e| e.previous_event_id)
+            .unwrap_or_default();
+        check_events(id, previous, &transition.events)?;
+        let columns = EventColumns::of(&transition.events);
+        let children = &transition.children;
+        let entries: Vec<i64> = children.iter().map(|c| big(c.entry)).collect();
+        let attempts: Vec<i64> = children.iter().map(|c| i64::from(c.attempt)).collect();
+        let indexes: Vec<i64> = children.iter().map(|c| big(c.index)).collect();
+        let outputs: Vec<&str> = children.iter().map(|c| c.output.as_str()).collect();
+        let row = self
+            .query_one(
+                &self.sql.commit_children,
+                &[
+                    id,
+                    &big(transition.fence),
+                    &columns.follows,
+                    &columns.ids.last(),
+                    &columns.ids,
+                    &columns.previous_ids,
+                    &columns.ats,
+                    &columns.kinds,
+                    &columns.states,
+                    &columns.data,
+                    &Status::Running.name(),
+                    &entries,
+                    &attempts,
+                    &indexes,
+                    &outputs,
+                ],
+            )
+            .await?;
+        let updated: i64 = row.try_get(0).map_err(database)?;
+        if updated == 1 {
+            return Ok(());
+        }
+        let landed = transition.events.last().map(|e| e.id);
+        self.refused(id, transition.fence, landed).await
+    }
+
+    /// The children finished in one attempt of one state entry, by index.
+    pub(crate) async fn children(
+        &self,
+        id: &str,
+        entry: u64,
+        attempt: u32,
+    ) -> Result<Vec<FinishedChild>, StoreError> {
+        let rows = self
+            .query(&self.sql.children, &[&id, &big(entry), &i64::from(attempt)])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FinishedChild {
+                    entry,
+                    attempt,
+                    index: count(row.try_get(0).map_err(database)?),
+                    output: row.try_get(1).map_err(database)?,
+                })
+            })
+            .collect()
+    }
+}
