@@ -35,6 +35,25 @@ pub struct Event {
     pub data: Option<String>,
 }
 
+impl Event {
+    /// The event's data as a JSON value, to read fields of it
+    /// (`event.data_value()?["index"]`).
+    ///
+    /// The field keeps the JSON text the engine wrote (a state's data is
+    /// cut from the checkpoint the same transition writes), so recording an
+    /// event costs no second serialization and no tree of values per
+    /// transition, and a store writes it as it is. Serialized (to a client, say), it is the
+    /// JSON itself, not a string holding it.
+    ///
+    /// # Errors
+    ///
+    /// The parser's error if the text is not JSON (a store's row changed by
+    /// hand, say); `Ok(None)` for an event without data.
+    pub fn data_value(&self) -> Result<Option<serde_json::Value>, serde_json::Error> {
+        self.data.as_deref().map(serde_json::from_str).transpose()
+    }
+}
+
 /// Declares `EventKind` from one list: the variants, their names and `ALL`.
 macro_rules! event_kinds {
     ($($(#[$doc:meta])* $kind:ident,)*) => {

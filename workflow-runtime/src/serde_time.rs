@@ -101,6 +101,7 @@ mod tests {
         );
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+        assert_eq!(event.data_value().unwrap().unwrap()["paid"], true);
 
         let description = Description {
             id: "e1".into(),
