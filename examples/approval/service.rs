@@ -138,7 +138,7 @@ pub enum Review {
     #[succeed]
     Published((String, String)),
 
-    #[fail(error = "Refused")]
+    #[fail(error = "Refused", cause = reason)]
     Refused(Refusal),
 }
 

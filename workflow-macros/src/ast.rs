@@ -79,8 +79,17 @@ pub(crate) enum KindSpec {
     Succeed,
     Fail {
         error: LitStr,
-        cause: Option<LitStr>,
+        cause: Option<FailCause>,
     },
+}
+
+/// Where a Fail state's cause comes from, when the attribute says.
+#[derive(Clone)]
+pub(crate) enum FailCause {
+    /// `cause = "text"`: always this text.
+    Fixed(LitStr),
+    /// `cause = field`: this field of the state's data, by `Display`.
+    Field(Ident),
 }
 
 impl KindSpec {

@@ -12,7 +12,8 @@ use workflow_core::Jitter;
 
 use crate::args::{self, Arg};
 use crate::ast::{
-    CatchAst, Dur, KindAst, KindSpec, MachineArgs, MatcherAst, RetryAst, StateAst, Target, WaitAst,
+    CatchAst, Dur, FailCause, KindAst, KindSpec, MachineArgs, MatcherAst, RetryAst, StateAst,
+    Target, WaitAst,
 };
 use crate::ctxt::Errors;
 
@@ -471,9 +472,26 @@ fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Option<KindSpec>
                     None
                 }
             };
-            let cause = c
-                .get("cause")
-                .and_then(|v| lit_str(v, "cause = \"why it failed\"", errors));
+            // A string is the cause; a name is the data's field that holds it.
+            let cause = c.get("cause").and_then(|v| match v {
+                Expr::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+                    Some(field) => Some(FailCause::Field(field.clone())),
+                    None => {
+                        errors.at(
+                            path.span(),
+                            "`cause` is a text or the name of one of the data's fields: \
+                             cause = \"why it failed\" or cause = reason",
+                        );
+                        None
+                    }
+                },
+                _ => lit_str(
+                    v,
+                    "cause = \"why it failed\" (or a field of the data: cause = reason)",
+                    errors,
+                )
+                .map(FailCause::Fixed),
+            });
             Some(KindSpec::Fail {
                 error: error?,
                 cause,

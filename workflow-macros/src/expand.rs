@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use syn::{Ident, Type, Visibility};
 use workflow_core::Definition;
 
-use crate::ast::{KindSpec, Machine, MatcherAst, StateAst, Target, WaitAst};
+use crate::ast::{FailCause, KindSpec, Machine, MatcherAst, StateAst, Target, WaitAst};
 use crate::lower;
 use crate::tokens;
 
@@ -557,22 +557,31 @@ impl Gen<'_> {
                 }
             }
             KindSpec::Fail { error, cause } => {
+                let span = s.ident.span();
+                let input_at = local("__input", span);
+                let rt = respan(rt, span);
                 let (pattern, cause) = match cause {
                     // The data is bound (and dropped) so that a fixed cause
                     // does not leave the variant's field unread.
-                    Some(cause) => (
+                    Some(FailCause::Fixed(cause)) => (
                         quote!(#input),
                         quote!({ let _ = #input; ::std::string::String::from(#cause) }),
                     ),
-                    None => {
-                        let span = s.ident.span();
-                        let input_at = local("__input", span);
-                        let rt = respan(rt, span);
-                        (
-                            quote!(#input),
-                            quote_spanned!(span=> #rt::typing::cause(&#input_at)),
-                        )
-                    }
+                    Some(FailCause::Field(field)) => (
+                        quote!(#input),
+                        quote_spanned!(field.span()=> #rt::typing::cause_field(&#input_at.#field)),
+                    ),
+                    // The data's `Display` if it has one, else its `Debug`.
+                    None => (
+                        quote!(#input),
+                        quote_spanned!(span=> {
+                            #[allow(unused_imports)]
+                            use #rt::typing::{
+                                CauseByDebug as _, CauseByDisplay as _, CauseMissing as _,
+                            };
+                            #rt::typing::cause_text((&&&#rt::typing::CauseOf(&#input_at)).cause())
+                        }),
+                    ),
                 };
                 quote! {
                     #workflow::#state(#pattern) => #rt::Step::Failed(

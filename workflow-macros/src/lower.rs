@@ -11,7 +11,7 @@ use workflow_core::{
     Catcher, Definition, ErrorMatcher, Kind, Locus, Retrier, State, Tolerance, Transition, WaitFor,
 };
 
-use crate::ast::{KindSpec, Machine, MatcherAst, StateAst, Target, WaitAst};
+use crate::ast::{FailCause, KindSpec, Machine, MatcherAst, StateAst, Target, WaitAst};
 
 /// The definition the macro embeds and checks.
 pub(crate) fn definition(m: &Machine) -> Definition {
@@ -84,7 +84,11 @@ fn state(s: &StateAst) -> State {
         },
         Some(KindSpec::Fail { error, cause }) => Kind::Fail {
             error: error.value().into(),
-            cause: cause.as_ref().map(|c| c.value().into()),
+            // A field's cause is known only at run time.
+            cause: match cause {
+                Some(FailCause::Fixed(text)) => Some(text.value().into()),
+                Some(FailCause::Field(_)) | None => None,
+            },
         },
     };
     State {

@@ -117,26 +117,96 @@ pub fn catch<T, C: CatchInto<T>>(caught: C) -> T {
     caught.catch_into()
 }
 
-/// Data a Fail state can describe as its cause.
-#[diagnostic::on_unimplemented(
-    message = "a #[fail] state's data is its cause, so `{Self}` must implement `Debug`",
-    label = "`{Self}` is not `Debug`",
-    note = "derive `Debug` for `{Self}`, or give the state a fixed `cause = \"...\"`"
-)]
-pub trait Cause {
-    /// The cause as text.
+/// A Fail state's data, asked for its cause:
+/// `cause_text((&&&CauseOf(&data)).cause())`. Method lookup tries the most
+/// referenced receiver first, so [`CauseByDisplay`] answers when the data
+/// is `Display` (a type that says how it reads to people is read that way),
+/// else [`CauseByDebug`], else [`CauseMissing`], whose [`Undescribed`]
+/// [`cause_text`] refuses with a message that says what to do.
+pub struct CauseOf<'a, T>(pub &'a T);
+
+/// The cause of `Display` data.
+pub trait CauseByDisplay {
+    /// The data's `Display`.
     fn cause(&self) -> String;
 }
 
-impl<T: std::fmt::Debug> Cause for T {
+impl<T: std::fmt::Display> CauseByDisplay for &&CauseOf<'_, T> {
     fn cause(&self) -> String {
-        format!("{self:?}")
+        self.0.to_string()
+    }
+}
+
+/// The cause of `Debug` data.
+pub trait CauseByDebug {
+    /// The data's `Debug`.
+    fn cause(&self) -> String;
+}
+
+impl<T: std::fmt::Debug> CauseByDebug for &CauseOf<'_, T> {
+    fn cause(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// Data that is neither: no cause, refused by [`cause_text`].
+pub trait CauseMissing {
+    /// Nothing to describe the data with.
+    fn cause(&self) -> Undescribed;
+}
+
+impl<T> CauseMissing for CauseOf<'_, T> {
+    fn cause(&self) -> Undescribed {
+        Undescribed
+    }
+}
+
+/// What data without `Display` or `Debug` gives as its cause.
+pub struct Undescribed;
+
+/// A cause a Fail state can report: text.
+#[diagnostic::on_unimplemented(
+    message = "a #[fail] state's data is its cause, so it must implement `Display` or `Debug`",
+    label = "this state's data is neither `Display` nor `Debug`",
+    note = "implement `Display` (or derive `Debug`) for the data, name the field that holds the cause (`cause = reason`), or give a fixed `cause = \"...\"`"
+)]
+pub trait CauseText {
+    /// The text.
+    fn text(self) -> String;
+}
+
+impl CauseText for String {
+    fn text(self) -> String {
+        self
     }
 }
 
 /// The cause a Fail state reports for its data.
-pub fn cause<T: Cause>(data: &T) -> String {
-    data.cause()
+pub fn cause_text<T: CauseText>(cause: T) -> String {
+    cause.text()
+}
+
+/// A field named by `#[fail(cause = field)]`: it must read as text.
+#[diagnostic::on_unimplemented(
+    message = "the field a #[fail] state takes its cause from must implement `Display`, and `{Self}` does not",
+    label = "`{Self}` is not `Display`",
+    note = "name a field that is text (a `String`, say), or give a fixed `cause = \"...\"`"
+)]
+pub trait CauseField {
+    /// The field as text.
+    fn cause_text(&self) -> String;
+}
+
+impl<T: std::fmt::Display + ?Sized> CauseField for T {
+    fn cause_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The cause a Fail state reports from the field `#[fail(cause = field)]`
+/// names.
+pub fn cause_field<T: CauseField + ?Sized>(field: &T) -> String {
+    field.cause_text()
 }
 
 /// A value a workflow can end with: exactly its output type.
