@@ -38,20 +38,19 @@
 //!   more the more steps have run. Left out, with a note, when the program
 //!   is not named.
 //!
-//! Reading the numbers: the engine's runs spread far wider than the plain
-//! loop's (2 s to 12 s for one worker on the same server). The cause is
-//! in the store, not the engine: on a new schema (every run here; a new
+//! Reading the numbers: the engine's runs once spread far wider than the
+//! plain loop's (2 s to 12 s for one worker on the same server). The cause
+//! was in the store, not the engine: on a new schema (every run here; a new
 //! deployment's too, likely until the table is first analyzed), the generic
-//! plan PostgreSQL caches for the store's prepared commit statement may
+//! plan PostgreSQL cached for the store's prepared commit statement could
 //! take the partial index `executions_claimable` (`WHERE status =
-//! 'Running'`, which the statement's own `status = 'Running'` matches) over
-//! the primary key, and then every commit on that connection reads every
-//! running execution. How many of a pool's connections cached that plan
-//! decides how slow a run is (seen with auto_explain). With the status
-//! passed as a parameter instead of a literal (an experiment, not in the
-//! store), one worker's runs took 2.0 to 2.2 s (about 9,500 transitions/s,
-//! 0.68x the plain loop); with `plan_cache_mode = force_custom_plan` on the
-//! server, about 3.1 s each (planning every commit costs that much).
+//! 'Running'`, which the statement's literal `status = 'Running'` matched)
+//! over the primary key, and then every commit on that connection read
+//! every running execution (seen with auto_explain). The store now passes
+//! the status as a parameter, and one worker's runs take about 2 s (about
+//! 10,000 transitions/s, 0.66x the plain loop, on a quiet 2-core machine);
+//! with `plan_cache_mode = force_custom_plan` on the server instead, about
+//! 3.1 s each (planning every commit costs that much).
 //!
 //! Needs a PostgreSQL server: `WORKFLOW_BENCH_POSTGRES` names it (its URL);
 //! without it the benchmark is skipped with a note. `scripts/bench` starts
@@ -335,9 +334,9 @@ fn plain_run(
         "INSERT INTO {schema}.executions (id, name, workflow, version, input, state, entry, \
              attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
              started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
-             state_name) \
+             state_name, callback_secret) \
          VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, $11, $12, \
-             $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19)"
+             $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19, $20)"
     );
     let commit = format!(
         "WITH updated AS ( \
@@ -412,6 +411,9 @@ fn plain_run(
                                     &owner,
                                     &0i64,
                                     &"S1",
+                                    // A row of the store's size: its callback secret
+                                    // is 64 hex digits.
+                                    &"0123456789abcdef".repeat(4),
                                 ],
                             )
                             .await
