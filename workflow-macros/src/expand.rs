@@ -560,31 +560,26 @@ impl Gen<'_> {
                 let span = s.ident.span();
                 let input_at = local("__input", span);
                 let rt = respan(rt, span);
-                let (pattern, cause) = match cause {
+                let cause = match cause {
                     // The data is bound (and dropped) so that a fixed cause
                     // does not leave the variant's field unread.
-                    Some(FailCause::Fixed(cause)) => (
-                        quote!(#input),
-                        quote!({ let _ = #input; ::std::string::String::from(#cause) }),
-                    ),
-                    Some(FailCause::Field(field)) => (
-                        quote!(#input),
-                        quote_spanned!(field.span()=> #rt::typing::cause_field(&#input_at.#field)),
-                    ),
+                    Some(FailCause::Fixed(cause)) => {
+                        quote!({ let _ = #input; ::std::string::String::from(#cause) })
+                    }
+                    Some(FailCause::Field(field)) => {
+                        quote_spanned!(field.span()=> #rt::typing::cause_field(&#input_at.#field))
+                    }
                     // The data's `Display` if it has one, else its `Debug`.
-                    None => (
-                        quote!(#input),
-                        quote_spanned!(span=> {
-                            #[allow(unused_imports)]
-                            use #rt::typing::{
-                                CauseByDebug as _, CauseByDisplay as _, CauseMissing as _,
-                            };
-                            #rt::typing::cause_text((&&&#rt::typing::CauseOf(&#input_at)).cause())
-                        }),
-                    ),
+                    None => quote_spanned!(span=> {
+                        #[allow(unused_imports)]
+                        use #rt::typing::{
+                            CauseByDebug as _, CauseByDisplay as _, CauseMissing as _,
+                        };
+                        #rt::typing::cause_text((&&&#rt::typing::CauseOf(&#input_at)).cause())
+                    }),
                 };
                 quote! {
-                    #workflow::#state(#pattern) => #rt::Step::Failed(
+                    #workflow::#state(#input) => #rt::Step::Failed(
                         __cx.failure(#rt::ErrorInfo::new(#error, #cause))
                     ),
                 }

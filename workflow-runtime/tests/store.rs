@@ -257,3 +257,21 @@ mod sqlite_limits {
         assert_eq!(store.history("e1").await.unwrap().len() as u64, written);
     }
 }
+
+/// An execution's callback secret answers its tasks: `{:?}` of an
+/// execution, as a log would print it, leaves it out.
+#[tokio::test]
+async fn debug_output_leaves_the_callback_secret_out() {
+    let store = MemoryStore::new();
+    let execution = new("e1", "order-1", "Order");
+    let secret = execution.callback_secret.clone();
+    assert!(!format!("{execution:?}").contains(&secret));
+    create(&store, "e1", "order-1").await;
+    let stored = store.execution("e1").await.unwrap().unwrap();
+    assert_eq!(stored.callback_secret, secret);
+    let printed = format!("{stored:?}");
+    assert!(
+        printed.contains("order-1") && !printed.contains(&secret),
+        "{printed}"
+    );
+}

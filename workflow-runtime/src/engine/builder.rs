@@ -98,8 +98,10 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
     }
 
     /// Where executions are written; [`MemoryStore`] by default. To share
-    /// a store with something else in the process (another engine, a tool
-    /// that reads it), pass an `Arc` of it: an `Arc` of a store is a store.
+    /// a store with something else in the process (a tool that reads it,
+    /// an administrative task), pass an `Arc` of it: an `Arc` of a store is
+    /// a store. An embedded store is driven by one engine at a time: do
+    /// not give one store to two engines that run at once.
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Arc::new(store);
         self

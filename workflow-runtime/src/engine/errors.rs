@@ -1,6 +1,7 @@
 //! Why the engine refused a request, and what recovery did.
 
 use super::*;
+use crate::token::redacted;
 
 /// Why the engine refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,23 +38,26 @@ pub enum EngineError {
     Serialize(String),
     /// A callback answer that came after another one: the first stands,
     /// and is what the task got.
-    #[error("the task with token `{0}` was already answered differently")]
+    #[error("the task with token `{}` was already answered differently", redacted(.0))]
     AlreadyAnswered(String),
     /// A callback token whose execution is not in the store: it never
     /// was, or it was purged.
-    #[error("no execution in the store has the task token `{0}`")]
+    #[error("no execution in the store has the task token `{}`", redacted(.0))]
     UnknownToken(String),
     /// A string that is no task's callback token: malformed, or not made
     /// with its execution's secret (forged or altered).
-    #[error("`{0}` is not a task token this store's executions gave out")]
+    #[error("`{}` is not a task token this store's executions gave out", redacted(.0))]
     InvalidToken(String),
     /// A callback token whose task waits no more: its execution has ended,
     /// or moved past the entry of the state the token was made for.
-    #[error("the task with token `{0}` waits no more: its execution ended or moved on")]
+    #[error("the task with token `{}` waits no more: its execution ended or moved on", redacted(.0))]
     StaleToken(String),
     /// A callback output that is not what the task waiting for it
     /// expects (checked when the task waits in this process).
-    #[error("the output sent for the task with token `{token}` is not what it expects: {detail}")]
+    #[error(
+        "the output sent for the task with token `{}` is not what it expects: {detail}",
+        redacted(token)
+    )]
     WrongType {
         /// The token.
         token: String,

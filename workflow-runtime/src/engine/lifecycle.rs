@@ -85,13 +85,18 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let cut_short = self.abort_tasks();
         self.stop_handles(ExecutionError::ShuttingDown);
         // What the steps cut short held is free from now on.
-        if !held.is_empty() {
+        let released = if held.is_empty() {
+            Ok(Vec::new())
+        } else {
             shared
                 .store
                 .renew_leases(held, SystemTime::UNIX_EPOCH)
-                .await?;
-        }
+                .await
+        };
+        // Whether or not the leases could be given up, this engine drives
+        // nothing more.
         shared.store.engine_stopped();
+        released?;
         Ok(Shutdown { cut_short })
     }
 

@@ -119,8 +119,8 @@ pub struct Checkpoint {
     pub error: Option<ErrorInfo>,
 }
 
-/// An execution to create.
-#[derive(Debug, Clone, PartialEq)]
+/// An execution to create. Its `Debug` leaves the callback secret out.
+#[derive(Clone, PartialEq)]
 pub struct NewExecution {
     /// Its id.
     pub id: String,
@@ -142,8 +142,8 @@ pub struct NewExecution {
     pub callback_secret: String,
 }
 
-/// An execution as stored.
-#[derive(Debug, Clone, PartialEq)]
+/// An execution as stored. Its `Debug` leaves the callback secret out.
+#[derive(Clone, PartialEq)]
 pub struct StoredExecution {
     /// Its id.
     pub id: String,
@@ -168,6 +168,39 @@ pub struct StoredExecution {
     /// The secret its callback tokens are made with (see
     /// [`NewExecution::callback_secret`]).
     pub callback_secret: String,
+}
+
+// By hand: whoever has an execution's secret can answer its callbacks, and
+// a `{:?}` must not put it in a log.
+impl std::fmt::Debug for NewExecution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewExecution")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("workflow", &self.workflow)
+            .field("version", &self.version)
+            .field("input", &self.input)
+            .field("checkpoint", &self.checkpoint)
+            .field("started_at", &self.started_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for StoredExecution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredExecution")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("workflow", &self.workflow)
+            .field("version", &self.version)
+            .field("input", &self.input)
+            .field("checkpoint", &self.checkpoint)
+            .field("started_at", &self.started_at)
+            .field("stopped_at", &self.stopped_at)
+            .field("last_event_id", &self.last_event_id)
+            .field("fence", &self.fence)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The result of [`Store::create`].

@@ -81,7 +81,9 @@ impl SqliteStore {
     /// Under tokio's paused clock (`#[tokio::test(start_paused = true)]`)
     /// timings stay exact: on a current-thread runtime, the one a paused
     /// clock needs, each operation waits for the database thread on the
-    /// caller's thread, so virtual time cannot run ahead of a write.
+    /// caller's thread, so virtual time cannot run ahead of a write. (A
+    /// service on a current-thread runtime waits the same way: prefer the
+    /// multi-thread runtime there, which keeps group commit whole.)
     ///
     /// One engine at a time drives a file: the first store that creates
     /// (holding it) or claims an execution in it locks `<path>-engine.lock`

@@ -1,6 +1,6 @@
 //! One engine per file: the process that first creates or claims an
 //! execution in a SQLite file holds a lock on it until its store is
-//! dropped, and a second engine (another process, or another store on the
+//! dropped or its engine stops, and a second engine (another process, or another store on the
 //! same file) is refused with a clear error instead of taking over
 //! executions that are still running.
 //!

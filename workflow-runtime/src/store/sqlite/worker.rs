@@ -30,8 +30,12 @@ impl SqliteStore {
     /// timer: a wait or a lease would expire while the database thread is
     /// still writing. Waiting here keeps virtual time where the engine is,
     /// so the store opened as in production gives exact timings in tests.
-    /// (One thread has one job in flight then, so group commit only merges
-    /// the jobs of other threads; a multi-thread runtime keeps it all.)
+    /// The price, in a service on a current-thread runtime too: its one
+    /// thread has one job in flight, so group commit only merges the jobs
+    /// of other threads, and the thread waits out each write (up to the
+    /// busy timeout if another process holds the file's write lock).
+    /// A multi-thread runtime, the default of `#[tokio::main]`, awaits
+    /// instead and keeps group commit whole.
     pub(super) fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
