@@ -31,7 +31,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use self::engine_lock::EngineLock;
 use self::rows::{
     COLUMNS, RawRow, count, database, execute_cached, fence_of, insert_events, load, nanos,
-    query_cached, raw, require_fence, select, stored_callback, time,
+    query_cached, raw, select, stored_callback, time, writable,
 };
 use self::schema::prepare;
 use self::worker::{Job, serve};
@@ -231,28 +231,8 @@ impl Store for SqliteStore {
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
         self.run(move |connection| {
             let id = &transition.execution;
-            let (fence, last, status, wake_at): (i64, i64, String, Option<i64>) = connection
-                .prepare_cached(
-                    "SELECT fence, last_event_id, status, wake_at FROM executions WHERE id = ?1",
-                )
-                .and_then(|mut select| {
-                    select.query_row([id], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-                    })
-                })
-                .optional()
-                .map_err(database)?
-                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            if count(fence) != transition.fence {
-                return Err(StoreError::Fenced {
-                    execution: id.clone(),
-                    held: transition.fence,
-                });
-            }
-            if status != Status::Running.name() {
-                return Err(StoreError::Ended(id.clone()));
-            }
-            check_events(id, count(last), &transition.events)?;
+            let stored = writable(connection, id, transition.fence)?;
+            check_events(id, stored.last_event_id, &transition.events)?;
             insert_events(connection, id, &transition.events)?;
             let c = &transition.checkpoint;
             let retries = serde_json::to_string(&c.retries)
@@ -260,12 +240,14 @@ impl Store for SqliteStore {
             let last_event_id = transition
                 .events
                 .last()
-                .map_or(last, |e| i64::try_from(e.id).unwrap_or(i64::MAX));
+                .map_or(stored.last_event_id, |e| e.id);
+            let last_event_id = i64::try_from(last_event_id).unwrap_or(i64::MAX);
             // Most transitions change neither the status nor the wake-up
             // time: leaving those columns out of the UPDATE spares SQLite
             // the two indexes they are in.
             let wake_at_now = c.wake_at.map(nanos);
-            let update = if status == c.status.name() && wake_at == wake_at_now {
+            // The stored status is Running (`writable` checked it).
+            let update = if c.status == Status::Running && stored.wake_at == wake_at_now {
                 UPDATE_CHECKPOINT
             } else {
                 UPDATE_CHECKPOINT_AND_STATUS
@@ -353,7 +335,7 @@ impl Store for SqliteStore {
     fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()> {
         let id = execution.to_owned();
         self.run(move |connection| {
-            require_fence(connection, &id, fence)?;
+            writable(connection, &id, fence)?;
             execute_cached(
                 connection,
                 "UPDATE executions SET lease_owner = NULL, lease_until = NULL WHERE id = ?1",

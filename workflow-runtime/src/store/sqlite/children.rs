@@ -1,9 +1,8 @@
 //! Finished Parallel branches and Map iterations in the SQLite store.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
-use super::{count, database, execute_cached, insert_events};
-use crate::status::Status;
+use super::{count, database, execute_cached, insert_events, writable};
 use crate::store::{ChildTransition, FinishedChild, StoreError, check_events};
 
 /// Writes finished children and their events, if the fence is current
@@ -13,24 +12,8 @@ pub(super) fn commit(
     transition: &ChildTransition,
 ) -> Result<(), StoreError> {
     let id = &transition.execution;
-    let (fence, last, status): (i64, i64, String) = connection
-        .prepare_cached("SELECT fence, last_event_id, status FROM executions WHERE id = ?1")
-        .and_then(|mut select| {
-            select.query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        })
-        .optional()
-        .map_err(database)?
-        .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-    if count(fence) != transition.fence {
-        return Err(StoreError::Fenced {
-            execution: id.clone(),
-            held: transition.fence,
-        });
-    }
-    if status != Status::Running.name() {
-        return Err(StoreError::Ended(id.clone()));
-    }
-    check_events(id, count(last), &transition.events)?;
+    let stored = writable(connection, id, transition.fence)?;
+    check_events(id, stored.last_event_id, &transition.events)?;
     insert_events(connection, id, &transition.events)?;
     if let Some(event) = transition.events.last() {
         execute_cached(

@@ -191,16 +191,31 @@ pub(super) fn fence_of(connection: &Connection, id: &str) -> Result<u64, StoreEr
         .ok_or_else(|| StoreError::NotFound(id.to_owned()))
 }
 
-pub(super) fn require_fence(
+/// Where a running execution's history and timer stand, for a write.
+pub(super) struct Writable {
+    /// The id of its last history event.
+    pub(super) last_event_id: u64,
+    /// Its wake-up time, as stored.
+    pub(super) wake_at: Option<i64>,
+}
+
+/// The check every write makes first: the execution exists, `fence` is
+/// its current one, and it is still running.
+///
+/// # Errors
+///
+/// [`StoreError::NotFound`], [`StoreError::Fenced`] or
+/// [`StoreError::Ended`], or the database's error.
+pub(super) fn writable(
     connection: &Connection,
     id: &str,
     fence: u64,
-) -> Result<(), StoreError> {
-    let (current, status): (i64, String) = query_cached(
+) -> Result<Writable, StoreError> {
+    let (current, last_event_id, status, wake_at): (i64, i64, String, Option<i64>) = query_cached(
         connection,
-        "SELECT fence, status FROM executions WHERE id = ?1",
+        "SELECT fence, last_event_id, status, wake_at FROM executions WHERE id = ?1",
         [id],
-        |row| Ok((row.get(0)?, row.get(1)?)),
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
     )
     .optional()
     .map_err(database)?
@@ -214,7 +229,10 @@ pub(super) fn require_fence(
     if status != Status::Running.name() {
         return Err(StoreError::Ended(id.to_owned()));
     }
-    Ok(())
+    Ok(Writable {
+        last_event_id: count(last_event_id),
+        wake_at,
+    })
 }
 
 /// Appends events (checked to follow the history) to an execution's.
