@@ -667,11 +667,11 @@ mod tests {
 
     use super::*;
 
-    fn at(secs: u64) -> SystemTime {
+    pub(super) fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
     }
 
-    fn checkpoint(status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
+    pub(super) fn checkpoint(status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
         Checkpoint {
             state: "{}".to_owned(),
             state_name: "S".to_owned(),

@@ -125,32 +125,13 @@ impl Inner {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use super::*;
     use crate::store::{
-        CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
-        StoreError, Transition,
+        CallbackResult, Claim, Created, Filter, MemoryStore, NewExecution, Store, StoreError,
+        Transition,
     };
-
-    fn at(secs: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
-    }
-
-    fn checkpoint(status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
-        Checkpoint {
-            state: "{\"big\":1}".to_owned(),
-            state_name: "S".to_owned(),
-            entry: 0,
-            attempt: 1,
-            retries: Vec::new(),
-            waiting: None,
-            wake_at,
-            status,
-            output: None,
-            error: None,
-        }
-    }
+    // The store's own test helpers: a time, a checkpoint.
+    use crate::store::memory::tests::{at, checkpoint};
 
     async fn create(store: &MemoryStore, id: &str) {
         let new = NewExecution {
