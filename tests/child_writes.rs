@@ -5,17 +5,17 @@
 //! writes. Every write still reaches the store, one after another in the
 //! order their events were numbered, and the history has no gap.
 
+#[macro_use]
+#[path = "support/forward_store.rs"]
+mod forward_store;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use workflow::prelude::*;
-use workflow::store::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    MemoryStore, NewExecution, PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition,
-    StoredExecution, Transition,
-};
+use workflow::store::{ChildTransition, MemoryStore, Store, StoreFuture, Transition};
 
 /// A memory store whose child writes wait until the gate opens, and which
 /// notes every write it passes on.
@@ -28,9 +28,6 @@ struct Gated {
 }
 
 impl Store for Gated {
-    fn create(&self, e: NewExecution, owner: &str, until: SystemTime) -> StoreFuture<'_, Created> {
-        self.inner.create(e, owner, until)
-    }
     fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
         self.writes.lock().unwrap().push(None);
         self.inner.commit(t)
@@ -44,62 +41,12 @@ impl Store for Gated {
             self.inner.commit_children(t).await
         })
     }
-    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
-        self.inner.children(id, entry, attempt)
-    }
-    fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
-        self.inner.claim(c)
-    }
-    fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
-        self.inner.release(id, fence)
-    }
-    fn renew_leases(
-        &self,
-        held: Vec<(String, u64)>,
-        until: SystemTime,
-    ) -> StoreFuture<'_, Vec<String>> {
-        self.inner.renew_leases(held, until)
-    }
-    fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
-        self.inner.next_wake(by)
-    }
-    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        self.inner.execution_named(name)
-    }
-    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        self.inner.execution(id)
-    }
-    fn history(&self, id: &str) -> StoreFuture<'_, Vec<workflow::Event>> {
-        self.inner.history(id)
-    }
-    fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
-        self.inner.list(filter)
-    }
-    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
-        self.inner.purge(ended_before, limit)
-    }
-    fn complete_callback(
-        &self,
-        token: &str,
-        result: CallbackResult,
-    ) -> StoreFuture<'_, CallbackResult> {
-        self.inner.complete_callback(token, result)
-    }
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
-        self.inner.callback(token)
-    }
-    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
-        self.inner.await_callback(awaited)
-    }
-    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
-        self.inner.pending_callbacks(query)
-    }
-    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
-        self.inner.save_definition(definition)
-    }
-    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
-        self.inner.definitions()
-    }
+    // Everything else goes to the store inside.
+    forward_store!(inner:
+        create, children, claim, release, renew_leases, next_wake, execution_named,
+        execution, history, list, purge, complete_callback, callback, await_callback,
+        pending_callbacks, save_definition, definitions
+    );
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

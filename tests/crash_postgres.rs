@@ -14,6 +14,10 @@
 #[path = "../workflow-postgres/tests/support/mod.rs"]
 mod postgres_support;
 
+#[macro_use]
+#[path = "support/forward_store.rs"]
+mod forward_store;
+
 use std::collections::BTreeSet;
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -24,11 +28,7 @@ use std::time::SystemTime;
 use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
 
-use workflow::store::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
-    StoredExecution, Transition,
-};
+use workflow::store::{ChildTransition, Filter, Store, StoreError, StoreFuture, Transition};
 
 const EXECUTIONS: u64 = 2000;
 const WORKERS: usize = 4;
@@ -221,9 +221,6 @@ impl Watched {
 }
 
 impl Store for Watched {
-    fn create(&self, e: NewExecution, owner: &str, until: SystemTime) -> StoreFuture<'_, Created> {
-        self.inner.create(e, owner, until)
-    }
     fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
         let execution = t.execution.clone();
         self.refused(execution, self.inner.commit(t))
@@ -231,12 +228,6 @@ impl Store for Watched {
     fn commit_children(&self, t: ChildTransition) -> StoreFuture<'_, ()> {
         let execution = t.execution.clone();
         self.refused(execution, self.inner.commit_children(t))
-    }
-    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
-        self.inner.children(id, entry, attempt)
-    }
-    fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
-        self.inner.claim(c)
     }
     fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
         self.refused(id.to_owned(), self.inner.release(id, fence))
@@ -254,52 +245,15 @@ impl Store for Watched {
             Ok(lost)
         })
     }
-    fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
-        self.inner.next_wake(by)
-    }
-    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        self.inner.execution_named(name)
-    }
-    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        self.inner.execution(id)
-    }
-    fn history(&self, id: &str) -> StoreFuture<'_, Vec<workflow::Event>> {
-        self.inner.history(id)
-    }
-    fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
-        self.inner.list(filter)
-    }
-    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
-        self.inner.purge(ended_before, limit)
-    }
-    fn complete_callback(
-        &self,
-        token: &str,
-        result: CallbackResult,
-    ) -> StoreFuture<'_, CallbackResult> {
-        self.inner.complete_callback(token, result)
-    }
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
-        self.inner.callback(token)
-    }
-    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
-        self.inner.await_callback(awaited)
-    }
-    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
-        self.inner.pending_callbacks(query)
-    }
-    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
-        self.inner.save_definition(definition)
-    }
-    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
-        self.inner.definitions()
-    }
-    fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {
-        self.inner.wake_up()
-    }
     fn is_shared(&self) -> bool {
         true
     }
+    // Everything else goes to the store inside.
+    forward_store!(inner:
+        create, children, claim, next_wake, execution_named, execution, history, list,
+        purge, complete_callback, callback, await_callback, pending_callbacks,
+        save_definition, definitions, wake_up
+    );
 }
 
 /// A worker: claims and runs executions until it is killed.

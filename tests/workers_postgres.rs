@@ -8,6 +8,10 @@
 #[path = "../workflow-postgres/tests/support/mod.rs"]
 mod postgres_support;
 
+#[macro_use]
+#[path = "support/forward_store.rs"]
+mod forward_store;
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,11 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
-use workflow::store::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
-    StoredExecution, Transition,
-};
+use workflow::store::{Claim, Store, StoreError, StoreFuture, StoredExecution, Transition};
 use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind, PendingFilter};
 
 /// What the handlers share, across every engine of a test.
@@ -249,9 +249,6 @@ struct Partitioned {
 }
 
 impl Store for Partitioned {
-    fn create(&self, e: NewExecution, owner: &str, until: SystemTime) -> StoreFuture<'_, Created> {
-        self.inner.create(e, owner, until)
-    }
     fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
         let written = self.inner.commit(t);
         let fenced = Arc::clone(&self.fenced);
@@ -263,20 +260,11 @@ impl Store for Partitioned {
             result
         })
     }
-    fn commit_children(&self, t: ChildTransition) -> StoreFuture<'_, ()> {
-        self.inner.commit_children(t)
-    }
-    fn children(&self, id: &str, entry: u64, attempt: u32) -> StoreFuture<'_, Vec<FinishedChild>> {
-        self.inner.children(id, entry, attempt)
-    }
     fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
         if self.claims_too && self.cut.load(Ordering::SeqCst) {
             return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
         }
         self.inner.claim(c)
-    }
-    fn release(&self, id: &str, fence: u64) -> StoreFuture<'_, ()> {
-        self.inner.release(id, fence)
     }
     fn renew_leases(
         &self,
@@ -288,52 +276,12 @@ impl Store for Partitioned {
         }
         self.inner.renew_leases(held, until)
     }
-    fn next_wake(&self, by: SystemTime) -> StoreFuture<'_, Option<SystemTime>> {
-        self.inner.next_wake(by)
-    }
-    fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        self.inner.execution_named(name)
-    }
-    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        self.inner.execution(id)
-    }
-    fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
-        self.inner.history(id)
-    }
-    fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
-        self.inner.list(filter)
-    }
-    fn purge(&self, ended_before: SystemTime, limit: usize) -> StoreFuture<'_, u64> {
-        self.inner.purge(ended_before, limit)
-    }
-    fn complete_callback(
-        &self,
-        token: &str,
-        result: CallbackResult,
-    ) -> StoreFuture<'_, CallbackResult> {
-        self.inner.complete_callback(token, result)
-    }
-    fn callback(&self, token: &str) -> StoreFuture<'_, Option<CallbackResult>> {
-        self.inner.callback(token)
-    }
-    fn await_callback(&self, awaited: AwaitedCallback) -> StoreFuture<'_, ()> {
-        self.inner.await_callback(awaited)
-    }
-    fn pending_callbacks(&self, query: PendingQuery) -> StoreFuture<'_, Vec<PendingRow>> {
-        self.inner.pending_callbacks(query)
-    }
-    fn save_definition(&self, definition: StoredDefinition) -> StoreFuture<'_, ()> {
-        self.inner.save_definition(definition)
-    }
-    fn definitions(&self) -> StoreFuture<'_, Vec<StoredDefinition>> {
-        self.inner.definitions()
-    }
-    fn wake_up(&self) -> Option<StoreFuture<'_, ()>> {
-        self.inner.wake_up()
-    }
-    fn is_shared(&self) -> bool {
-        self.inner.is_shared()
-    }
+    // Everything else goes to the store inside.
+    forward_store!(inner:
+        create, commit_children, children, release, next_wake, execution_named,
+        execution, history, list, purge, complete_callback, callback, await_callback,
+        pending_callbacks, save_definition, definitions, wake_up, is_shared
+    );
 }
 
 #[tokio::test(start_paused = true)]
