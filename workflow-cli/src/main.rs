@@ -53,7 +53,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Lists executions, oldest first.
+    /// Lists executions, newest first: the 20 most recent unless `--limit`
+    /// or `--all` says otherwise, and how many more there are.
     List {
         /// Only executions of this workflow.
         #[arg(long, value_name = "NAME")]
@@ -61,6 +62,13 @@ enum Command {
         /// Only executions with this status.
         #[arg(long, value_parser = parse_status)]
         status: Option<Status>,
+        /// At most this many (the newest).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_LIMIT,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        limit: u64,
+        /// Every execution that matches, however many.
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
     },
     /// Shows one execution's history as a timeline.
     History {
@@ -143,6 +151,9 @@ enum ExportFormat {
     Dot,
 }
 
+/// How many executions `list` shows unless told: a screenful.
+const DEFAULT_LIMIT: u64 = 20;
+
 fn parse_status(name: &str) -> Result<Status, String> {
     const ALL: [Status; 5] = [
         Status::Running,
@@ -196,9 +207,27 @@ fn main() -> ExitCode {
 async fn run(db: &Db, cli: Cli) -> Result<String, CliError> {
     let store = Opened::open(db, cli.schema.as_deref()).await?;
     match cli.command {
-        Command::List { workflow, status } => {
-            let executions = store.list(Filter { workflow, status }).await?;
-            Ok(output::executions(&executions))
+        Command::List {
+            workflow,
+            status,
+            limit,
+            all,
+        } => {
+            let mut executions = store.list(Filter { workflow, status }).await?;
+            // Newest first, so that a limit keeps what was just run.
+            executions.sort_by(|a, b| {
+                (b.started_at, &b.name, &b.id).cmp(&(a.started_at, &a.name, &a.id))
+            });
+            let shown = if all {
+                executions.len()
+            } else {
+                usize::try_from(limit)
+                    .unwrap_or(usize::MAX)
+                    .min(executions.len())
+            };
+            let more = executions.len() - shown;
+            executions.truncate(shown);
+            Ok(output::executions(&executions, more))
         }
         Command::History { execution } => {
             let execution = store.execution(&execution).await?;

@@ -33,8 +33,9 @@ fn time(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
-/// `list`: one row per execution.
-pub(crate) fn executions(executions: &[StoredExecution]) -> String {
+/// `list`: one row per execution, then how many more matched when a
+/// limit left `more` out.
+pub(crate) fn executions(executions: &[StoredExecution], more: usize) -> String {
     if executions.is_empty() {
         return "no executions\n".to_owned();
     }
@@ -52,12 +53,19 @@ pub(crate) fn executions(executions: &[StoredExecution]) -> String {
             ]
         })
         .collect();
-    table(
+    let mut out = table(
         &[
             "ID", "NAME", "WORKFLOW", "STATUS", "STATE", "STARTED", "STOPPED",
         ],
         &rows,
-    )
+    );
+    if more > 0 {
+        let total = executions.len() + more;
+        out.push_str(&format!(
+            "... and {more} older (show them with --limit {total} or --all)\n"
+        ));
+    }
+    out
 }
 
 /// `history`: a summary of the execution, then its timeline.

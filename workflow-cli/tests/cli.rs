@@ -132,10 +132,11 @@ async fn lists_executions_filtered_by_workflow_and_status() {
     let lines: Vec<&str> = all.lines().collect();
     assert_eq!(lines.len(), 4, "{all}");
     assert!(lines[0].starts_with("ID "), "{all}");
+    // Newest first.
     for (line, (name, status, state)) in lines[1..].iter().zip([
-        ("order-1", "Succeeded", "Shipped"),
-        ("order-3", "Failed", "Backorder"),
         ("order-4", "Failed", "Pick"),
+        ("order-3", "Failed", "Backorder"),
+        ("order-1", "Succeeded", "Shipped"),
     ]) {
         let cells: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cells[1..5], [name, "Ship", status, state], "{all}");
@@ -144,6 +145,58 @@ async fn lists_executions_filtered_by_workflow_and_status() {
     assert_eq!(failed.lines().count(), 3, "{failed}");
     assert!(!failed.contains("order-1"), "{failed}");
     assert_eq!(ok(&db, &["list", "--workflow", "Label"]), "no executions\n");
+}
+
+#[tokio::test]
+async fn lists_the_newest_twenty_unless_told_and_says_how_many_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("many.db");
+    let engine = Engine::builder(())
+        .store(SqliteStore::open(&db).unwrap())
+        .build();
+    engine.register::<Ship>();
+    for n in 0..25 {
+        let handle = engine
+            .start::<Ship>(format!("run-{n:02}"), 1)
+            .await
+            .unwrap();
+        handle.outcome().await.unwrap();
+    }
+    drop(engine);
+    let names = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip(1)
+            .filter(|line| !line.starts_with("..."))
+            .map(|line| line.split_whitespace().nth(1).unwrap().to_owned())
+            .collect()
+    };
+    let newest = |n: usize| -> Vec<String> {
+        (0..25)
+            .rev()
+            .take(n)
+            .map(|n| format!("run-{n:02}"))
+            .collect()
+    };
+
+    let page = ok(&db, &["list"]);
+    assert_eq!(names(&page), newest(20), "{page}");
+    assert!(
+        page.ends_with("... and 5 older (show them with --limit 25 or --all)\n"),
+        "{page}"
+    );
+    let three = ok(&db, &["list", "--limit", "3"]);
+    assert_eq!(names(&three), newest(3), "{three}");
+    assert!(three.contains("... and 22 older"), "{three}");
+    let all = ok(&db, &["list", "--all"]);
+    assert_eq!(names(&all), newest(25), "{all}");
+    assert!(!all.contains("older"), "{all}");
+    let exact = ok(&db, &["list", "--limit", "25"]);
+    assert!(!exact.contains("older"), "{exact}");
+
+    let zero = fails(&db, &["list", "--limit", "0"], 2);
+    assert!(zero.contains("--limit"), "{zero}");
+    let both = fails(&db, &["list", "--limit", "3", "--all"], 2);
+    assert!(both.contains("cannot be used with"), "{both}");
 }
 
 #[tokio::test]
