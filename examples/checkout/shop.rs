@@ -1,13 +1,7 @@
-//! The example to run first: an order pipeline that uses every state kind
-//! (a task that retries, a catch, a choice, a wait, a map over the order's
-//! items, two parallel branches, a pass, succeed and fail), written to an
-//! embedded SQLite file. A first engine starts three orders and dies in the
-//! middle; a second one opens the same file, recovers, and finishes them.
-//! Each order's history is printed as a timeline.
-//!
-//! ```text
-//! cargo run --example checkout
-//! ```
+//! The checkout workflow of the example: an order pipeline that uses
+//! every state kind, its handlers, and the story `demo` tells with it.
+//! The `workflow` command's tests run the same story, then the README's
+//! commands on the file it leaves.
 
 use std::error::Error;
 use std::path::Path;
@@ -225,9 +219,12 @@ fn engine(path: &Path) -> Result<Engine<Shop>, Box<dyn Error>> {
     Ok(engine)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
-    let path = std::env::temp_dir().join(format!("workflow-checkout-{}.db", std::process::id()));
+/// The story the example tells, written to the SQLite file at `path`
+/// (which must not exist yet): a first engine starts three orders and
+/// dies while order 2 waits for its payment; a second engine opens the
+/// file, recovers, and finishes them. Prints what happens and each order's
+/// history. The file stays, for the `workflow` command to read.
+pub async fn demo(path: &Path) -> Result<(), Box<dyn Error>> {
     println!(
         "Checkout has {} states:",
         Checkout::definition().states.len()
@@ -235,7 +232,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     for state in Checkout::definition().states.iter() {
         println!("  {:<14} {}", state.name, state.kind.type_name());
     }
-    println!("\nexecutions are written to {}", path.display());
 
     let orders = [
         Order {
@@ -255,7 +251,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         },
     ];
     println!("\nthe first process starts three orders; what the handlers say:");
-    let first = engine(&path)?;
+    let first = engine(path)?;
     let mut ids = Vec::new();
     for order in orders {
         let name = format!("order-{}", order.id);
@@ -277,7 +273,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
 
     println!("\nthe second process opens the same file and recovers:");
-    let second = engine(&path)?;
+    let second = engine(path)?;
     let recovery = second.recover().await?;
     println!("  resumed {} execution(s)", recovery.resumed.len());
     for id in &ids {
@@ -292,15 +288,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         print!("{}", workflow::timeline(&second.history(id).await?));
     }
-    std::fs::remove_file(&path)?;
+    second.shutdown(Duration::from_secs(5)).await?;
     Ok(())
 }
-
-// Every workflow here exports ASL that asl-validator accepts and DOT that
-// Graphviz renders.
-#[cfg(test)]
-#[macro_use]
-#[path = "../tests/support/exports.rs"]
-mod exports_check;
-#[cfg(test)]
-validate_exports!(Checkout, PackItem, Invoice, Email);
