@@ -369,11 +369,9 @@ impl IntoResponse for ApiError {
             ApiError::Engine(
                 EngineError::NameConflict { .. } | EngineError::AlreadyAnswered(_),
             ) => StatusCode::CONFLICT,
-            ApiError::Engine(
-                EngineError::InvalidToken(_)
-                | EngineError::UnknownToken(_)
-                | EngineError::InvalidCursor(_),
-            ) => StatusCode::NOT_FOUND,
+            ApiError::Engine(EngineError::InvalidToken(_) | EngineError::InvalidCursor(_)) => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::Engine(EngineError::StaleToken(_)) => StatusCode::GONE,
             ApiError::Engine(EngineError::WrongType { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Engine(EngineError::Stopped) | ApiError::Execution(_) => {

@@ -127,7 +127,7 @@ async fn tokens_are_url_safe_and_forged_or_malformed_ones_are_refused() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_token_of_a_purged_execution_is_unknown() {
+async fn the_token_of_a_purged_execution_is_refused_like_a_forged_one() {
     let engine = engine(&[]);
     engine.register::<Pay>();
     let handle = engine.start::<Pay>("pay", 1).await.unwrap();
@@ -138,7 +138,7 @@ async fn the_token_of_a_purged_execution_is_unknown() {
     assert_eq!(engine.purge(Duration::from_secs(1)).await, Ok(1));
     assert_eq!(
         engine.complete_task(&token, 1u64).await,
-        Err(EngineError::UnknownToken(token.clone()))
+        Err(EngineError::InvalidToken(token.clone()))
     );
 }
 

@@ -96,10 +96,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
     ///
     /// # Errors
     ///
-    /// - [`EngineError::InvalidToken`]: not a token any task was given (malformed,
-    ///   or not made with its execution's secret: forged, or altered);
-    /// - [`EngineError::UnknownToken`]: its execution is not in the store
-    ///   (never was, or purged);
+    /// - [`EngineError::InvalidToken`]: not a token of an execution in the
+    ///   store (malformed; not made with its execution's secret: forged, or
+    ///   altered; or its execution never was in the store, or was purged);
     /// - [`EngineError::StaleToken`]: the execution has ended, or has moved
     ///   past the state's entry the token was made for;
     /// - [`EngineError::WrongType`]: the output is not what the task
@@ -193,8 +192,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     ///
     /// # Errors
     ///
-    /// [`EngineError::InvalidToken`], [`EngineError::UnknownToken`] and
-    /// [`EngineError::StaleToken`], as for
+    /// [`EngineError::InvalidToken`] and [`EngineError::StaleToken`], as for
     /// [`complete_task`](Engine::complete_task), and
     /// [`EngineError::Store`] if the store fails.
     pub async fn heartbeat_task(&self, token: &str) -> Result<(), EngineError> {
@@ -220,7 +218,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             .store
             .execution(place.execution)
             .await?
-            .ok_or_else(|| EngineError::UnknownToken(token.to_owned()))?;
+            .ok_or_else(invalid)?;
         let minted =
             Secret::from_hex(&stored.callback_secret).is_some_and(|secret| secret.minted(&opened));
         if !minted {

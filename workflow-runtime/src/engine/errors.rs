@@ -40,12 +40,14 @@ pub enum EngineError {
     /// and is what the task got.
     #[error("the task with token `{}` was already answered differently", redacted(.0))]
     AlreadyAnswered(String),
-    /// A callback token whose execution is not in the store: it never
-    /// was, or it was purged.
-    #[error("no execution in the store has the task token `{}`", redacted(.0))]
-    UnknownToken(String),
-    /// A string that is no task's callback token: malformed, or not made
-    /// with its execution's secret (forged or altered).
+    /// A string that is no task's callback token: malformed, not made
+    /// with its execution's secret (forged or altered), or naming an
+    /// execution that is not in the store (never was, or purged).
+    ///
+    /// The last is not an error of its own on purpose: without the
+    /// execution's secret a forged token cannot be told from a purged
+    /// one's, and answering differently would let anyone who can send a
+    /// token learn which execution ids exist.
     #[error("`{}` is not a task token this store's executions gave out", redacted(.0))]
     InvalidToken(String),
     /// A callback token whose task waits no more: its execution has ended,
