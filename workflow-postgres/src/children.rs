@@ -2,7 +2,7 @@
 //! statement writes children with their events, one reads an entry's.
 
 use workflow_runtime::Status;
-use workflow_runtime::store::{ChildTransition, FinishedChild, StoreError, check_events};
+use workflow_runtime::store::{ChildTransition, FinishedChild, StoreError};
 
 use crate::Shared;
 use crate::rows::{EventColumns, big, count, database};
@@ -15,13 +15,7 @@ impl Shared {
         transition: &ChildTransition,
     ) -> Result<(), StoreError> {
         let id = &transition.execution;
-        let previous = transition
-            .events
-            .first()
-            .map(|e| e.previous_event_id)
-            .unwrap_or_default();
-        check_events(id, previous, &transition.events)?;
-        let columns = EventColumns::of(&transition.events);
+        let columns = EventColumns::checked(id, &transition.events)?;
         let children = &transition.children;
         let entries: Vec<i64> = children.iter().map(|c| big(c.entry)).collect();
         let attempts: Vec<i64> = children.iter().map(|c| i64::from(c.attempt)).collect();
@@ -49,12 +43,8 @@ impl Shared {
                 ],
             )
             .await?;
-        let updated: i64 = row.try_get(0).map_err(database)?;
-        if updated == 1 {
-            return Ok(());
-        }
-        let landed = transition.events.last().map(|e| e.id);
-        self.refused(id, transition.fence, landed).await
+        self.written(&row, id, transition.fence, &transition.events)
+            .await
     }
 
     /// The children finished in one attempt of one state entry, by index.

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use workflow_runtime::store::{Checkpoint, StoreError, StoredExecution};
+use workflow_runtime::store::{Checkpoint, StoreError, StoredExecution, check_events};
 use workflow_runtime::{ErrorInfo, Event, Status};
 
 /// The columns [`execution`] reads, in its order.
@@ -150,7 +150,19 @@ pub(crate) struct EventColumns<'a> {
 }
 
 impl<'a> EventColumns<'a> {
-    pub(crate) fn of(events: &'a [Event]) -> Self {
+    /// The columns of the events execution `id` is to record, once they
+    /// are found to follow one another (the statement checks that the
+    /// first follows the stored history).
+    pub(crate) fn checked(id: &str, events: &'a [Event]) -> Result<Self, StoreError> {
+        let previous = events
+            .first()
+            .map(|e| e.previous_event_id)
+            .unwrap_or_default();
+        check_events(id, previous, events)?;
+        Ok(EventColumns::of(events))
+    }
+
+    fn of(events: &'a [Event]) -> Self {
         EventColumns {
             ids: events.iter().map(|e| big(e.id)).collect(),
             previous_ids: events.iter().map(|e| big(e.previous_event_id)).collect(),

@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{
     AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
     NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
-    StoredExecution, Transition, check_events,
+    StoredExecution, Transition,
 };
 use workflow_runtime::{Event, EventKind, Status};
 
@@ -115,16 +115,28 @@ impl Shared {
         }))
     }
 
+    /// The outcome of a write guarded by `fence` that recorded `events`,
+    /// from its statement's `row` (how many executions it updated): done,
+    /// or why it was refused.
+    pub(crate) async fn written(
+        &self,
+        row: &tokio_postgres::Row,
+        id: &str,
+        fence: u64,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let updated: i64 = row.try_get(0).map_err(database)?;
+        if updated == 1 {
+            return Ok(());
+        }
+        self.refused(id, fence, events.last().map(|e| e.id)).await
+    }
+
     /// Why a write guarded by `fence` changed nothing. `landed` is the id
     /// of the last event a commit writes: if the history already ends
     /// there under this fence, an earlier try of the same commit landed
     /// and only its reply was lost, and that is no error.
-    pub(crate) async fn refused(
-        &self,
-        id: &str,
-        fence: u64,
-        landed: Option<u64>,
-    ) -> Result<(), StoreError> {
+    async fn refused(&self, id: &str, fence: u64, landed: Option<u64>) -> Result<(), StoreError> {
         match self.load(id).await {
             Ok(Some(stored))
                 if stored.fence == fence && landed.is_some_and(|l| l == stored.last_event_id) =>
@@ -224,18 +236,10 @@ impl Store for PostgresStore {
         self.io.run(async move {
             retrying!(shared, async {
                 let id = &transition.execution;
-                // The events must follow one another; the statement checks that
-                // the first follows the stored history.
-                let previous = transition
-                    .events
-                    .first()
-                    .map(|e| e.previous_event_id)
-                    .unwrap_or_default();
-                check_events(id, previous, &transition.events)?;
+                let events = &transition.events;
+                let columns = EventColumns::checked(id, events)?;
                 let c = &transition.checkpoint;
                 let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
-                let events = &transition.events;
-                let columns = EventColumns::of(events);
                 let row = shared
                     .query_one(
                         &shared.sql.commit,
@@ -266,12 +270,7 @@ impl Store for PostgresStore {
                         ],
                     )
                     .await?;
-                let updated: i64 = row.try_get(0).map_err(database)?;
-                if updated == 1 {
-                    return Ok(());
-                }
-                let landed = transition.events.last().map(|e| e.id);
-                shared.refused(id, transition.fence, landed).await
+                shared.written(&row, id, transition.fence, events).await
             })
         })
     }
