@@ -469,6 +469,79 @@ async fn a_client_cancels_an_execution_a_worker_is_running() {
     assert_eq!(worker.handle::<Job>(id).await, Err(ExecutionError::Aborted));
 }
 
+/// A client's store whose next read of an execution, once `armed`, lets
+/// the worker's held step go and returns what it read before that step's
+/// write: the client then acts on an execution that has moved on.
+struct Racing {
+    inner: PostgresStore,
+    lab: Shared,
+    armed: AtomicBool,
+}
+
+impl Store for Racing {
+    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            let read = self.inner.execution(&id).await?;
+            if self.armed.swap(false, Ordering::SeqCst)
+                && let Some(before) = &read
+            {
+                self.lab.gate.notify_waiters();
+                for _ in 0..100 {
+                    let now = self.inner.execution(&id).await?;
+                    if now.is_some_and(|now| now.last_event_id > before.last_event_id) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            Ok(read)
+        })
+    }
+    forward_store!(inner:
+        create, commit, commit_children, children, claim, release, renew_leases, next_wake,
+        execution_named, history, list, purge, complete_callback, callback, await_callback,
+        pending_callbacks, save_definition, definitions, wake_up, is_shared
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancel_that_races_the_workers_next_step_reads_again_and_ends_the_execution() {
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    let worker = cluster.worker(cluster.builder(cluster.store())).await;
+    let racing = Arc::new(Racing {
+        inner: cluster.store(),
+        lab: cluster.lab.clone(),
+        armed: AtomicBool::new(false),
+    });
+    let client = cluster.builder(Arc::clone(&racing)).client_only().build();
+    client.register::<Job>();
+    cluster.lab.hold.store(true, Ordering::SeqCst);
+    let handle = client.start::<Job>("raced", 1).await.unwrap();
+    let id = handle.id().to_owned();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(worker.active_tasks(), 1, "the worker runs it");
+
+    // The cancel reads the execution in its task, then the task's success
+    // lands before the cancel's write: the write follows a stale end of
+    // the history and is refused; the cancel reads again and ends it.
+    racing.armed.store(true, Ordering::SeqCst);
+    assert_eq!(handle.cancel().await, Ok(()));
+    let history = client.history(&id).await.unwrap();
+    assert_gapless(&history);
+    let kinds: Vec<EventKind> = history.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventKind::TaskSucceeded), "{kinds:?}");
+    assert_eq!(
+        kinds.last(),
+        Some(&EventKind::ExecutionAborted),
+        "{kinds:?}"
+    );
+    assert_eq!(handle.await, Err(ExecutionError::Aborted));
+    assert_eq!(cluster.lab.effects.lock().unwrap().len(), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_client_answers_a_callback_that_a_task_on_a_worker_waits_for() {
     let Some(cluster) = Cluster::new() else {

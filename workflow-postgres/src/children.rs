@@ -43,7 +43,7 @@ impl Shared {
                 ],
             )
             .await?;
-        self.written(&row, id, transition.fence, &transition.events)
+        self.written(&row, id, transition.fence, &transition.events, None)
             .await
     }
 

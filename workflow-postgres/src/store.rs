@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
-    StoredExecution, Transition,
+    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
+    FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
+    StoredDefinition, StoredExecution, Transition, check_events,
 };
 use workflow_runtime::{Event, EventKind, Status};
 
@@ -115,40 +115,51 @@ impl Shared {
         }))
     }
 
-    /// The outcome of a write guarded by `fence` that recorded `events`,
-    /// from its statement's `row` (how many executions it updated): done,
-    /// or why it was refused.
+    /// The outcome of a write guarded by `fence` that recorded `events`
+    /// (and, for a commit, its `checkpoint`), from its statement's `row`
+    /// (how many executions it updated): done, or why it was refused.
+    ///
+    /// A refused write may be the retry of one that landed and only lost
+    /// its reply: then the execution is as the write left it, under the
+    /// same fence, and that is no error. The checkpoint (or, for a write of
+    /// children, that the execution still runs) tells that apart
+    /// from another write under the fence that happens to end the history
+    /// at the same event id (a cancel from another process racing the
+    /// owner's step).
     pub(crate) async fn written(
         &self,
         row: &tokio_postgres::Row,
         id: &str,
         fence: u64,
         events: &[Event],
+        checkpoint: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
         let updated: i64 = row.try_get(0).map_err(database)?;
         if updated == 1 {
             return Ok(());
         }
-        self.refused(id, fence, events.last().map(|e| e.id)).await
-    }
-
-    /// Why a write guarded by `fence` changed nothing. `landed` is the id
-    /// of the last event a commit writes: if the history already ends
-    /// there under this fence, an earlier try of the same commit landed
-    /// and only its reply was lost, and that is no error.
-    async fn refused(&self, id: &str, fence: u64, landed: Option<u64>) -> Result<(), StoreError> {
         match self.load(id).await {
             Ok(Some(stored))
-                if stored.fence == fence && landed.is_some_and(|l| l == stored.last_event_id) =>
+                if stored.fence == fence
+                    && events.last().is_some_and(|e| e.id == stored.last_event_id)
+                    && checkpoint.map_or(stored.checkpoint.status == Status::Running, |c| {
+                        *c == stored.checkpoint
+                    }) =>
             {
                 Ok(())
             }
-            other => Err(Self::why(id, fence, other)),
+            other => Err(Self::why(id, fence, events, other)),
         }
     }
 
-    /// The error for a write that changed nothing, given the row as it is.
-    fn why(id: &str, fence: u64, row: Result<Option<StoredExecution>, StoreError>) -> StoreError {
+    /// The error for a write of `events` that changed nothing, given the
+    /// row as it is.
+    fn why(
+        id: &str,
+        fence: u64,
+        events: &[Event],
+        row: Result<Option<StoredExecution>, StoreError>,
+    ) -> StoreError {
         match row {
             Ok(None) => StoreError::NotFound(id.to_owned()),
             Ok(Some(stored)) if stored.fence != fence => StoreError::Fenced {
@@ -158,13 +169,18 @@ impl Shared {
             Ok(Some(stored)) if stored.checkpoint.status != Status::Running => {
                 StoreError::Ended(id.to_owned())
             }
-            Ok(Some(stored)) => StoreError::Corrupt {
-                execution: id.to_owned(),
-                what: "history",
-                detail: format!(
-                    "the transition does not follow event {}, where the history ends",
-                    stored.last_event_id
-                ),
+            // Under this fence, running: the events follow an earlier end
+            // of the history than its present one.
+            Ok(Some(stored)) => match check_events(id, stored.last_event_id, events) {
+                Err(error) => error,
+                Ok(()) => StoreError::Corrupt {
+                    execution: id.to_owned(),
+                    what: "history",
+                    detail: format!(
+                        "a write that follows event {} was refused",
+                        stored.last_event_id
+                    ),
+                },
             },
             Err(error) => error,
         }
@@ -270,7 +286,9 @@ impl Store for PostgresStore {
                         ],
                     )
                     .await?;
-                shared.written(&row, id, transition.fence, events).await
+                shared
+                    .written(&row, id, transition.fence, events, Some(c))
+                    .await
             })
         })
     }
@@ -324,10 +342,14 @@ impl Store for PostgresStore {
                 if released == 1 {
                     return Ok(());
                 }
-                // Released by an earlier try whose reply was lost: done.
-                match shared.refused(&id, fence, None).await {
-                    Err(StoreError::Corrupt { .. }) => Ok(()),
-                    refused => refused,
+                match shared.load(&id).await {
+                    // Released by an earlier try whose reply was lost: done.
+                    Ok(Some(stored))
+                        if stored.fence == fence && stored.checkpoint.status == Status::Running =>
+                    {
+                        Ok(())
+                    }
+                    other => Err(Shared::why(&id, fence, &[], other)),
                 }
             })
         })

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// How many times a cancel reads and tries to end an execution that other
+/// writers keep moving on.
+const CANCEL_ROUNDS: u32 = 16;
+
 impl<C: Send + Sync + 'static> Engine<C> {
     /// Ends an execution nobody is driving, in the store: its status, its
     /// error, and the one event that closes its history.
@@ -42,10 +46,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 
     pub(crate) async fn cancel(&self, id: &str) -> Result<(), EngineError> {
-        // A claim taken between reading and writing (the timer loop
-        // resuming it) makes the write stale: then the running task is
-        // signalled instead. A few rounds settle it.
-        for _ in 0..3 {
+        // A write between reading the execution and ending it (a claim by
+        // the timer loop here or by a worker elsewhere, or the next step of
+        // the worker running it in another process) refuses the end: read
+        // it again, and signal the run if it now runs here. Each refusal
+        // means another writer moved it on; the rounds are bounded so that
+        // a cancel cannot chase a busy worker forever, and past them the
+        // caller gets the last refusal.
+        let mut round = 0;
+        loop {
+            round += 1;
             let running_here = {
                 let live = lock(&self.shared.live);
                 live.get(id).is_some_and(|l| {
@@ -66,13 +76,17 @@ impl<C: Send + Sync + 'static> Engine<C> {
             if stored.checkpoint.status != Status::Running {
                 return Ok(());
             }
-            // Parked: end it in the store directly.
+            // Parked here, or run by another process: end it in the store
+            // directly.
             match self.abort_stored(&stored).await {
-                Err(EngineError::Store(StoreError::Fenced { .. })) => continue,
+                Err(EngineError::Store(
+                    StoreError::Fenced { .. } | StoreError::HistoryMoved { .. },
+                )) if round < CANCEL_ROUNDS => continue,
+                // It ended on its own in between: nothing left to cancel.
+                Err(EngineError::Store(StoreError::Ended(_))) => return Ok(()),
                 other => return other,
             }
         }
-        Ok(())
     }
 
     /// Ends a parked execution as aborted, in the store.

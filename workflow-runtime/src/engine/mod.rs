@@ -503,7 +503,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 Ran::Ended(other) => other.map(|_| ()),
             };
             let gone_elsewhere = |error: &StoreError| match error {
-                StoreError::Fenced { .. } | StoreError::Ended(_) => true,
+                StoreError::Fenced { .. }
+                | StoreError::Ended(_)
+                | StoreError::HistoryMoved { .. } => true,
                 // On a shared store the execution stays at its last
                 // checkpoint, and another worker (or this one) goes on
                 // when its lease expires.
@@ -514,7 +516,8 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 && gone_elsewhere(error)
             {
                 // Another worker took it over (this one stalled past its
-                // lease), a cancel ended it in the store, or the database
+                // lease), a cancel ended it in the store (or wrote under its
+                // fence from another process), or the database
                 // is out of reach: not this task's to report. Waiting
                 // handles go on through the store.
                 tracing::info!(execution = %key_in_task, %error, "let go of an execution");

@@ -43,6 +43,22 @@ pub enum StoreError {
         /// The fence the writer held.
         held: u64,
     },
+    /// The write's events follow an event that is no longer where the
+    /// history ends: another writer recorded a transition under the same
+    /// fence since the writer read the execution (a cancel from another
+    /// process racing the owner's next step, say). Nothing was written;
+    /// read the execution again.
+    #[error(
+        "execution `{execution}` moved on: the write follows event {follows}, the history ends at event {ends_at}"
+    )]
+    HistoryMoved {
+        /// The execution.
+        execution: String,
+        /// The event the write's first event follows.
+        follows: u64,
+        /// The event the stored history ends with.
+        ends_at: u64,
+    },
     /// No execution with this id.
     #[error("no execution `{0}`")]
     NotFound(String),
@@ -553,12 +569,25 @@ pub fn callback_execution(key: &str) -> &str {
 ///
 /// # Errors
 ///
-/// [`StoreError::Corrupt`] naming the first event that does not follow.
+/// [`StoreError::HistoryMoved`] if the first event follows an earlier
+/// event than the history's last (the writer read the execution before
+/// another write), and [`StoreError::Corrupt`] naming the first event that
+/// does not follow the one before it.
 pub fn check_events(
     execution: &str,
     last_event_id: u64,
     events: &[Event],
 ) -> Result<(), StoreError> {
+    if let Some(first) = events.first()
+        && first.id == first.previous_event_id + 1
+        && first.previous_event_id < last_event_id
+    {
+        return Err(StoreError::HistoryMoved {
+            execution: execution.to_owned(),
+            follows: first.previous_event_id,
+            ends_at: last_event_id,
+        });
+    }
     let mut previous = last_event_id;
     for event in events {
         if event.id != previous + 1 || event.previous_event_id != previous {

@@ -266,6 +266,24 @@ pub async fn events_must_follow_the_history(store: &dyn Store) {
     assert_eq!(store.history("e1").await.unwrap(), []);
     let stored = store.execution("e1").await.unwrap().unwrap();
     assert_eq!(stored.checkpoint.state, r#"{"Start":1}"#);
+
+    // A writer that read the execution before another write under the same
+    // fence (a cancel from another process racing the owner's step) is
+    // told the history moved on, not that it is corrupt.
+    let step = |events, status| transition("e1", fence, events, checkpoint("a", status, None));
+    store
+        .commit(step(events(1, 2), Status::Running))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.commit(step(events(2, 1), Status::Aborted)).await,
+        Err(StoreError::HistoryMoved {
+            execution: "e1".into(),
+            follows: 1,
+            ends_at: 2
+        })
+    );
+    assert_eq!(store.history("e1").await.unwrap(), events(1, 2));
 }
 
 pub async fn claims_take_due_unleased_running_executions(store: &dyn Store) {
