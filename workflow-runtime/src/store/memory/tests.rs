@@ -1,0 +1,244 @@
+//! The memory store's claim indexes against a scan of every row.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::*;
+
+pub(super) fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+}
+
+pub(super) fn checkpoint(status: Status, wake_at: Option<SystemTime>) -> Checkpoint {
+    Checkpoint {
+        state: "{}".to_owned(),
+        state_name: "S".to_owned(),
+        entry: 0,
+        attempt: 1,
+        retries: Vec::new(),
+        waiting: None,
+        wake_at,
+        status,
+        output: None,
+        error: None,
+    }
+}
+
+fn claim(now: SystemTime, leases_expired_by: SystemTime, limit: usize) -> Claim {
+    Claim {
+        owner: "w".to_owned(),
+        lease_until: now + Duration::from_secs(30),
+        due_by: now,
+        leases_expired_by,
+        limit,
+    }
+}
+
+/// The indexes hold exactly what the rows say, and nothing else; the
+/// maps find every live row, and no tombstone.
+fn assert_indexed(store: &MemoryStore) {
+    let inner = store.inner.lock().unwrap();
+    let mut due = BTreeSet::new();
+    let mut leased = BTreeSet::new();
+    let live = inner.rows.iter().filter(|row| !row.purged).count();
+    assert_eq!(inner.rows.len() - live, inner.tombstones);
+    assert_eq!((inner.by_id.len(), inner.by_name.len()), (live, live));
+    for (slot, row) in inner.rows.iter().enumerate() {
+        let slot = Slot::try_from(slot).unwrap();
+        if !row.purged {
+            assert_eq!(inner.by_id.get(&row.id), Some(&slot));
+            assert_eq!(inner.by_name.get(&row.name), Some(&slot));
+        }
+        match row.index_key() {
+            Some(IndexKey::Due(at)) => due.insert((at, slot)),
+            Some(IndexKey::Leased(until)) => leased.insert((until, slot)),
+            None => false,
+        };
+    }
+    assert_eq!(inner.due, due, "the due index is stale");
+    assert_eq!(inner.leased, leased, "the lease index is stale");
+}
+
+/// What a claim may take, by looking at every row: the rule the
+/// indexes must agree with.
+/// Ties go to the earliest started.
+fn eligible(store: &MemoryStore, claim: &Claim) -> Vec<(Option<SystemTime>, usize, String)> {
+    let inner = store.inner.lock().unwrap();
+    let mut eligible: Vec<_> = inner
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            let c = &r.checkpoint;
+            c.status == Status::Running
+                && c.wake_at.is_none_or(|t| t <= claim.due_by)
+                && r.lease_until.is_none_or(|t| t <= claim.leases_expired_by)
+        })
+        .map(|(n, r)| (r.checkpoint.wake_at, n, r.id.to_string()))
+        .collect();
+    eligible.sort();
+    eligible
+}
+
+fn next_wake_by_scan(store: &MemoryStore, leases_expired_by: SystemTime) -> Option<SystemTime> {
+    let inner = store.inner.lock().unwrap();
+    inner
+        .rows
+        .iter()
+        .filter(|r| r.checkpoint.status == Status::Running)
+        .filter(|r| r.lease_until.is_none_or(|t| t <= leases_expired_by))
+        .filter_map(|r| r.checkpoint.wake_at)
+        .min()
+}
+
+/// Random creates, commits, claims, releases and purges: after each,
+/// the indexes match the rows, and claims, `next_wake` and purges give
+/// what a scan of every row would.
+#[tokio::test]
+async fn the_indexes_agree_with_a_scan_of_every_row() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    // The last rounds keep to a few executions and end them often, so
+    // tombstones come to outnumber the living and purges sweep them.
+    for round in 0..30 {
+        let (ends_one_in, most) = if round < 20 { (6, usize::MAX) } else { (2, 12) };
+        let store = MemoryStore::new();
+        // The fence each execution was last claimed with.
+        let mut fences: Vec<u64> = Vec::new();
+        for _ in 0..300 {
+            let now = at(rng.u64(0..200));
+            match rng.u8(0..5) {
+                0 if fences.len() < most => {
+                    let id = format!("e{}", fences.len());
+                    let wake = rng.bool().then(|| at(rng.u64(0..200)));
+                    let new = NewExecution {
+                        id: id.clone(),
+                        name: id,
+                        workflow: "W".to_owned(),
+                        version: "v".to_owned(),
+                        input: "1".to_owned(),
+                        checkpoint: checkpoint(Status::Running, wake),
+                        started_at: now,
+                        callback_secret: String::new(),
+                    };
+                    store.create(new, "w", now).await.unwrap();
+                    fences.push(1);
+                }
+                1 if !fences.is_empty() => {
+                    let n = rng.usize(0..fences.len());
+                    let status = if rng.u8(0..ends_one_in) == 0 {
+                        Status::Succeeded
+                    } else {
+                        Status::Running
+                    };
+                    let wake = rng.bool().then(|| at(rng.u64(0..200)));
+                    let commit = Transition {
+                        execution: format!("e{n}"),
+                        fence: fences[n],
+                        checkpoint: checkpoint(status, wake),
+                        events: Vec::new(),
+                        stopped_at: (status != Status::Running).then_some(now),
+                    };
+                    // A stale fence is refused and changes nothing.
+                    let _ = store.commit(commit).await;
+                }
+                2 if !fences.is_empty() => {
+                    let n = rng.usize(0..fences.len());
+                    let _ = store.release(&format!("e{n}"), fences[n]).await;
+                }
+                3 => {
+                    let limit = rng.usize(0..4);
+                    // The earliest started of those that ended before now.
+                    let doomed: Vec<String> = {
+                        let inner = store.inner.lock().unwrap();
+                        inner
+                            .rows
+                            .iter()
+                            .filter(|r| !r.purged && r.checkpoint.status != Status::Running)
+                            .filter(|r| r.stopped_at.is_some_and(|t| t < now))
+                            .take(limit)
+                            .map(|r| r.id.to_string())
+                            .collect()
+                    };
+                    let purged = store.purge(now, limit).await.unwrap();
+                    assert_eq!(purged, doomed.len() as u64);
+                    for id in &doomed {
+                        assert_eq!(store.execution(id).await.unwrap(), None);
+                    }
+                }
+                _ => {
+                    let expired = if rng.bool() { now } else { at(1_000) };
+                    let claim = claim(now, expired, rng.usize(0..4));
+                    let expected = eligible(&store, &claim);
+                    let claimed = store.claim(claim.clone()).await.unwrap();
+                    // The earliest due, up to the limit.
+                    let want: Vec<_> = expected
+                        .iter()
+                        .take(claim.limit)
+                        .map(|(_, _, id)| id.clone())
+                        .collect();
+                    let got: Vec<_> = claimed.iter().map(|e| e.id.clone()).collect();
+                    assert_eq!(got, want);
+                    for e in &claimed {
+                        let n: usize = e.id[1..].parse().unwrap();
+                        assert_eq!(e.fence, fences[n] + 1);
+                        fences[n] = e.fence;
+                    }
+                }
+            }
+            assert_indexed(&store);
+            for expired in [now, at(1_000)] {
+                assert_eq!(
+                    store.next_wake(expired).await.unwrap(),
+                    next_wake_by_scan(&store, expired)
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_claim_takes_the_earliest_due_first() {
+    let store = MemoryStore::new();
+    for (id, wake) in [
+        ("late", Some(at(90))),
+        ("early", Some(at(10))),
+        ("now", None),
+    ] {
+        let new = NewExecution {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            workflow: "W".to_owned(),
+            version: "v".to_owned(),
+            input: "1".to_owned(),
+            checkpoint: checkpoint(Status::Running, wake),
+            started_at: at(0),
+            callback_secret: String::new(),
+        };
+        store.create(new, "w", at(0)).await.unwrap();
+        store.release(id, 1).await.unwrap();
+    }
+    let claimed = store.claim(claim(at(100), at(100), 2)).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["now", "early"]);
+}
+
+#[tokio::test]
+async fn a_taken_id_is_refused_and_changes_nothing() {
+    let store = MemoryStore::new();
+    let new = |name: &str| NewExecution {
+        id: "e1".to_owned(),
+        name: name.to_owned(),
+        workflow: "W".to_owned(),
+        version: "v".to_owned(),
+        input: "1".to_owned(),
+        checkpoint: checkpoint(Status::Running, None),
+        started_at: at(0),
+        callback_secret: String::new(),
+    };
+    store.create(new("first"), "w", at(0)).await.unwrap();
+    let again = store.create(new("second"), "w", at(0)).await;
+    assert!(matches!(again, Err(StoreError::Database(_))), "{again:?}");
+    let all = store.list(Filter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name, "first");
+    assert_indexed(&store);
+}
