@@ -1,7 +1,98 @@
 // Callback tokens and the pending list: tokens that cannot be guessed or
 // reused, refused at the call when forged, stale or of the wrong type, and
 // the callbacks that wait, listed from the store. Included at the end of
-// suite.rs (after `Pay` and `token_of`), so it runs on every store.
+// suite.rs, so it runs on every store.
+
+// Callback tasks: a token handed out, completed from outside.
+async fn await_bank(cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
+    cx.tokens.lock().unwrap().push(cx.callback_token());
+    match cx.callback::<u64>().await {
+        Ok(paid) => Ok(n + paid),
+        Err(workflow::CallbackError::Failed { .. }) => Err(Fault::Broken),
+        Err(_) => Err(Fault::Busy),
+    }
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Pay {
+    #[start]
+    #[task(await_bank, next = Done, timeout = "1h", heartbeat = "2s")]
+    Waiting(u64),
+    #[succeed]
+    Done(u64),
+}
+
+async fn token_of(engine: &Engine<Ops>) -> String {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    engine.context().tokens.lock().unwrap()[0].clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_task_waits_for_its_token_to_be_completed() {
+    let engine = engine(&[]);
+    engine.register::<Pay>();
+    let handle = engine.start::<Pay>("pay", 1).await.unwrap();
+    let token = token_of(&engine).await;
+    assert_eq!(handle.describe().await.unwrap().unwrap().state, "Waiting");
+    engine.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(handle.await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_callback_answer_is_the_one_the_task_gets_and_a_late_one_is_refused() {
+    let engine = engine(&[]);
+    engine.register::<Pay>();
+    let handle = engine.start::<Pay>("pay", 1).await.unwrap();
+    let token = token_of(&engine).await;
+    engine.complete_task(&token, 41u64).await.unwrap();
+    // A retry of the same answer is no error; a different one is refused,
+    // and changes nothing.
+    engine.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(
+        engine.complete_task(&token, 99u64).await,
+        Err(EngineError::AlreadyAnswered(token.clone()))
+    );
+    assert_eq!(
+        engine.fail_task(&token, "Late", "too late").await,
+        Err(EngineError::AlreadyAnswered(token.clone()))
+    );
+    assert_eq!(handle.await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_callback_fails_the_task() {
+    let engine = engine(&[]);
+    engine.register::<Pay>();
+    let handle = engine.start::<Pay>("pay", 1).await.unwrap();
+    let token = token_of(&engine).await;
+    engine
+        .fail_task(&token, "Declined", "the card was declined")
+        .await
+        .unwrap();
+    let error = handle.await.unwrap_err();
+    assert_eq!(error.failure().unwrap().error, "Fault.Broken");
+}
+
+#[tokio::test(start_paused = true)]
+async fn callback_heartbeats_keep_a_task_alive_and_silence_times_it_out() {
+    let engine = engine(&[]);
+    engine.register::<Pay>();
+    let alive = engine.start::<Pay>("alive", 1).await.unwrap();
+    let token = token_of(&engine).await;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        engine.heartbeat_task(&token).await.unwrap();
+    }
+    engine.complete_task(&token, 1u64).await.unwrap();
+    assert_eq!(alive.await, Ok(2), "5 s of heartbeats, past the 2 s heartbeat interval");
+
+    let started = tokio::time::Instant::now();
+    let silent = engine.start::<Pay>("silent", 1).await.unwrap();
+    let error = silent.await.unwrap_err();
+    assert_eq!(error.failure().unwrap().error, "States.HeartbeatTimeout");
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+}
 
 use workflow::{CallbackToken, PendingFilter};
 
