@@ -2,20 +2,24 @@
 //! for inline runs and for the engine alike.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tracing::Instrument;
 use workflow_core::Kind;
 
 use crate::callback::CallbackLink;
-use crate::children::Journal;
 use crate::clock::Clock;
 use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
 use crate::step::{Step, StepCx, WaitUntil};
 use crate::workflow::Workflow;
+
+mod events;
+mod recorder;
+
+use self::events::Events;
+pub(crate) use self::recorder::{Data, Recorder, Silent};
 
 /// Runs executions inline, in memory, with the definition's semantics.
 ///
@@ -531,211 +535,4 @@ async fn finish<W: Workflow, R: Recorder<W>>(
     let _ = recorder.record(kind, None, Data::Error(&error.info()));
     recorder.end(Err(&error)).await?;
     Err(error)
-}
-
-/// Hears what the driver does. Inline runs use [`Silent`]; the engine
-/// records a history and writes each transition to its store.
-pub(crate) trait Recorder<W: Workflow>: Send {
-    /// Records one event. An error (a payload over the size limit, a full
-    /// history) ends the execution with that error.
-    fn record(
-        &mut self,
-        kind: EventKind,
-        state: Option<&'static str>,
-        data: Data<'_, W>,
-    ) -> Result<(), ExecutionError>;
-
-    /// Writes one transition: the checkpoint, the progress and the events
-    /// recorded since the last one.
-    ///
-    /// `unchanged` says the checkpoint is the value last passed in a
-    /// [`Data::Checkpoint`] or [`Data::Unchanged`], so a serialization of it
-    /// can be reused.
-    fn commit(
-        &mut self,
-        checkpoint: &W,
-        progress: &Progress,
-        unchanged: bool,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
-
-    /// Writes the execution's end.
-    fn end(
-        &mut self,
-        outcome: Result<&W::Output, &ExecutionError>,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
-
-    /// How many states make one unit of tokio's cooperative budget (128
-    /// units per poll of a task, then it yields). One for a recorder that
-    /// writes every transition; an inline state costs less than the budget
-    /// call itself, so a few of them make a unit.
-    const STATES_PER_BUDGET_UNIT: u32 = 1;
-
-    /// Whether the recorder hears anything at all. A recorder that does not
-    /// (inline runs) is never called: the driver skips the history events,
-    /// the commits and their futures.
-    const RECORDS: bool = true;
-
-    /// Where branches and map items report their start and end, and
-    /// write their outputs. `resumed` is the state entry and attempt the
-    /// run resumes in, if it resumes in the middle of one: children of it
-    /// may have finished in an earlier run.
-    fn journal(&self, resumed: Option<(u64, u32)>) -> Option<Arc<dyn Journal>> {
-        let _ = resumed;
-        None
-    }
-
-    /// The driver is back from an await (a state's step, a sleep, tokio's
-    /// budget): time may have passed. Events recorded between two calls
-    /// share one timestamp, so every await the driver makes before it
-    /// records again must be followed by this.
-    fn resumed(&mut self) {}
-
-    /// Whether to park the execution until `wake_at` rather than sleep
-    /// in memory. Only a recorder whose engine resumes parked executions
-    /// may say yes.
-    fn parks(&self, _wake_at: SystemTime) -> bool {
-        false
-    }
-
-    /// Whether the engine is shutting down: the run then stops at its next
-    /// checkpoint, as if parked, for another worker (or a restart) to go
-    /// on from there.
-    fn stops(&self) -> bool {
-        false
-    }
-}
-
-/// An event's data, serialized only by a recorder that wants it.
-pub(crate) enum Data<'a, W: Workflow> {
-    None,
-    /// A checkpoint value the recorder has not seen.
-    Checkpoint(&'a W),
-    /// The checkpoint value last recorded or committed, again: the same
-    /// state entered after it was exited into, or after a wait.
-    Unchanged(&'a W),
-    Output(&'a W::Output),
-    Error(&'a ErrorInfo),
-}
-
-impl<'a, W: Workflow> Data<'a, W> {
-    /// The checkpoint's data, [`Data::Unchanged`] if the recorder has `seen` it.
-    fn of(checkpoint: &'a W, seen: bool) -> Self {
-        if seen {
-            Data::Unchanged(checkpoint)
-        } else {
-            Data::Checkpoint(checkpoint)
-        }
-    }
-}
-
-/// The recorder of inline runs: hears nothing, writes nothing.
-pub(crate) struct Silent;
-
-impl<W: Workflow> Recorder<W> for Silent {
-    /// A loop of inline states that never wait yields after 512 of them
-    /// (tens of microseconds) instead of 128.
-    const STATES_PER_BUDGET_UNIT: u32 = 4;
-
-    const RECORDS: bool = false;
-
-    #[inline]
-    fn record(
-        &mut self,
-        _: EventKind,
-        _: Option<&'static str>,
-        _: Data<'_, W>,
-    ) -> Result<(), ExecutionError> {
-        Ok(())
-    }
-
-    #[inline]
-    fn commit(
-        &mut self,
-        _: &W,
-        _: &Progress,
-        _: bool,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
-        std::future::ready(Ok(()))
-    }
-
-    #[inline]
-    fn end(
-        &mut self,
-        _: Result<&W::Output, &ExecutionError>,
-    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
-        std::future::ready(Ok(()))
-    }
-}
-
-/// The history events of one kind of state.
-struct Events {
-    entered: EventKind,
-    started: Option<EventKind>,
-    succeeded: Option<EventKind>,
-    failed: Option<EventKind>,
-    exited: Option<EventKind>,
-}
-
-impl Events {
-    /// The events of `kind`: a constant per kind, so the loop reads them
-    /// instead of building them at every state.
-    fn of(kind: &Kind) -> &'static Events {
-        use EventKind::*;
-        const fn plain(entered: EventKind, exited: Option<EventKind>) -> Events {
-            Events {
-                entered,
-                started: None,
-                succeeded: None,
-                failed: None,
-                exited,
-            }
-        }
-        const TASK: Events = Events {
-            entered: TaskStateEntered,
-            started: None,
-            succeeded: Some(TaskSucceeded),
-            failed: Some(TaskFailed),
-            exited: Some(TaskStateExited),
-        };
-        const PARALLEL: Events = Events {
-            entered: ParallelStateEntered,
-            started: Some(ParallelStateStarted),
-            succeeded: Some(ParallelStateSucceeded),
-            failed: Some(ParallelStateFailed),
-            exited: Some(ParallelStateExited),
-        };
-        const MAP: Events = Events {
-            entered: MapStateEntered,
-            started: Some(MapStateStarted),
-            succeeded: Some(MapStateSucceeded),
-            failed: Some(MapStateFailed),
-            exited: Some(MapStateExited),
-        };
-        const CHOICE: Events = plain(ChoiceStateEntered, Some(ChoiceStateExited));
-        const PASS: Events = plain(PassStateEntered, Some(PassStateExited));
-        const WAIT: Events = plain(WaitStateEntered, Some(WaitStateExited));
-        const SUCCEED: Events = plain(SucceedStateEntered, Some(SucceedStateExited));
-        const FAIL: Events = plain(FailStateEntered, None);
-        match kind {
-            Kind::Task { .. } => &TASK,
-            Kind::Parallel { .. } => &PARALLEL,
-            Kind::Map { .. } => &MAP,
-            Kind::Choice { .. } => &CHOICE,
-            Kind::Pass { .. } => &PASS,
-            Kind::Wait { .. } => &WAIT,
-            Kind::Succeed => &SUCCEED,
-            Kind::Fail { .. } => &FAIL,
-        }
-    }
-
-    /// A failed attempt: `TaskTimedOut` for a task's timeout, else the kind's
-    /// failure event.
-    fn failed(&self, error: &ErrorInfo) -> EventKind {
-        let timed_out = error.name == "States.Timeout" || error.name == "States.HeartbeatTimeout";
-        match self.failed {
-            Some(EventKind::TaskFailed) if timed_out => EventKind::TaskTimedOut,
-            Some(kind) => kind,
-            None => EventKind::ExecutionFailed,
-        }
-    }
 }
