@@ -147,8 +147,9 @@ impl Sql {
             // `/` is the id, as the engine reads them) and awaited
             // callbacks. SKIP LOCKED: purges run
             // by several workers at once take different executions instead
-            // of waiting for each other. No ORDER BY: without an index on
-            // the stop time, the scan stops at the limit found.
+            // of waiting for each other. The partial index of ended
+            // executions by stop time finds them without reading the
+            // running ones.
             purge: format!(
                 "WITH purged AS ( \
                      DELETE FROM {s}.executions WHERE id IN ( \

@@ -108,10 +108,12 @@ mod sqlite_file {
         create(&store, "e1", "order-1").await;
         drop(store);
         // Back to schema 2, as a database written before definitions were
-        // kept, before the claim index, callback secrets and finished children.
+        // kept, before the claim index, callback secrets, finished children
+        // and the index of ended executions.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
             "DROP TABLE definitions; DROP INDEX executions_claimable; DROP TABLE children; \
+             DROP INDEX executions_ended; \
              CREATE INDEX executions_due ON executions (status, wake_at); \
              DROP TABLE awaited_callbacks; \
              ALTER TABLE executions DROP COLUMN callback_secret; \
@@ -143,6 +145,10 @@ mod sqlite_file {
             !indexes.contains(&"executions_due".to_owned()),
             "{indexes:?}"
         );
+        assert!(
+            indexes.contains(&"executions_ended".to_owned()),
+            "{indexes:?}"
+        );
         definitions_are_kept_once_per_version_in_order(&store).await;
         assert_eq!(store.children("e1", 0, 1).await.unwrap(), []);
     }
@@ -159,7 +165,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 6
+                supported: 7
             })
         );
     }

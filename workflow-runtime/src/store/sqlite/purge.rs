@@ -8,14 +8,17 @@ use rusqlite::Connection;
 use super::{database, execute_cached, nanos};
 use crate::store::StoreError;
 
+/// The ids of at most `?2` executions that ended before `?1`.
+const ENDED_BEFORE: &str =
+    "SELECT id FROM executions WHERE status <> 'Running' AND stopped_at < ?1 LIMIT ?2";
+
 /// Deletes at most `limit` executions that ended before `ended_before`,
 /// their events, finished children, their callback answers and their
 /// awaited callbacks; how many it deleted.
 ///
-/// Without an index on the stop time, the first statement reads the table
-/// in start order and stops at `limit` found: old executions come first,
-/// so a purge in batches reads about what it deletes, plus the table once
-/// in its last batch.
+/// The first statement reads the partial index of ended executions by
+/// their stop time (`executions_ended`), so a batch reads what it deletes,
+/// however many executions still run.
 pub(super) fn purge(
     connection: &Connection,
     ended_before: SystemTime,
@@ -23,10 +26,7 @@ pub(super) fn purge(
 ) -> Result<u64, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let ids: Vec<String> = connection
-        .prepare_cached(
-            "SELECT id FROM executions \
-             WHERE status <> 'Running' AND stopped_at < ?1 LIMIT ?2",
-        )
+        .prepare_cached(ENDED_BEFORE)
         .map_err(database)?
         .query_map(rusqlite::params![nanos(ended_before), limit], |row| {
             row.get(0)
@@ -64,4 +64,27 @@ pub(super) fn purge(
             .map_err(database)?;
     }
     Ok(ids.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_purge_finds_ended_executions_by_the_index_of_stop_times() {
+        let connection =
+            super::super::schema::prepare(Connection::open_in_memory().unwrap()).unwrap();
+        let plan: Vec<String> = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {ENDED_BEFORE}"))
+            .unwrap()
+            .query_map([0, 10], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX executions_ended")),
+            "{plan:?}"
+        );
+    }
 }
