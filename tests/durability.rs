@@ -5,13 +5,14 @@
 //! opened as in production (`SqliteStore::open`): its writes keep virtual
 //! time where the engine is.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use workflow::prelude::*;
-use workflow::store::SqliteStore;
+use workflow::store::{Claim, SqliteStore, Store, StoreFuture, StoredExecution};
 use workflow::{Clock, Event, PendingFilter, RecoveryError, VersionPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -431,6 +432,10 @@ async fn a_token_handed_out_before_a_crash_answers_the_task_after_recovery() {
 #[macro_use]
 #[path = "support/exports.rs"]
 mod exports_check;
+
+#[macro_use]
+#[path = "support/forward_store.rs"]
+mod forward_store;
 validate_exports!(Journey, Approval);
 
 #[tokio::test(start_paused = true)]
@@ -470,6 +475,78 @@ async fn a_second_engine_on_a_file_in_use_is_refused_and_takes_over_once_the_fir
         third.start::<Journey>("other", 2).await.unwrap().await,
         Ok(30)
     );
+}
+
+/// Where a claim stops when armed: it signals `entered` and waits for `go`
+/// on the thread that called it, as a claim of the timer loop is under way
+/// on another thread.
+struct Gates {
+    armed: AtomicBool,
+    entered: Barrier,
+    go: Barrier,
+}
+
+struct HeldClaims {
+    inner: SqliteStore,
+    gates: Arc<Gates>,
+}
+
+impl Store for HeldClaims {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+        if self.gates.armed.swap(false, Ordering::SeqCst) {
+            self.gates.entered.wait();
+            self.gates.go.wait();
+        }
+        self.inner.claim(claim)
+    }
+    forward_store!(inner:
+        create, commit, commit_children, children, release, renew_leases, next_wake,
+        execution_named, execution, history, list, purge, complete_callback, callback,
+        await_callback, pending_callbacks, save_definition, definitions, wake_up, is_shared,
+        engine_started, engine_stopped
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_under_way_when_the_engine_halts_does_not_lock_the_file_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workflows.db");
+    let gates = Arc::new(Gates {
+        armed: AtomicBool::new(false),
+        entered: Barrier::new(2),
+        go: Barrier::new(2),
+    });
+    let first = Engine::builder(Ctx2::default())
+        .store(HeldClaims {
+            inner: SqliteStore::open(&path).unwrap(),
+            gates: Arc::clone(&gates),
+        })
+        .poll_interval(Duration::from_millis(10))
+        .build();
+    first.register::<Journey>();
+    // The timer loop runs and claims at every poll.
+    first.recover().await.unwrap();
+    gates.armed.store(true, Ordering::SeqCst);
+    let wait = |barrier: fn(&Gates) -> &Barrier| {
+        let gates = Arc::clone(&gates);
+        tokio::task::spawn_blocking(move || {
+            barrier(&gates).wait();
+        })
+    };
+    wait(|g| &g.entered).await.unwrap();
+    // The loop's claim has begun on a worker thread; the engine halts and
+    // frees the file; then the claim goes on.
+    first.halt();
+    wait(|g| &g.go).await.unwrap();
+
+    // The file stays free for the next engine.
+    let second = Engine::builder(Ctx2::default())
+        .store(SqliteStore::open(&path).unwrap())
+        .build();
+    second.register::<Journey>();
+    let started = second.start::<Journey>("after", 1).await;
+    assert!(started.is_ok(), "{:?}", started.err());
+    second.halt();
 }
 
 async fn inflate(_cx: Ctx<'_, Ctx2>, n: u64) -> Result<String, Fault> {

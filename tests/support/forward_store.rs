@@ -171,6 +171,11 @@ macro_rules! forward_store {
             self.$f.is_shared()
         }
     };
+    (@one $f:ident engine_started) => {
+        fn engine_started(&self) {
+            self.$f.engine_started()
+        }
+    };
     (@one $f:ident engine_stopped) => {
         fn engine_stopped(&self) {
             self.$f.engine_stopped()

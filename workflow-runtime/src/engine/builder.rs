@@ -170,6 +170,9 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
             max_active: self.max_active,
             client_only: self.client_only,
         };
+        if !leasing.client_only {
+            self.store.engine_started();
+        }
         let clock = self.clock.unwrap_or_default();
         let callbacks = Arc::new(CallbackHub {
             store: Arc::clone(&self.store),

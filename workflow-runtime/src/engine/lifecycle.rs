@@ -95,7 +95,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         };
         // Whether or not the leases could be given up, this engine drives
         // nothing more.
-        shared.store.engine_stopped();
+        self.stopped_driving();
         released?;
         Ok(Shutdown { cut_short })
     }
@@ -114,7 +114,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
         self.abort_tasks();
         self.stop_handles(ExecutionError::Halted);
         // As a crash would: a store locked for one engine is free again.
-        self.shared.store.engine_stopped();
+        self.stopped_driving();
+    }
+
+    /// Tells the store that this engine drives nothing more, if it drove
+    /// anything (a client-only engine sharing the store with a worker must
+    /// not free the worker's lock).
+    fn stopped_driving(&self) {
+        if !self.shared.leasing.client_only {
+            self.shared.store.engine_stopped();
+        }
     }
 
     /// Whether [`shutdown`](Engine::shutdown) or [`halt`](Engine::halt) was

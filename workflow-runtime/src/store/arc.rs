@@ -112,6 +112,10 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         (**self).is_shared()
     }
 
+    fn engine_started(&self) {
+        (**self).engine_started();
+    }
+
     fn engine_stopped(&self) {
         (**self).engine_stopped();
     }

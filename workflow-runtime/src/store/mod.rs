@@ -548,11 +548,20 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
-    /// The engine using the store has stopped ([`Engine::shutdown`](crate::Engine::shutdown)
-    /// or [`Engine::halt`](crate::Engine::halt)) and drives nothing more
-    /// from this process. A store that admits one engine at a time (the
-    /// SQLite store's file lock) lets another take over, as it would after
-    /// a crash. The default does nothing.
+    /// An engine that drives executions was built over the store (a
+    /// client-only one does not count). A store that admits one engine at
+    /// a time takes that engine's creates and claims again after an
+    /// [`engine_stopped`](Store::engine_stopped). The default does nothing.
+    fn engine_started(&self) {}
+
+    /// The engine driving executions from the store has stopped
+    /// ([`Engine::shutdown`](crate::Engine::shutdown) or
+    /// [`Engine::halt`](crate::Engine::halt)) and drives nothing more from
+    /// this process. A store that admits one engine at a time (the SQLite
+    /// store's file lock) lets another take over, as it would after a
+    /// crash, and refuses the creates and claims that were still under way
+    /// in the stopped engine until the next
+    /// [`engine_started`](Store::engine_started). The default does nothing.
     fn engine_stopped(&self) {}
 }
 

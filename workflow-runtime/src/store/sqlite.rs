@@ -160,6 +160,10 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn engine_started(&self) {
+        self.engine_lock.reopen();
+    }
+
     fn engine_stopped(&self) {
         self.engine_lock.release();
     }

@@ -21,7 +21,17 @@ pub(super) struct EngineLock {
     /// The lock file beside the database; `None` for a database in memory,
     /// which no one else can open.
     path: Option<PathBuf>,
-    held: Mutex<Option<File>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The locked file, while this store holds the lock.
+    held: Option<File>,
+    /// The engine stopped and no other started since: a write that was
+    /// already under way when it stopped (a claim of its timer loop on
+    /// another thread) must not take the lock again.
+    stopped: bool,
 }
 
 impl EngineLock {
@@ -35,7 +45,7 @@ impl EngineLock {
         });
         EngineLock {
             path,
-            held: Mutex::new(None),
+            state: Mutex::default(),
         }
     }
 
@@ -43,7 +53,7 @@ impl EngineLock {
     pub(super) fn none() -> EngineLock {
         EngineLock {
             path: None,
-            held: Mutex::new(None),
+            state: Mutex::default(),
         }
     }
 
@@ -52,16 +62,19 @@ impl EngineLock {
     /// # Errors
     ///
     /// [`StoreError::Locked`] if another store holds it, naming the file
-    /// and what to do; [`StoreError::Database`] if the lock file cannot be
-    /// opened.
+    /// and what to do; [`StoreError::Closed`] if the engine stopped;
+    /// [`StoreError::Database`] if the lock file cannot be opened.
     pub(super) fn hold(&self) -> Result<(), StoreError> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         // Held while the file is locked, so two threads of this store do
         // not lock it through two descriptors (the second would fail).
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if held.is_some() {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.stopped {
+            return Err(StoreError::Closed);
+        }
+        if state.held.is_some() {
             return Ok(());
         }
         let file = OpenOptions::new()
@@ -74,7 +87,7 @@ impl EngineLock {
             })?;
         match file.try_lock() {
             Ok(()) => {
-                *held = Some(file);
+                state.held = Some(file);
                 Ok(())
             }
             Err(TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
@@ -90,13 +103,21 @@ impl EngineLock {
         }
     }
 
-    /// Lets the lock go (the engine stopped); a later create or claim
-    /// takes it again.
+    /// Lets the lock go (the engine stopped), and refuses to take it
+    /// again until [`reopen`](Self::reopen).
     pub(super) fn release(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.stopped = true;
         // Dropping the file unlocks it.
-        self.held
+        state.held = None;
+    }
+
+    /// An engine started on the store: its creates and claims take the
+    /// lock again.
+    pub(super) fn reopen(&self) {
+        self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take();
+            .stopped = false;
     }
 }
