@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use self::history::{decode, encode};
 use self::names::Names;
 use self::pending::Awaited;
-use self::row::{IndexKey, Row, Saved};
+use self::row::{IndexKey, Row, Saved, SecretText};
 use super::{
     AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
     FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
@@ -340,7 +340,7 @@ impl Store for MemoryStore {
                 lease_until: Some(lease_until),
                 checkpoint: Saved::new(checkpoint, &mut inner.names)?,
                 events: Vec::new(),
-                callback_secret: callback_secret.into_boxed_str(),
+                callback_secret: SecretText::new(callback_secret),
                 purged: false,
             };
             let key = row.index_key();

@@ -27,7 +27,7 @@ pub(super) struct Row {
     pub(super) lease_until: Option<SystemTime>,
     pub(super) checkpoint: Saved,
     pub(super) events: Vec<u8>,
-    pub(super) callback_secret: Box<str>,
+    pub(super) callback_secret: SecretText,
     /// Purged: in no map and no index, its state, input and history freed,
     /// and skipped by `list`. Only a compaction removes it.
     pub(super) purged: bool,
@@ -129,4 +129,73 @@ impl Row {
 pub(super) enum IndexKey {
     Due(Option<SystemTime>),
     Leased(SystemTime),
+}
+
+/// An execution's callback secret as the row keeps it: the engine's
+/// 64 lowercase hex digits as the 32 bytes they spell (a third of the
+/// memory, kept in the row), anything else as given, so that every
+/// secret reads back exactly as it was written.
+#[derive(Debug)]
+pub(super) enum SecretText {
+    Hex([u8; 32]),
+    Other(Box<str>),
+}
+
+impl SecretText {
+    pub(super) fn new(text: String) -> SecretText {
+        fn digit(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
+        }
+        let text_bytes = text.as_bytes();
+        if text_bytes.len() == 64 {
+            let mut bytes = [0u8; 32];
+            let parsed = bytes.iter_mut().enumerate().all(|(i, byte)| {
+                match (digit(text_bytes[2 * i]), digit(text_bytes[2 * i + 1])) {
+                    (Some(high), Some(low)) => {
+                        *byte = high << 4 | low;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if parsed {
+                return SecretText::Hex(bytes);
+            }
+        }
+        SecretText::Other(text.into_boxed_str())
+    }
+}
+
+impl std::fmt::Display for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretText::Hex(bytes) => bytes.iter().try_for_each(|b| write!(f, "{b:02x}")),
+            SecretText::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecretText;
+
+    #[test]
+    fn a_secret_reads_back_as_written() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(matches!(SecretText::new(hex.clone()), SecretText::Hex(_)));
+        for text in [
+            hex,
+            "0123456789ABCDEF".repeat(4),
+            "ab".repeat(31) + "zz",
+            String::new(),
+            "short".to_owned(),
+            "é".repeat(32),
+        ] {
+            assert_eq!(SecretText::new(text.clone()).to_string(), text);
+        }
+    }
 }
