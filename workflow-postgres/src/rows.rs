@@ -73,6 +73,30 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
     })
 }
 
+/// Execution rows read for a scan (a list, a claim), less the corrupt
+/// ones: each is reported in the log and left out, so one bad row does not
+/// stop the store; whoever asks for that execution by id gets the error.
+pub(crate) fn readable(rows: &[Row]) -> Result<Vec<StoredExecution>, StoreError> {
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        match execution(row) {
+            Ok(read) => found.push(read),
+            Err(StoreError::Corrupt {
+                execution,
+                what,
+                detail,
+            }) => tracing::error!(
+                %execution,
+                column = what,
+                %detail,
+                "left out an execution whose row is corrupt"
+            ),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(found)
+}
+
 /// A time as the store writes it: nanoseconds since the Unix epoch.
 pub(crate) fn nanos(time: SystemTime) -> i64 {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();

@@ -14,7 +14,7 @@ use workflow_runtime::store::{
 };
 use workflow_runtime::{Event, EventKind, Status};
 
-use crate::rows::{EventColumns, big, count, database, execution, nanos, time};
+use crate::rows::{EventColumns, big, count, database, execution, nanos, readable, time};
 use crate::{PostgresStore, Shared};
 
 /// Runs an operation (an expression giving a future, made again for each
@@ -294,6 +294,8 @@ impl Store for PostgresStore {
         self.io.run(async move {
             retrying!(shared, async {
                 let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+                // A corrupt row stays claimed until its lease expires, like
+                // an execution recovery cannot resume.
                 let rows = shared
                     .query(
                         &shared.sql.claim,
@@ -306,7 +308,7 @@ impl Store for PostgresStore {
                         ],
                     )
                     .await?;
-                rows.iter().map(execution).collect()
+                readable(&rows)
             })
         })
     }
@@ -439,7 +441,7 @@ impl Store for PostgresStore {
                 let rows = shared
                     .query(&shared.sql.list, &[&filter.workflow, &status])
                     .await?;
-                rows.iter().map(execution).collect()
+                readable(&rows)
             })
         })
     }

@@ -16,7 +16,9 @@ mod shared_database {
     use workflow_postgres::PostgresStore;
     use workflow_runtime::store::{Created, Store, StoreError};
 
-    use super::contract::{at, create, new};
+    use super::contract::{
+        a_corrupt_row_is_left_out_and_the_others_serve, at, create, new, three_executions,
+    };
     use super::{back_to_version_1, support};
 
     #[tokio::test]
@@ -155,6 +157,38 @@ mod shared_database {
             matches!(nobody, Err(StoreError::Unavailable(_))),
             "{nobody:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_row_is_left_out_of_lists_and_claims() {
+        let Some(url) = support::url() else { return };
+        // Counts out of range, an unknown name: what the column types let
+        // through.
+        for (corruption, what) in [
+            ("retries = '{-1}'", "retry counters"),
+            ("attempt = -1", "attempt"),
+            ("status = 'Sleeping'", "status"),
+        ] {
+            let schema = support::fresh_schema();
+            let store = PostgresStore::builder(url.clone())
+                .schema(schema.clone())
+                .pool_size(4)
+                .connect()
+                .await
+                .unwrap();
+            three_executions(&store).await;
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!(
+                    "UPDATE {schema}.executions SET {corruption} WHERE id = 'bad'"
+                ))
+                .await
+                .unwrap();
+            a_corrupt_row_is_left_out_and_the_others_serve(&store, what).await;
+        }
     }
 
     #[tokio::test]

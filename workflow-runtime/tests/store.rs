@@ -101,6 +101,30 @@ mod sqlite_file {
     }
 
     #[tokio::test]
+    async fn a_corrupt_row_is_left_out_of_lists_and_claims() {
+        // A value that is no JSON, one of the wrong type, an unknown name.
+        for (corruption, what) in [
+            ("retries = 'not json'", "retry counters"),
+            ("attempt = 'one'", "attempt"),
+            ("status = 'Sleeping'", "status"),
+            ("started_at = 'yesterday'", "start time"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("wf.db");
+            let store = SqliteStore::open(&path).unwrap();
+            three_executions(&store).await;
+            let raw = rusqlite::Connection::open(&path).unwrap();
+            raw.execute(
+                &format!("UPDATE executions SET {corruption} WHERE id = 'bad'"),
+                [],
+            )
+            .unwrap();
+            drop(raw);
+            a_corrupt_row_is_left_out_and_the_others_serve(&store, what).await;
+        }
+    }
+
+    #[tokio::test]
     async fn an_older_schema_is_migrated_and_keeps_its_executions() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wf.db");

@@ -17,7 +17,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
     ///
     /// [`EngineError::ClientOnly`] on an engine that drives nothing, and
     /// the store's error if the claim fails. An execution that cannot be
-    /// resumed is not an error: it is listed in [`Recovery::skipped`].
+    /// resumed is not an error: it is listed in [`Recovery::skipped`]. One
+    /// whose row in the store is corrupt is neither: the store leaves it
+    /// out and logs it (see [`Store::claim`]), and [`describe`](Engine::describe)
+    /// of it gives [`StoreError::Corrupt`].
     pub async fn recover(&self) -> Result<Recovery, EngineError> {
         let leasing = self.shared.leasing;
         if leasing.client_only {

@@ -420,6 +420,12 @@ pub trait Store: Send + Sync + 'static {
     /// the order it returns them in, is the store's choice: the memory
     /// store takes the earliest due first; the SQLite store reads its
     /// claim index, due-less ones first, then by wake-up time.
+    ///
+    /// An execution whose row cannot be read back (a corrupt column) is
+    /// claimed but left out of the result, and logged at error level with
+    /// its id and the column: it stays claimed, as one recovery cannot
+    /// resume does, and the others are served. Reading it by id gives
+    /// [`StoreError::Corrupt`].
     fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>>;
 
     /// Gives up a claim (the execution is parked on a timer), if `fence` is
@@ -454,7 +460,9 @@ pub trait Store: Send + Sync + 'static {
     /// The history of the execution with this id, in order.
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>>;
 
-    /// The executions that pass the filter, in start order.
+    /// The executions that pass the filter, in start order. One whose row
+    /// cannot be read back is left out, as [`claim`](Store::claim) leaves
+    /// it out.
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
 
     /// Deletes at most `limit` executions that have ended (any status but

@@ -30,8 +30,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use self::engine_lock::EngineLock;
 use self::rows::{
-    COLUMNS, RawRow, count, database, execute_cached, fence_of, insert_events, load, nanos,
-    query_cached, raw, select, stored_callback, time, writable,
+    COLUMNS, count, database, execute_cached, exists, insert_events, load, nanos, query_cached,
+    readable, select, stored_callback, time, writable,
 };
 use self::schema::prepare;
 use self::worker::{Job, serve};
@@ -182,12 +182,12 @@ impl Store for SqliteStore {
                 connection,
                 &format!("SELECT {COLUMNS} FROM executions WHERE name = ?1"),
                 [&execution.name],
-                raw,
+                |row| Ok(rows::execution(row)),
             )
             .optional()
             .map_err(database)?;
             if let Some(existing) = existing {
-                return Ok(Created::Existing(Box::new(existing.check()?)));
+                return Ok(Created::Existing(Box::new(existing?)));
             }
             let c = &execution.checkpoint;
             let retries = serde_json::to_string(&c.retries)
@@ -324,8 +324,11 @@ impl Store for SqliteStore {
                     .map_err(database)?
                     .execute(params![id, claim.owner, nanos(claim.lease_until)])
                     .map_err(database)?;
-                if let Some(execution) = load(connection, &id)? {
-                    claimed.push(execution);
+                // A corrupt row stays claimed, like an execution recovery
+                // cannot resume: the timer loop does not take it again and
+                // again, and it takes no place from the others.
+                if let Some(read) = load(connection, &id).transpose() {
+                    claimed.extend(readable(read)?);
                 }
             }
             Ok(claimed)
@@ -393,15 +396,15 @@ impl Store for SqliteStore {
     fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let name = name.to_owned();
         self.run(move |connection| {
-            let raw = query_cached(
+            query_cached(
                 connection,
                 &format!("SELECT {COLUMNS} FROM executions WHERE name = ?1"),
                 [&name],
-                raw,
+                |row| Ok(rows::execution(row)),
             )
             .optional()
-            .map_err(database)?;
-            raw.map(RawRow::check).transpose()
+            .map_err(database)?
+            .transpose()
         })
     }
 
@@ -413,7 +416,9 @@ impl Store for SqliteStore {
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
         let id = id.to_owned();
         self.run(move |connection| {
-            fence_of(connection, &id)?;
+            if !exists(connection, &id)? {
+                return Err(StoreError::NotFound(id));
+            }
             let mut statement = connection
                 .prepare_cached(
                     "SELECT id, previous_id, at, kind, state, data FROM events \

@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod children;
+mod corrupt;
 mod purge;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
 
 pub use self::callbacks::*;
 pub use self::children::*;
+pub use self::corrupt::*;
 pub use self::purge::*;
 
 pub fn at(secs: u64) -> SystemTime {
