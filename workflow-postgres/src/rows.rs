@@ -10,7 +10,7 @@ use workflow_runtime::{ErrorInfo, Event, Status};
 /// The columns [`execution`] reads, in its order.
 pub(crate) const COLUMNS: &str = "id, name, workflow, version, input::text, state::text, \
     entry, attempt, retries, waiting, wake_at, status, output::text, error_name, error_cause, \
-    started_at, stopped_at, last_event_id, fence, state_name, callback_secret";
+    started_at, stopped_at, last_event_id, fence, state_name, callback_secret, workflow_path";
 
 /// An execution row, read with [`COLUMNS`]. A row that does not read back
 /// as written is a typed error naming the execution, not a panic.
@@ -62,6 +62,7 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
         },
         name: text(1, "name")?,
         workflow: text(2, "workflow")?,
+        path: optional(21, "workflow path")?,
         version: text(3, "version")?,
         input: text(4, "input")?,
         started_at: time(number(15, "start time")?),

@@ -106,6 +106,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution, entry, attempt, idx)
     );
 "#,
+    // The workflow's path (module and enum), which tells workflows of one
+    // name apart. Executions from before have none: recovery finds their
+    // workflow by its name and version.
+    r#"
+    ALTER TABLE {schema}.executions ADD COLUMN workflow_path text;
+"#,
 ];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier

@@ -197,6 +197,7 @@ impl Store for PostgresStore {
                             &c.state_name,
                             &shared.channel,
                             &new.callback_secret,
+                            &new.path,
                         ],
                     )
                     .await?;

@@ -225,6 +225,8 @@ mod shared_database {
             assert!(s.bytes().all(|b| b.is_ascii_hexdigit()), "{s}");
         }
         assert_ne!(s1, s2, "a secret of its own each");
+        // Stored before paths were: recovery finds its workflow by name.
+        assert_eq!(store.execution("e1").await.unwrap().unwrap().path, None);
         let query = workflow_runtime::store::PendingQuery {
             limit: 10,
             ..Default::default()
@@ -374,6 +376,7 @@ fn back_to_version_1(schema: &str) -> String {
         "DROP TABLE \"{schema}\".children; \
          DROP TABLE \"{schema}\".awaited_callbacks; \
          ALTER TABLE \"{schema}\".executions DROP COLUMN callback_secret; \
+         ALTER TABLE \"{schema}\".executions DROP COLUMN workflow_path; \
          DELETE FROM \"{schema}\".migrations WHERE version > 1"
     )
 }

@@ -132,19 +132,23 @@ mod sqlite_file {
         create(&store, "e1", "order-1").await;
         drop(store);
         // Back to schema 2, as a database written before definitions were
-        // kept, before the claim index, callback secrets and finished children.
+        // kept, before the claim index, callback secrets, finished children and
+        // workflow paths.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
             "DROP TABLE definitions; DROP INDEX executions_claimable; DROP TABLE children; \
              CREATE INDEX executions_due ON executions (status, wake_at); \
              DROP TABLE awaited_callbacks; \
              ALTER TABLE executions DROP COLUMN callback_secret; \
+             ALTER TABLE executions DROP COLUMN workflow_path; \
              PRAGMA user_version = 2;",
         )
         .unwrap();
         drop(raw);
         let store = SqliteStore::open(&path).unwrap();
         let e1 = store.execution("e1").await.unwrap().unwrap();
+        // Stored before paths were: recovery finds its workflow by name.
+        assert_eq!(e1.path, None);
         // A secret of its own, so its tokens can be made and checked.
         assert_eq!(e1.callback_secret.len(), 64, "{}", e1.callback_secret);
         assert!(e1.callback_secret.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -183,7 +187,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 6
+                supported: 7
             })
         );
     }

@@ -128,6 +128,10 @@ pub struct NewExecution {
     pub name: String,
     /// Its workflow's name.
     pub workflow: String,
+    /// Its workflow's path ([`Workflow::path`](crate::Workflow::path)),
+    /// which tells workflows of one name apart; `None` for a store's own
+    /// tests, as for executions stored before paths were.
+    pub path: Option<String>,
     /// Its workflow's version hash.
     pub version: String,
     /// Its input as JSON (compared on an idempotent start).
@@ -151,6 +155,9 @@ pub struct StoredExecution {
     pub name: String,
     /// Its workflow's name.
     pub workflow: String,
+    /// Its workflow's path, if it was stored with one (see
+    /// [`NewExecution::path`]).
+    pub path: Option<String>,
     /// The version hash it was checkpointed under.
     pub version: String,
     /// Its input as JSON.
@@ -178,6 +185,7 @@ impl std::fmt::Debug for NewExecution {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("workflow", &self.workflow)
+            .field("path", &self.path)
             .field("version", &self.version)
             .field("input", &self.input)
             .field("checkpoint", &self.checkpoint)
@@ -192,6 +200,7 @@ impl std::fmt::Debug for StoredExecution {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("workflow", &self.workflow)
+            .field("path", &self.path)
             .field("version", &self.version)
             .field("input", &self.input)
             .field("checkpoint", &self.checkpoint)

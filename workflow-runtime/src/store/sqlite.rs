@@ -197,9 +197,9 @@ impl Store for SqliteStore {
                 "INSERT INTO executions (id, name, workflow, version, input, state, entry, \
                      attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
                      started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
-                     state_name, callback_secret) \
+                     state_name, callback_secret, workflow_path) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20)",
+                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20, ?21)",
                 params![
                     execution.id,
                     execution.name,
@@ -221,6 +221,7 @@ impl Store for SqliteStore {
                     nanos(lease_until),
                     c.state_name,
                     execution.callback_secret,
+                    execution.path,
                 ],
             )
             .map_err(database)?;

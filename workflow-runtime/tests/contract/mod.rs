@@ -53,6 +53,7 @@ pub fn new(id: &str, name: &str, workflow: &str) -> NewExecution {
         id: id.to_owned(),
         name: name.to_owned(),
         workflow: workflow.to_owned(),
+        path: Some(format!("shop::{workflow}")),
         version: "v1".to_owned(),
         input: r#"{"n":1}"#.to_owned(),
         checkpoint: checkpoint(r#"{"Start":1}"#, Status::Running, None),
@@ -124,6 +125,7 @@ pub async fn creates_and_reads_back(store: &dyn Store) {
     let stored = store.execution("e1").await.unwrap().unwrap();
     assert_eq!(stored.name, "order-1");
     assert_eq!(stored.workflow, "Order");
+    assert_eq!(stored.path.as_deref(), Some("shop::Order"));
     assert_eq!(stored.version, "v1");
     assert_eq!(stored.input, r#"{"n":1}"#);
     assert_eq!(

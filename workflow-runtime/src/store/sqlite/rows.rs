@@ -34,7 +34,7 @@ pub(super) fn count(value: i64) -> u64 {
 
 pub(super) const COLUMNS: &str = "id, name, workflow, version, input, state, entry, attempt, retries, \
     waiting, wake_at, status, output, error_name, error_cause, started_at, stopped_at, \
-    last_event_id, fence, state_name, callback_secret";
+    last_event_id, fence, state_name, callback_secret, workflow_path";
 
 /// An execution row, read with [`COLUMNS`]. A column that does not read
 /// back as written (a value of the wrong type, an unknown status, retry
@@ -79,6 +79,7 @@ pub(super) fn execution(row: &rusqlite::Row<'_>) -> Result<StoredExecution, Stor
         },
         name: columns.get(1, "name")?,
         workflow: columns.get(2, "workflow")?,
+        path: columns.get(21, "workflow path")?,
         version: columns.get(3, "version")?,
         input: columns.get(4, "input")?,
         started_at: time(columns.get(15, "start time")?),

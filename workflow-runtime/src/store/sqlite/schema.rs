@@ -106,6 +106,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution, entry, attempt, idx)
     ) WITHOUT ROWID;
 "#,
+    // The workflow's path (module and enum), which tells workflows of one
+    // name apart. Executions from before have none: recovery finds their
+    // workflow by its name and version.
+    r#"
+    ALTER TABLE executions ADD COLUMN workflow_path TEXT;
+"#,
 ];
 
 /// Settings and schema for a freshly opened connection.
