@@ -347,7 +347,7 @@ async fn unreadable_and_unregistered_executions_are_reported_and_the_rest_resume
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_corrupt_row_is_left_out_and_the_other_executions_recover_and_finish() {
+async fn a_corrupt_row_is_reported_and_the_other_executions_recover_and_finish() {
     let setup = Setup::new();
     let first = setup.engine();
     let mut ids = Vec::new();
@@ -365,6 +365,14 @@ async fn a_corrupt_row_is_left_out_and_the_other_executions_recover_and_finish()
     let second = setup.engine();
     let recovery = second.recover().await.unwrap();
     assert_eq!(recovery.resumed, [fine.as_str()]);
+    assert!(
+        matches!(
+            &recovery.skipped[..],
+            [RecoveryError::Unreadable { execution, detail }]
+                if *execution == bad && detail.contains("retry counters")
+        ),
+        "{recovery:?}"
+    );
     let listed = second.list(None, None).await.unwrap();
     assert_eq!(listed.iter().map(|d| &d.id).collect::<Vec<_>>(), [&fine]);
     let described = second.describe(&bad).await;

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use workflow_runtime::store::{Checkpoint, StoreError, StoredExecution};
+use workflow_runtime::store::{Checkpoint, Claimed, StoreError, StoredExecution};
 use workflow_runtime::{ErrorInfo, Event, Status};
 
 /// The columns [`execution`] reads, in its order.
@@ -74,28 +74,38 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
     })
 }
 
-/// Execution rows read for a scan (a list, a claim), less the corrupt
-/// ones: each is reported in the log and left out, so one bad row does not
-/// stop the store; whoever asks for that execution by id gets the error.
-pub(crate) fn readable(rows: &[Row]) -> Result<Vec<StoredExecution>, StoreError> {
-    let mut found = Vec::with_capacity(rows.len());
+/// Execution rows read for a scan (a list, a claim): those that read
+/// back, and the errors of the corrupt ones, each logged with the execution
+/// and the column, so one bad row does not stop the store.
+pub(crate) fn scan(rows: &[Row]) -> Result<Claimed, StoreError> {
+    let mut scanned = Claimed {
+        executions: Vec::with_capacity(rows.len()),
+        corrupt: Vec::new(),
+    };
     for row in rows {
         match execution(row) {
-            Ok(read) => found.push(read),
+            Ok(read) => scanned.executions.push(read),
             Err(StoreError::Corrupt {
                 execution,
                 what,
                 detail,
-            }) => tracing::error!(
-                %execution,
-                column = what,
-                %detail,
-                "left out an execution whose row is corrupt"
-            ),
+            }) => {
+                tracing::error!(
+                    %execution,
+                    column = what,
+                    %detail,
+                    "left out an execution whose row is corrupt"
+                );
+                scanned.corrupt.push(StoreError::Corrupt {
+                    execution,
+                    what,
+                    detail,
+                });
+            }
             Err(other) => return Err(other),
         }
     }
-    Ok(found)
+    Ok(scanned)
 }
 
 /// A time as the store writes it: nanoseconds since the Unix epoch.

@@ -122,7 +122,9 @@ pub enum RecoveryError {
         /// This build's version.
         current: String,
     },
-    /// Its checkpoint no longer deserializes as the workflow's enum.
+    /// What is stored of it cannot be read back: its checkpoint no longer
+    /// deserializes as the workflow's enum, or its row in the store is
+    /// corrupt.
     #[error("execution `{execution}` cannot be read back: {detail}")]
     Unreadable {
         /// The execution.

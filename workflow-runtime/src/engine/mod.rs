@@ -35,7 +35,7 @@ use crate::driver::{Progress, Ran, Runner};
 use crate::error::ExecutionError;
 use crate::history::{Event, EventKind};
 use crate::store::{
-    CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
+    CallbackResult, Checkpoint, Claim, Claimed, Created, Filter, MemoryStore, NewExecution, Store,
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::token::Secret;

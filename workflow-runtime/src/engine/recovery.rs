@@ -17,10 +17,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
     ///
     /// [`EngineError::ClientOnly`] on an engine that drives nothing, and
     /// the store's error if the claim fails. An execution that cannot be
-    /// resumed is not an error: it is listed in [`Recovery::skipped`]. One
-    /// whose row in the store is corrupt is neither: the store leaves it
-    /// out and logs it (see [`Store::claim`]), and [`describe`](Engine::describe)
-    /// of it gives [`StoreError::Corrupt`].
+    /// resumed is not an error: it is listed in [`Recovery::skipped`], one
+    /// whose row in the store is corrupt too (as
+    /// [`RecoveryError::Unreadable`]; [`describe`](Engine::describe) of it
+    /// gives [`StoreError::Corrupt`]), and the others are resumed.
     pub async fn recover(&self) -> Result<Recovery, EngineError> {
         let leasing = self.shared.leasing;
         if leasing.client_only {
@@ -42,7 +42,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
             })
             .await?;
         let mut recovery = Recovery::default();
-        for execution in claimed {
+        recovery
+            .skipped
+            .extend(claimed.corrupt.into_iter().map(unreadable));
+        for execution in claimed.executions {
             let id = execution.id.clone();
             if lock(&self.shared.live)
                 .get(&id)
@@ -161,6 +164,26 @@ impl<C: Send + Sync + 'static> Engine<C> {
             ));
         }
         Ok((found.version.clone(), found.resume))
+    }
+}
+
+/// A row the claim could not read back, as recovery reports it.
+fn unreadable(error: StoreError) -> RecoveryError {
+    match error {
+        StoreError::Corrupt {
+            execution,
+            what,
+            detail,
+        } => RecoveryError::Unreadable {
+            execution,
+            detail: format!("its {what} is corrupt: {detail}"),
+        },
+        // A store reports only corrupt rows there; any other error names
+        // no execution, and is told as it is.
+        other => RecoveryError::Unreadable {
+            execution: String::new(),
+            detail: other.to_string(),
+        },
     }
 }
 

@@ -289,6 +289,17 @@ pub struct Claim {
     pub limit: usize,
 }
 
+/// What a [`Store::claim`] took.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claimed {
+    /// The executions claimed, to drive.
+    pub executions: Vec<StoredExecution>,
+    /// The executions claimed whose rows cannot be read back, each a
+    /// [`StoreError::Corrupt`] naming it and the column: they stay claimed
+    /// (nobody can drive them), and whoever claimed them reports them.
+    pub corrupt: Vec<StoreError>,
+}
+
 /// A callback task that started waiting, as [`Store::await_callback`]
 /// records it for [`Store::pending_callbacks`].
 ///
@@ -431,11 +442,11 @@ pub trait Store: Send + Sync + 'static {
     /// claim index, due-less ones first, then by wake-up time.
     ///
     /// An execution whose row cannot be read back (a corrupt column) is
-    /// claimed but left out of the result, and logged at error level with
-    /// its id and the column: it stays claimed, as one recovery cannot
-    /// resume does, and the others are served. Reading it by id gives
-    /// [`StoreError::Corrupt`].
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>>;
+    /// claimed too, and returned in [`Claimed::corrupt`] instead of
+    /// [`Claimed::executions`], so one bad row does not stop the claim of
+    /// the others. It stays claimed, as an execution recovery cannot
+    /// resume does, so a timer loop does not take it again and again.
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed>;
 
     /// Gives up a claim (the execution is parked on a timer), if `fence` is
     /// still current.
@@ -470,8 +481,8 @@ pub trait Store: Send + Sync + 'static {
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>>;
 
     /// The executions that pass the filter, in start order. One whose row
-    /// cannot be read back is left out, as [`claim`](Store::claim) leaves
-    /// it out.
+    /// cannot be read back is left out, and logged at error level with
+    /// its id and the column; reading it by id gives [`StoreError::Corrupt`].
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
 
     /// Deletes at most `limit` executions that have ended (any status but

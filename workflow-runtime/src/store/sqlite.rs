@@ -30,15 +30,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use self::engine_lock::EngineLock;
 use self::rows::{
-    COLUMNS, count, database, execute_cached, exists, insert_events, load, nanos, query_cached,
-    readable, select, stored_callback, time, writable,
+    COLUMNS, count, database, execute_cached, exists, insert_events, left_out, load, nanos,
+    query_cached, select, stored_callback, time, writable,
 };
 use self::schema::prepare;
 use self::worker::{Job, serve};
 use super::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
-    StoredExecution, Transition, check_events,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Claimed, Created, Filter,
+    FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
+    StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::history::{Event, EventKind};
 use crate::status::Status;
@@ -286,7 +286,7 @@ impl Store for SqliteStore {
         self.run(move |connection| children::read(connection, &id, entry, attempt))
     }
 
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         if let Err(error) = self.engine_lock.hold() {
             return Box::pin(std::future::ready(Err(error)));
         }
@@ -315,7 +315,10 @@ impl Store for SqliteStore {
                 .map_err(database)?
                 .collect::<Result<_, _>>()
                 .map_err(database)?;
-            let mut claimed = Vec::with_capacity(ids.len());
+            let mut claimed = Claimed {
+                executions: Vec::with_capacity(ids.len()),
+                corrupt: Vec::new(),
+            };
             for id in ids {
                 connection
                     .prepare_cached(
@@ -325,11 +328,9 @@ impl Store for SqliteStore {
                     .map_err(database)?
                     .execute(params![id, claim.owner, nanos(claim.lease_until)])
                     .map_err(database)?;
-                // A corrupt row stays claimed, like an execution recovery
-                // cannot resume: the timer loop does not take it again and
-                // again, and it takes no place from the others.
-                if let Some(read) = load(connection, &id).transpose() {
-                    claimed.extend(readable(read)?);
+                match load(connection, &id) {
+                    Ok(execution) => claimed.executions.extend(execution),
+                    Err(error) => claimed.corrupt.push(left_out(error)?),
                 }
             }
             Ok(claimed)

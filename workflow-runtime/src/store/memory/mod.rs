@@ -17,7 +17,7 @@ use self::history::{decode, encode};
 use self::names::{Name, Names};
 use self::pending::Awaited;
 use super::{
-    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
+    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Claimed, Created, Filter,
     FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
     StoredDefinition, StoredExecution, Transition, check_events,
 };
@@ -521,7 +521,7 @@ impl Store for MemoryStore {
         })
     }
 
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         self.with(move |inner| {
             let slots = inner.claimable(&claim);
             let mut claimed = Vec::with_capacity(slots.len());
@@ -532,7 +532,11 @@ impl Store for MemoryStore {
                 });
                 claimed.push(inner.rows[slot as usize].stored(&inner.names));
             }
-            Ok(claimed)
+            // Rows are kept as typed values: none is corrupt.
+            Ok(Claimed {
+                executions: claimed,
+                corrupt: Vec::new(),
+            })
         })
     }
 
@@ -836,7 +840,7 @@ mod tests {
                         let expired = if rng.bool() { now } else { at(1_000) };
                         let claim = claim(now, expired, rng.usize(0..4));
                         let expected = eligible(&store, &claim);
-                        let claimed = store.claim(claim.clone()).await.unwrap();
+                        let claimed = store.claim(claim.clone()).await.unwrap().executions;
                         // The earliest due, up to the limit.
                         let want: Vec<_> = expected
                             .iter()
@@ -885,7 +889,11 @@ mod tests {
             store.create(new, "w", at(0)).await.unwrap();
             store.release(id, 1).await.unwrap();
         }
-        let claimed = store.claim(claim(at(100), at(100), 2)).await.unwrap();
+        let claimed = store
+            .claim(claim(at(100), at(100), 2))
+            .await
+            .unwrap()
+            .executions;
         let ids: Vec<_> = claimed.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["now", "early"]);
     }

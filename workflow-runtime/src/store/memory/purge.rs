@@ -252,6 +252,7 @@ mod tests {
             .claim(claim)
             .await
             .unwrap()
+            .executions
             .into_iter()
             .map(|e| e.id)
             .collect();

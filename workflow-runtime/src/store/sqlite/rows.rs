@@ -118,28 +118,25 @@ impl Columns<'_, '_> {
     }
 }
 
-/// A row read for a scan (a list, a claim): a corrupt one is reported in
-/// the log and left out, so one bad row does not stop the store; whoever
-/// asks for that execution by id gets the error.
-pub(super) fn readable(
-    read: Result<StoredExecution, StoreError>,
-) -> Result<Option<StoredExecution>, StoreError> {
-    match read {
-        Ok(execution) => Ok(Some(execution)),
-        Err(StoreError::Corrupt {
+/// The error of a row a scan (a list, a claim) leaves out: a corrupt one
+/// is logged, naming the execution and the column, and handed back, so one
+/// bad row does not stop the store; any other error is the scan's own.
+pub(super) fn left_out(error: StoreError) -> Result<StoreError, StoreError> {
+    match &error {
+        StoreError::Corrupt {
             execution,
             what,
             detail,
-        }) => {
+        } => {
             tracing::error!(
                 %execution,
                 column = what,
                 %detail,
                 "left out an execution whose row is corrupt"
             );
-            Ok(None)
+            Ok(error)
         }
-        Err(other) => Err(other),
+        _ => Err(error),
     }
 }
 
@@ -180,7 +177,7 @@ pub(super) fn load(
 }
 
 /// The executions a query selects, in its order, less the corrupt ones
-/// (see [`readable`]).
+/// (see [`left_out`]).
 pub(super) fn select(
     connection: &Connection,
     sql: &str,
@@ -194,7 +191,10 @@ pub(super) fn select(
         .map_err(database)?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
-        found.extend(readable(row)?);
+        match row {
+            Ok(execution) => found.push(execution),
+            Err(error) => drop(left_out(error)?),
+        }
     }
     Ok(found)
 }
