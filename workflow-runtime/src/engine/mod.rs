@@ -16,6 +16,7 @@ mod purge;
 mod record;
 mod recorder;
 mod recovery;
+mod registry;
 mod timers;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -56,6 +57,7 @@ use lifecycle::Tasks;
 use live::{Live, let_go};
 use recorder::DurableRecorder;
 use recovery::resume;
+use registry::{Registered, enroll};
 
 /// The engine's maps, looked up by execution id a few times per execution:
 /// foldhash, seeded at random per map (ids and names can come from users),
@@ -79,21 +81,6 @@ impl<C> Clone for Engine<C> {
             shared: Arc::clone(&self.shared),
         }
     }
-}
-
-type ResumeFn<C> = fn(&Engine<C>, StoredExecution) -> Result<(), RecoveryError>;
-
-struct Registered<C> {
-    /// The workflow's type; `None` once two types of one path were
-    /// registered (see [`enroll`]).
-    type_id: Option<std::any::TypeId>,
-    /// Its short name, as executions store it.
-    name: String,
-    version: String,
-    resume: ResumeFn<C>,
-    /// The workflow's and its children's definitions, until the first start
-    /// has kept them in the store.
-    unsaved: Vec<StoredDefinition>,
 }
 
 struct Shared<C> {
@@ -585,26 +572,6 @@ impl<C: Send + Sync + 'static> Engine<C> {
         entry.fence = fence;
         drop(live);
         self.ensure_timers();
-    }
-}
-
-/// Adds a workflow to the registry under its path. A second type under
-/// the same path (`module_path!` names no functions, so enums of one name
-/// in two functions of one module share one) marks the path as shared by
-/// two: the store could not tell their executions apart, so neither is
-/// started nor resumed, instead of one running as the other.
-fn enroll<C>(registry: &mut HashMap<String, Registered<C>>, path: &str, workflow: Registered<C>) {
-    match registry.get_mut(path) {
-        Some(existing) if existing.type_id != workflow.type_id => {
-            tracing::error!(
-                path,
-                "two workflows registered on one engine have one path: neither runs"
-            );
-            existing.type_id = None;
-        }
-        _ => {
-            registry.insert(path.to_owned(), workflow);
-        }
     }
 }
 

@@ -108,63 +108,6 @@ impl<C: Send + Sync + 'static> Engine<C> {
         }
         Ok(resume(self, execution).err())
     }
-
-    /// The version and resume function of the registered workflow an
-    /// execution belongs to: the one of its path. An execution stored
-    /// before paths were has only its workflow's name: the one registered
-    /// workflow of that name, or of those, the one of its version.
-    fn registered_for(
-        &self,
-        execution: &StoredExecution,
-    ) -> Result<(String, ResumeFn<C>), RecoveryError> {
-        let registry = lock(&self.shared.registry);
-        let problem = |ambiguous: bool, workflow: &str| {
-            let (execution, workflow) = (execution.id.clone(), workflow.to_owned());
-            if ambiguous {
-                RecoveryError::Ambiguous {
-                    execution,
-                    workflow,
-                }
-            } else {
-                RecoveryError::Unregistered {
-                    execution,
-                    workflow,
-                }
-            }
-        };
-        let found = match &execution.path {
-            Some(path) => match registry.get(path) {
-                Some(found) if found.name == execution.workflow => found,
-                // A path names its workflow: another name under it is
-                // not the workflow registered there.
-                Some(_) => return Err(problem(false, &execution.workflow)),
-                None => return Err(problem(false, path)),
-            },
-            None => {
-                let named: Vec<&Registered<C>> = registry
-                    .values()
-                    .filter(|r| r.name == execution.workflow)
-                    .collect();
-                let chosen = if let [one] = named[..] {
-                    Some(one)
-                } else {
-                    let mut of_version = named.iter().filter(|r| r.version == execution.version);
-                    match (of_version.next(), of_version.next()) {
-                        (Some(one), None) => Some(*one),
-                        _ => None,
-                    }
-                };
-                chosen.ok_or_else(|| problem(!named.is_empty(), &execution.workflow))?
-            }
-        };
-        if found.type_id.is_none() {
-            return Err(problem(
-                true,
-                execution.path.as_deref().unwrap_or(&execution.workflow),
-            ));
-        }
-        Ok((found.version.clone(), found.resume))
-    }
 }
 
 /// A row the claim could not read back, as recovery reports it.
