@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use workflow::prelude::*;
-use workflow::store::{Claim, SqliteStore, Store, StoreFuture, StoredExecution};
+use workflow::store::{Claim, Claimed, SqliteStore, Store, StoreFuture};
 use workflow::{Clock, Event, PendingFilter, RecoveryError, VersionPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -347,6 +347,54 @@ async fn unreadable_and_unregistered_executions_are_reported_and_the_rest_resume
     assert_eq!(second.handle::<Journey>(fine).await, Ok(40));
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_corrupt_row_is_reported_and_the_other_executions_recover_and_finish() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    let mut ids = Vec::new();
+    for (name, input) in [("bad", 1), ("fine", 3)] {
+        let handle = first.start::<Journey>(name, input).await.unwrap();
+        ids.push(handle.id().to_owned());
+    }
+    let [bad, fine] = <[String; 2]>::try_from(ids).unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    first.halt();
+    tamper(
+        &setup,
+        &format!("UPDATE executions SET retries = 'not json' WHERE id = '{bad}'"),
+    );
+    let second = setup.engine();
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(recovery.resumed, [fine.as_str()]);
+    assert!(
+        matches!(
+            &recovery.skipped[..],
+            [RecoveryError::Unreadable { execution, detail }]
+                if *execution == bad && detail.contains("retry counters")
+        ),
+        "{recovery:?}"
+    );
+    let listed = second.list(None, None).await.unwrap();
+    assert_eq!(listed.iter().map(|d| &d.id).collect::<Vec<_>>(), [&fine]);
+    let described = second.describe(&bad).await;
+    assert!(
+        matches!(
+            &described,
+            Err(workflow::EngineError::Store(workflow::store::StoreError::Corrupt {
+                execution,
+                what: "retry counters",
+                ..
+            })) if *execution == bad
+        ),
+        "{described:?}"
+    );
+    // Its history is intact, and still tells what it did.
+    let history = second.history(&bad).await.unwrap();
+    assert_gapless(&history);
+    assert_eq!(history.last().unwrap().kind, EventKind::WaitStateEntered);
+    assert_eq!(second.handle::<Journey>(fine).await, Ok(40));
+}
+
 // A callback completed while the process is down.
 async fn await_approval(cx: Ctx<'_, Ctx2>, n: u64) -> Result<u64, Fault> {
     cx.0.keys.lock().unwrap().push(cx.callback_token());
@@ -492,7 +540,7 @@ struct HeldClaims {
 }
 
 impl Store for HeldClaims {
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         if self.gates.armed.swap(false, Ordering::SeqCst) {
             self.gates.entered.wait();
             self.gates.go.wait();

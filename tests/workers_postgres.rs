@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use workflow::postgres::PostgresStore;
 use workflow::prelude::*;
-use workflow::store::{Claim, Store, StoreError, StoreFuture, StoredExecution, Transition};
+use workflow::store::{
+    Claim, Claimed, Store, StoreError, StoreFuture, StoredExecution, Transition,
+};
 use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind, PendingFilter};
 
 /// What the handlers share, across every engine of a test.
@@ -260,7 +262,7 @@ impl Store for Partitioned {
             result
         })
     }
-    fn claim(&self, c: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, c: Claim) -> StoreFuture<'_, Claimed> {
         if self.claims_too && self.cut.load(Ordering::SeqCst) {
             return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
         }

@@ -46,7 +46,7 @@ macro_rules! forward_store {
         fn claim(
             &self,
             claim: ::workflow::store::Claim,
-        ) -> ::workflow::store::StoreFuture<'_, Vec<::workflow::store::StoredExecution>> {
+        ) -> ::workflow::store::StoreFuture<'_, ::workflow::store::Claimed> {
             self.$f.claim(claim)
         }
     };

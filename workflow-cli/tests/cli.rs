@@ -455,10 +455,11 @@ async fn lists_histories_and_purges_on_postgres() {
     let cells: Vec<&[&str]> = rows.iter().map(|r| &r[1..5]).collect();
     assert_eq!(
         cells,
+        // Newest first.
         [
-            ["order-1", "Ship", "Succeeded", "Shipped"],
-            ["order-3", "Ship", "Failed", "Backorder"],
             ["order-4", "Ship", "Failed", "Pick"],
+            ["order-3", "Ship", "Failed", "Backorder"],
+            ["order-1", "Ship", "Succeeded", "Shipped"],
         ],
         "{all}"
     );

@@ -33,6 +33,9 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
     let item = &item;
     let module = choice_module(m);
     let workflow = m.ident();
+    // The Rust name, which the path the engine keys workflows by needs
+    // (a definition may be named otherwise).
+    let enum_name = syn::ext::IdentExt::unraw(workflow).to_string();
     let input_ty = input_type(m);
     let output_ty = output_type(m);
     let context_ty = context_type(m);
@@ -93,6 +96,10 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
             fn definition() -> &'static #core::Definition {
                 static DEFINITION: #core::Definition = #definition;
                 &DEFINITION
+            }
+
+            fn path() -> &'static str {
+                ::core::concat!(::core::module_path!(), "::", #enum_name)
             }
 
             fn collect_children(

@@ -4,13 +4,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use workflow_runtime::store::{Checkpoint, StoreError, StoredExecution, check_events};
+use workflow_runtime::store::{Checkpoint, Claimed, StoreError, StoredExecution, check_events};
 use workflow_runtime::{ErrorInfo, Event, Status};
 
 /// The columns [`execution`] reads, in its order.
 pub(crate) const COLUMNS: &str = "id, name, workflow, version, input::text, state::text, \
     entry, attempt, retries, waiting, wake_at, status, output::text, error_name, error_cause, \
-    started_at, stopped_at, last_event_id, fence, state_name, callback_secret";
+    started_at, stopped_at, last_event_id, fence, state_name, callback_secret, workflow_path";
 
 /// An execution row, read with [`COLUMNS`]. A row that does not read back
 /// as written is a typed error naming the execution, not a panic.
@@ -62,6 +62,7 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
         },
         name: text(1, "name")?,
         workflow: text(2, "workflow")?,
+        path: optional(21, "workflow path")?,
         version: text(3, "version")?,
         input: text(4, "input")?,
         started_at: time(number(15, "start time")?),
@@ -71,6 +72,40 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
         callback_secret: text(20, "callback secret")?,
         id,
     })
+}
+
+/// Execution rows read for a scan (a list, a claim): those that read
+/// back, and the errors of the corrupt ones, each logged with the execution
+/// and the column, so one bad row does not stop the store.
+pub(crate) fn scan(rows: &[Row]) -> Result<Claimed, StoreError> {
+    let mut scanned = Claimed {
+        executions: Vec::with_capacity(rows.len()),
+        corrupt: Vec::new(),
+    };
+    for row in rows {
+        match execution(row) {
+            Ok(read) => scanned.executions.push(read),
+            Err(StoreError::Corrupt {
+                execution,
+                what,
+                detail,
+            }) => {
+                tracing::error!(
+                    %execution,
+                    column = what,
+                    %detail,
+                    "left out an execution whose row is corrupt"
+                );
+                scanned.corrupt.push(StoreError::Corrupt {
+                    execution,
+                    what,
+                    detail,
+                });
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(scanned)
 }
 
 /// A time as the store writes it: nanoseconds since the Unix epoch.

@@ -114,6 +114,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_ended ON {schema}.executions (stopped_at)
         WHERE status <> 'Running';
 "#,
+    // The workflow's path (module and enum), which tells workflows of one
+    // name apart. Executions from before have none: recovery finds their
+    // workflow by its name and version.
+    r#"
+    ALTER TABLE {schema}.executions ADD COLUMN workflow_path text;
+"#,
 ];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier

@@ -38,10 +38,10 @@ impl Sql {
                      INSERT INTO {s}.executions (id, name, workflow, version, input, state, \
                          entry, attempt, retries, waiting, wake_at, status, output, error_name, \
                          error_cause, started_at, stopped_at, last_event_id, fence, lease_owner, \
-                         lease_until, state_name, callback_secret) \
+                         lease_until, state_name, callback_secret, workflow_path) \
                      VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, \
                          $11, $12, $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19, \
-                         $21) \
+                         $21, $22) \
                      ON CONFLICT (name) DO NOTHING RETURNING lease_until, started_at) \
                  SELECT CASE WHEN lease_until <= started_at THEN pg_notify($20, 'start') END \
                  FROM inserted"

@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{
-    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
+    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Claimed, Created, Filter,
     FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
     StoredDefinition, StoredExecution, Transition, check_events,
 };
 use workflow_runtime::{Event, EventKind, Status};
 
-use crate::rows::{EventColumns, big, count, database, execution, nanos, time};
+use crate::rows::{EventColumns, big, count, database, execution, nanos, scan, time};
 use crate::{PostgresStore, Shared};
 
 /// Runs an operation (an expression giving a future, made again for each
@@ -225,6 +225,7 @@ impl Store for PostgresStore {
                             &c.state_name,
                             &shared.channel,
                             &new.callback_secret,
+                            &new.path,
                         ],
                     )
                     .await?;
@@ -306,11 +307,13 @@ impl Store for PostgresStore {
             .run(async move { retrying!(shared, shared.children(&id, entry, attempt)) })
     }
 
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         let shared = Arc::clone(&self.shared);
         self.io.run(async move {
             retrying!(shared, async {
                 let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+                // A corrupt row stays claimed until its lease expires, like
+                // an execution recovery cannot resume, and is reported.
                 let rows = shared
                     .query(
                         &shared.sql.claim,
@@ -323,7 +326,7 @@ impl Store for PostgresStore {
                         ],
                     )
                     .await?;
-                rows.iter().map(execution).collect()
+                scan(&rows)
             })
         })
     }
@@ -460,7 +463,7 @@ impl Store for PostgresStore {
                 let rows = shared
                     .query(&shared.sql.list, &[&filter.workflow, &status])
                     .await?;
-                rows.iter().map(execution).collect()
+                Ok(scan(&rows)?.executions)
             })
         })
     }

@@ -22,6 +22,17 @@ pub trait Workflow: Sized + Send + 'static {
     /// The transition table, as static data.
     fn definition() -> &'static workflow_core::Definition;
 
+    /// Where the workflow is defined: its module's path and the enum's name
+    /// (`shop::orders::Order`), as `#[workflow]` writes it. The engine tells
+    /// workflows apart by it, so enums of one name in two modules can be
+    /// registered side by side; executions are stored under it beside the
+    /// short name ([`Definition::name`](workflow_core::Definition::name)).
+    ///
+    /// The default, for an impl written by hand, is the short name.
+    fn path() -> &'static str {
+        &Self::definition().name
+    }
+
     /// The definitions of the workflows this one runs as Parallel branches
     /// or Map iterations, and theirs in turn, each once, in the order met.
     ///

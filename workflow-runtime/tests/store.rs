@@ -101,6 +101,30 @@ mod sqlite_file {
     }
 
     #[tokio::test]
+    async fn a_corrupt_row_is_left_out_of_lists_and_claims() {
+        // A value that is no JSON, one of the wrong type, an unknown name.
+        for (corruption, what) in [
+            ("retries = 'not json'", "retry counters"),
+            ("attempt = 'one'", "attempt"),
+            ("status = 'Sleeping'", "status"),
+            ("started_at = 'yesterday'", "start time"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("wf.db");
+            let store = SqliteStore::open(&path).unwrap();
+            three_executions(&store).await;
+            let raw = rusqlite::Connection::open(&path).unwrap();
+            raw.execute(
+                &format!("UPDATE executions SET {corruption} WHERE id = 'bad'"),
+                [],
+            )
+            .unwrap();
+            drop(raw);
+            a_corrupt_row_is_left_out_and_the_others_serve(&store, what).await;
+        }
+    }
+
+    #[tokio::test]
     async fn an_older_schema_is_migrated_and_keeps_its_executions() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wf.db");
@@ -108,8 +132,8 @@ mod sqlite_file {
         create(&store, "e1", "order-1").await;
         drop(store);
         // Back to schema 2, as a database written before definitions were
-        // kept, before the claim index, callback secrets, finished children
-        // and the index of ended executions.
+        // kept, before the claim index, callback secrets, finished children,
+        // the index of ended executions and workflow paths.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
             "DROP TABLE definitions; DROP INDEX executions_claimable; DROP TABLE children; \
@@ -117,12 +141,15 @@ mod sqlite_file {
              CREATE INDEX executions_due ON executions (status, wake_at); \
              DROP TABLE awaited_callbacks; \
              ALTER TABLE executions DROP COLUMN callback_secret; \
+             ALTER TABLE executions DROP COLUMN workflow_path; \
              PRAGMA user_version = 2;",
         )
         .unwrap();
         drop(raw);
         let store = SqliteStore::open(&path).unwrap();
         let e1 = store.execution("e1").await.unwrap().unwrap();
+        // Stored before paths were: recovery finds its workflow by name.
+        assert_eq!(e1.path, None);
         // A secret of its own, so its tokens can be made and checked.
         assert_eq!(e1.callback_secret.len(), 64, "{}", e1.callback_secret);
         assert!(e1.callback_secret.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -165,7 +192,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 7
+                supported: 8
             })
         );
     }

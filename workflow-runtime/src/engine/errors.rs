@@ -23,6 +23,14 @@ pub enum EngineError {
         /// The existing execution's id.
         existing: String,
     },
+    /// `start` for a workflow whose path another registered workflow has
+    /// too (enums of one name in two functions of one module): the store
+    /// could not tell their executions apart.
+    #[error(
+        "two workflows registered on this engine have the path `{0}`: give one another name \
+         or move it to a module of its own"
+    )]
+    Ambiguous(String),
     /// A request to drive executions (`recover`) on an engine built with
     /// [`client_only`](crate::EngineBuilder::client_only).
     #[error("this engine is client-only: it starts and reads executions, and workers run them")]
@@ -87,7 +95,18 @@ pub enum RecoveryError {
     Unregistered {
         /// The execution.
         execution: String,
-        /// Its workflow.
+        /// Its workflow: the path it was stored with, or its name if it
+        /// was stored without one.
+        workflow: String,
+    },
+    /// More than one registered workflow could be its own: two share the
+    /// path it was stored with, or (stored before paths were) two have its
+    /// workflow's name and version.
+    #[error("execution `{execution}` could belong to more than one registered `{workflow}`")]
+    Ambiguous {
+        /// The execution.
+        execution: String,
+        /// Its workflow's path, or its name if it was stored without one.
         workflow: String,
     },
     /// It was checkpointed under another version of its workflow.
@@ -105,7 +124,9 @@ pub enum RecoveryError {
         /// This build's version.
         current: String,
     },
-    /// Its checkpoint no longer deserializes as the workflow's enum.
+    /// What is stored of it cannot be read back: its checkpoint no longer
+    /// deserializes as the workflow's enum, or its row in the store is
+    /// corrupt.
     #[error("execution `{execution}` cannot be read back: {detail}")]
     Unreadable {
         /// The execution.

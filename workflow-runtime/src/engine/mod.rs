@@ -16,6 +16,7 @@ mod purge;
 mod record;
 mod recorder;
 mod recovery;
+mod registry;
 mod timers;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,7 +36,7 @@ use crate::driver::{Progress, Ran, Runner};
 use crate::error::ExecutionError;
 use crate::history::{Event, EventKind};
 use crate::store::{
-    CallbackResult, Checkpoint, Claim, Created, Filter, MemoryStore, NewExecution, Store,
+    CallbackResult, Checkpoint, Claim, Claimed, Created, Filter, MemoryStore, NewExecution, Store,
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::token::Secret;
@@ -56,6 +57,7 @@ use lifecycle::Tasks;
 use live::{Live, let_go};
 use recorder::DurableRecorder;
 use recovery::resume;
+use registry::{Registered, enroll};
 
 /// The engine's maps, looked up by execution id a few times per execution:
 /// foldhash, seeded at random per map (ids and names can come from users),
@@ -79,16 +81,6 @@ impl<C> Clone for Engine<C> {
             shared: Arc::clone(&self.shared),
         }
     }
-}
-
-type ResumeFn<C> = fn(&Engine<C>, StoredExecution) -> Result<(), RecoveryError>;
-
-struct Registered<C> {
-    version: String,
-    resume: ResumeFn<C>,
-    /// The workflow's and its children's definitions, until the first start
-    /// has kept them in the store.
-    unsaved: Vec<StoredDefinition>,
 }
 
 struct Shared<C> {
@@ -158,6 +150,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
 
     /// Makes workflow `W` startable and recoverable on this engine.
     ///
+    /// Workflows are told apart by their [`Workflow::path`], so enums of
+    /// one name in two modules can both be registered. Two of one path
+    /// (enums of one name in two functions of one module) cannot be told
+    /// apart in the store: both are then refused, with
+    /// [`EngineError::Ambiguous`], rather than one run as the other.
+    ///
     /// The enum and its output are written to the store at every
     /// transition, so they must be `Serialize` and `DeserializeOwned`.
     pub fn register<W>(&self) -> &Self
@@ -166,9 +164,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
         W::Output: Serialize + DeserializeOwned,
     {
         let def = W::definition();
-        lock(&self.shared.registry).insert(
-            def.name.to_string(),
+        enroll(
+            &mut lock(&self.shared.registry),
+            W::path(),
             Registered {
+                type_id: Some(std::any::TypeId::of::<W>()),
+                name: def.name.to_string(),
                 version: version_of(def),
                 resume: resume::<C, W>,
                 unsaved: std::iter::once(def)
@@ -209,19 +210,23 @@ impl<C: Send + Sync + 'static> Engine<C> {
         // must leave the definitions it has not saved yet for the next one.
         tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
         let def = W::definition();
-        let (version, unsaved) = match lock(&self.shared.registry).get_mut(&*def.name) {
-            Some(registered) => (
+        let path = W::path();
+        let (version, unsaved) = match lock(&self.shared.registry).get_mut(path) {
+            Some(registered) if registered.type_id == Some(std::any::TypeId::of::<W>()) => (
                 registered.version.clone(),
                 std::mem::take(&mut registered.unsaved),
             ),
-            None => return Err(EngineError::NotRegistered(def.name.to_string())),
+            Some(registered) if registered.type_id.is_none() => {
+                return Err(EngineError::Ambiguous(path.to_owned()));
+            }
+            _ => return Err(EngineError::NotRegistered(def.name.to_string())),
         };
         // The first start keeps the definitions, so tools reading the store
         // can draw what ran. Saving twice (a start racing this one, another
         // process) is harmless.
         for (kept, definition) in unsaved.iter().enumerate() {
             if let Err(error) = self.shared.store.save_definition(definition.clone()).await {
-                if let Some(registered) = lock(&self.shared.registry).get_mut(&*def.name) {
+                if let Some(registered) = lock(&self.shared.registry).get_mut(path) {
                     registered.unsaved = unsaved[kept..].to_vec();
                 }
                 return Err(error.into());
@@ -238,6 +243,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             id: id.clone(),
             name: name.clone(),
             workflow: def.name.to_string(),
+            path: Some(path.to_owned()),
             version,
             input: input_json.clone(),
             checkpoint: Checkpoint {
@@ -265,7 +271,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
             // this start's secret).
             Created::Existing(existing) if existing.id == id => existing.fence,
             Created::Existing(existing) => {
-                return if existing.workflow == *def.name && existing.input == input_json {
+                let same_workflow = existing.workflow == *def.name
+                    && existing.path.as_deref().is_none_or(|p| p == path);
+                return if same_workflow && existing.input == input_json {
                     Ok(ExecutionHandle::new(existing.id, self.clone(), false))
                 } else {
                     Err(EngineError::NameConflict {

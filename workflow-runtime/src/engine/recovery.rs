@@ -17,7 +17,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
     ///
     /// [`EngineError::ClientOnly`] on an engine that drives nothing, and
     /// the store's error if the claim fails. An execution that cannot be
-    /// resumed is not an error: it is listed in [`Recovery::skipped`].
+    /// resumed is not an error: it is listed in [`Recovery::skipped`], one
+    /// whose row in the store is corrupt too (as
+    /// [`RecoveryError::Unreadable`]; [`describe`](Engine::describe) of it
+    /// gives [`StoreError::Corrupt`]), and the others are resumed.
     pub async fn recover(&self) -> Result<Recovery, EngineError> {
         let leasing = self.shared.leasing;
         if leasing.client_only {
@@ -39,7 +42,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
             })
             .await?;
         let mut recovery = Recovery::default();
-        for execution in claimed {
+        recovery
+            .skipped
+            .extend(claimed.corrupt.into_iter().map(unreadable));
+        for execution in claimed.executions {
             let id = execution.id.clone();
             if lock(&self.shared.live)
                 .get(&id)
@@ -83,30 +89,44 @@ impl<C: Send + Sync + 'static> Engine<C> {
         &self,
         execution: StoredExecution,
     ) -> Result<Option<RecoveryError>, EngineError> {
-        let registered = lock(&self.shared.registry)
-            .get(&execution.workflow)
-            .map(|r| (r.version.clone(), r.resume));
-        let id = execution.id.clone();
-        Ok(match registered {
-            None => Some(RecoveryError::Unregistered {
-                execution: id,
+        let (version, resume) = match self.registered_for(&execution) {
+            Ok(found) => found,
+            Err(problem) => return Ok(Some(problem)),
+        };
+        if version != execution.version {
+            let problem = RecoveryError::VersionMismatch {
+                execution: execution.id.clone(),
                 workflow: execution.workflow.clone(),
-            }),
-            Some((version, _)) if version != execution.version => {
-                let problem = RecoveryError::VersionMismatch {
-                    execution: id,
-                    workflow: execution.workflow.clone(),
-                    stored: execution.version.clone(),
-                    current: version,
-                };
-                if self.shared.versions == VersionPolicy::Fail {
-                    self.fail_unresumable(&execution, "States.VersionMismatch", &problem)
-                        .await?;
-                }
-                Some(problem)
+                stored: execution.version.clone(),
+                current: version,
+            };
+            if self.shared.versions == VersionPolicy::Fail {
+                self.fail_unresumable(&execution, "States.VersionMismatch", &problem)
+                    .await?;
             }
-            Some((_, resume)) => resume(self, execution).err(),
-        })
+            return Ok(Some(problem));
+        }
+        Ok(resume(self, execution).err())
+    }
+}
+
+/// A row the claim could not read back, as recovery reports it.
+fn unreadable(error: StoreError) -> RecoveryError {
+    match error {
+        StoreError::Corrupt {
+            execution,
+            what,
+            detail,
+        } => RecoveryError::Unreadable {
+            execution,
+            detail: format!("its {what} is corrupt: {detail}"),
+        },
+        // A store reports only corrupt rows there; any other error names
+        // no execution, and is told as it is.
+        other => RecoveryError::Unreadable {
+            execution: String::new(),
+            detail: other.to_string(),
+        },
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
                 .min(CLAIM_BATCH)
         };
         let claimed = if room == 0 {
-            Vec::new()
+            Claimed::default()
         } else {
             let claim = Claim {
                 owner: engine.shared.owner.clone(),
@@ -82,13 +82,15 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(%error, "the timer loop could not claim due executions");
-                    Vec::new()
+                    Claimed::default()
                 }
             }
         };
         // A whole batch, with room for more: there may be more due now.
-        let more = room == CLAIM_BATCH && claimed.len() == room;
-        for execution in claimed {
+        // (The store logged the corrupt ones; they stay claimed.)
+        let taken = claimed.executions.len() + claimed.corrupt.len();
+        let more = room == CLAIM_BATCH && taken == room;
+        for execution in claimed.executions {
             match engine.resume_claimed(execution).await {
                 Ok(None) => {}
                 Ok(Some(problem)) => tracing::warn!(%problem, "a due execution was not resumed"),

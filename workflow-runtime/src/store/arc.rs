@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    NewExecution, PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition, StoredExecution,
-    Transition,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Claimed, Created, Filter,
+    FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreFuture, StoredDefinition,
+    StoredExecution, Transition,
 };
 use crate::history::Event;
 
@@ -36,7 +36,7 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         (**self).children(id, entry, attempt)
     }
 
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         (**self).claim(claim)
     }
 

@@ -144,6 +144,10 @@ pub struct NewExecution {
     pub name: String,
     /// Its workflow's name.
     pub workflow: String,
+    /// Its workflow's path ([`Workflow::path`](crate::Workflow::path)),
+    /// which tells workflows of one name apart; `None` for a store's own
+    /// tests, as for executions stored before paths were.
+    pub path: Option<String>,
     /// Its workflow's version hash.
     pub version: String,
     /// Its input as JSON (compared on an idempotent start).
@@ -167,6 +171,9 @@ pub struct StoredExecution {
     pub name: String,
     /// Its workflow's name.
     pub workflow: String,
+    /// Its workflow's path, if it was stored with one (see
+    /// [`NewExecution::path`]).
+    pub path: Option<String>,
     /// The version hash it was checkpointed under.
     pub version: String,
     /// Its input as JSON.
@@ -194,6 +201,7 @@ impl std::fmt::Debug for NewExecution {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("workflow", &self.workflow)
+            .field("path", &self.path)
             .field("version", &self.version)
             .field("input", &self.input)
             .field("checkpoint", &self.checkpoint)
@@ -208,6 +216,7 @@ impl std::fmt::Debug for StoredExecution {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("workflow", &self.workflow)
+            .field("path", &self.path)
             .field("version", &self.version)
             .field("input", &self.input)
             .field("checkpoint", &self.checkpoint)
@@ -294,6 +303,17 @@ pub struct Claim {
     pub leases_expired_by: SystemTime,
     /// At most this many.
     pub limit: usize,
+}
+
+/// What a [`Store::claim`] took.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claimed {
+    /// The executions claimed, to drive.
+    pub executions: Vec<StoredExecution>,
+    /// The executions claimed whose rows cannot be read back, each a
+    /// [`StoreError::Corrupt`] naming it and the column: they stay claimed
+    /// (nobody can drive them), and whoever claimed them reports them.
+    pub corrupt: Vec<StoreError>,
 }
 
 /// A callback task that started waiting, as [`Store::await_callback`]
@@ -436,7 +456,13 @@ pub trait Store: Send + Sync + 'static {
     /// the order it returns them in, is the store's choice: the memory
     /// store takes the earliest due first; the SQLite store reads its
     /// claim index, due-less ones first, then by wake-up time.
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>>;
+    ///
+    /// An execution whose row cannot be read back (a corrupt column) is
+    /// claimed too, and returned in [`Claimed::corrupt`] instead of
+    /// [`Claimed::executions`], so one bad row does not stop the claim of
+    /// the others. It stays claimed, as an execution recovery cannot
+    /// resume does, so a timer loop does not take it again and again.
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed>;
 
     /// Gives up a claim (the execution is parked on a timer), if `fence` is
     /// still current.
@@ -470,7 +496,9 @@ pub trait Store: Send + Sync + 'static {
     /// The history of the execution with this id, in order.
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>>;
 
-    /// The executions that pass the filter, in start order.
+    /// The executions that pass the filter, in start order. One whose row
+    /// cannot be read back is left out, and logged at error level with
+    /// its id and the column; reading it by id gives [`StoreError::Corrupt`].
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>>;
 
     /// Deletes at most `limit` executions that have ended (any status but

@@ -30,15 +30,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use self::engine_lock::EngineLock;
 use self::rows::{
-    COLUMNS, RawRow, count, database, execute_cached, fence_of, insert_events, load, nanos,
-    query_cached, raw, select, stored_callback, time, writable,
+    COLUMNS, count, database, execute_cached, exists, insert_events, left_out, load, nanos,
+    query_cached, select, stored_callback, time, writable,
 };
 use self::schema::prepare;
 use self::worker::{Job, serve};
 use super::{
-    AwaitedCallback, CallbackResult, ChildTransition, Claim, Created, Filter, FinishedChild,
-    NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture, StoredDefinition,
-    StoredExecution, Transition, check_events,
+    AwaitedCallback, CallbackResult, ChildTransition, Claim, Claimed, Created, Filter,
+    FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
+    StoredDefinition, StoredExecution, Transition, check_events,
 };
 use crate::history::{Event, EventKind};
 use crate::status::Status;
@@ -186,12 +186,12 @@ impl Store for SqliteStore {
                 connection,
                 &format!("SELECT {COLUMNS} FROM executions WHERE name = ?1"),
                 [&execution.name],
-                raw,
+                |row| Ok(rows::execution(row)),
             )
             .optional()
             .map_err(database)?;
             if let Some(existing) = existing {
-                return Ok(Created::Existing(Box::new(existing.check()?)));
+                return Ok(Created::Existing(Box::new(existing?)));
             }
             let c = &execution.checkpoint;
             let retries = serde_json::to_string(&c.retries)
@@ -201,9 +201,9 @@ impl Store for SqliteStore {
                 "INSERT INTO executions (id, name, workflow, version, input, state, entry, \
                      attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
                      started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
-                     state_name, callback_secret) \
+                     state_name, callback_secret, workflow_path) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20)",
+                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20, ?21)",
                 params![
                     execution.id,
                     execution.name,
@@ -225,6 +225,7 @@ impl Store for SqliteStore {
                     nanos(lease_until),
                     c.state_name,
                     execution.callback_secret,
+                    execution.path,
                 ],
             )
             .map_err(database)?;
@@ -289,7 +290,7 @@ impl Store for SqliteStore {
         self.run(move |connection| children::read(connection, &id, entry, attempt))
     }
 
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         if let Err(error) = self.engine_lock.hold() {
             return Box::pin(std::future::ready(Err(error)));
         }
@@ -318,7 +319,10 @@ impl Store for SqliteStore {
                 .map_err(database)?
                 .collect::<Result<_, _>>()
                 .map_err(database)?;
-            let mut claimed = Vec::with_capacity(ids.len());
+            let mut claimed = Claimed {
+                executions: Vec::with_capacity(ids.len()),
+                corrupt: Vec::new(),
+            };
             for id in ids {
                 connection
                     .prepare_cached(
@@ -328,8 +332,9 @@ impl Store for SqliteStore {
                     .map_err(database)?
                     .execute(params![id, claim.owner, nanos(claim.lease_until)])
                     .map_err(database)?;
-                if let Some(execution) = load(connection, &id)? {
-                    claimed.push(execution);
+                match load(connection, &id) {
+                    Ok(execution) => claimed.executions.extend(execution),
+                    Err(error) => claimed.corrupt.push(left_out(error)?),
                 }
             }
             Ok(claimed)
@@ -397,15 +402,15 @@ impl Store for SqliteStore {
     fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let name = name.to_owned();
         self.run(move |connection| {
-            let raw = query_cached(
+            query_cached(
                 connection,
                 &format!("SELECT {COLUMNS} FROM executions WHERE name = ?1"),
                 [&name],
-                raw,
+                |row| Ok(rows::execution(row)),
             )
             .optional()
-            .map_err(database)?;
-            raw.map(RawRow::check).transpose()
+            .map_err(database)?
+            .transpose()
         })
     }
 
@@ -417,7 +422,9 @@ impl Store for SqliteStore {
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
         let id = id.to_owned();
         self.run(move |connection| {
-            fence_of(connection, &id)?;
+            if !exists(connection, &id)? {
+                return Err(StoreError::NotFound(id));
+            }
             let mut statement = connection
                 .prepare_cached(
                     "SELECT id, previous_id, at, kind, state, data FROM events \

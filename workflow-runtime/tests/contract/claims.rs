@@ -32,14 +32,29 @@ pub async fn claims_take_due_unleased_running_executions(store: &dyn Store) {
         .await
         .unwrap();
     // Leases from creation hold until at(30): expired by now.
-    let claimed = store.claim(claim("w2", now, false)).await.unwrap();
+    let claimed = store
+        .claim(claim("w2", now, false))
+        .await
+        .unwrap()
+        .executions;
     assert!(claimed.iter().all(|e| e.fence == 2));
     assert_eq!(sorted(ids(claimed)), ["now", "soon"]);
     // Claimed executions are leased: a second claim finds nothing.
-    assert_eq!(store.claim(claim("w3", now, false)).await.unwrap(), []);
+    assert_eq!(
+        store
+            .claim(claim("w3", now, false))
+            .await
+            .unwrap()
+            .executions,
+        []
+    );
     // Released, an execution can be claimed again, with a new fence.
     store.release("soon", 2).await.unwrap();
-    let again = store.claim(claim("w3", now, false)).await.unwrap();
+    let again = store
+        .claim(claim("w3", now, false))
+        .await
+        .unwrap()
+        .executions;
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id.as_str(), again[0].fence), ("soon", 3));
     assert_eq!(
@@ -81,12 +96,18 @@ pub fn claim_at(now: SystemTime, limit: usize) -> Claim {
 pub async fn an_expired_lease_makes_an_execution_claimable(store: &dyn Store) {
     // Created leased until at(30), due at once.
     create(store, "e1", "e1").await;
-    assert_eq!(store.claim(claim_at(at(29), 100)).await.unwrap(), []);
-    let taken = store.claim(claim_at(at(30), 100)).await.unwrap();
+    assert_eq!(
+        store.claim(claim_at(at(29), 100)).await.unwrap().executions,
+        []
+    );
+    let taken = store.claim(claim_at(at(30), 100)).await.unwrap().executions;
     assert_eq!(ids(taken), ["e1"]);
     // Claimed again, it is leased until at(60).
-    assert_eq!(store.claim(claim_at(at(59), 100)).await.unwrap(), []);
-    let again = store.claim(claim_at(at(60), 100)).await.unwrap();
+    assert_eq!(
+        store.claim(claim_at(at(59), 100)).await.unwrap().executions,
+        []
+    );
+    let again = store.claim(claim_at(at(60), 100)).await.unwrap().executions;
     assert_eq!(
         again
             .iter()
@@ -112,13 +133,20 @@ pub async fn an_expired_lease_makes_an_execution_claimable(store: &dyn Store) {
 pub async fn a_committed_timer_moves_the_execution(store: &dyn Store) {
     parked(store, "e1", Some(at(500))).await;
     assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(500)));
-    assert_eq!(store.claim(claim_at(at(100), 100)).await.unwrap(), []);
+    assert_eq!(
+        store
+            .claim(claim_at(at(100), 100))
+            .await
+            .unwrap()
+            .executions,
+        []
+    );
     // Taken early, and parked again sooner.
     let early = Claim {
         due_by: at(500),
         ..claim_at(at(100), 100)
     };
-    let taken = store.claim(early).await.unwrap();
+    let taken = store.claim(early).await.unwrap().executions;
     assert_eq!(taken.len(), 1);
     let fence = taken[0].fence;
     assert_eq!(store.next_wake(at(100)).await.unwrap(), None);
@@ -133,8 +161,19 @@ pub async fn a_committed_timer_moves_the_execution(store: &dyn Store) {
         .unwrap();
     store.release("e1", fence).await.unwrap();
     assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(200)));
-    assert_eq!(store.claim(claim_at(at(199), 100)).await.unwrap(), []);
-    let due = store.claim(claim_at(at(200), 100)).await.unwrap();
+    assert_eq!(
+        store
+            .claim(claim_at(at(199), 100))
+            .await
+            .unwrap()
+            .executions,
+        []
+    );
+    let due = store
+        .claim(claim_at(at(200), 100))
+        .await
+        .unwrap()
+        .executions;
     assert_eq!(due.len(), 1);
     // And parked again later.
     let fence = due[0].fence;
@@ -149,9 +188,20 @@ pub async fn a_committed_timer_moves_the_execution(store: &dyn Store) {
         .unwrap();
     store.release("e1", fence).await.unwrap();
     assert_eq!(store.next_wake(at(200)).await.unwrap(), Some(at(900)));
-    assert_eq!(store.claim(claim_at(at(899), 100)).await.unwrap(), []);
     assert_eq!(
-        ids(store.claim(claim_at(at(900), 100)).await.unwrap()),
+        store
+            .claim(claim_at(at(899), 100))
+            .await
+            .unwrap()
+            .executions,
+        []
+    );
+    assert_eq!(
+        ids(store
+            .claim(claim_at(at(900), 100))
+            .await
+            .unwrap()
+            .executions),
         ["e1"]
     );
 }
@@ -174,7 +224,7 @@ pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
     );
     // Parked, then aborted by a claimer.
     parked(store, "aborted", Some(at(10))).await;
-    let taken = store.claim(claim_at(at(10), 100)).await.unwrap();
+    let taken = store.claim(claim_at(at(10), 100)).await.unwrap().executions;
     assert_eq!(ids(taken), ["aborted"]);
     store
         .commit(transition(
@@ -186,7 +236,14 @@ pub async fn an_ended_execution_is_never_claimed(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.release("aborted", 2).await.is_err());
-    assert_eq!(store.claim(claim("w3", at(100), true)).await.unwrap(), []);
+    assert_eq!(
+        store
+            .claim(claim("w3", at(100), true))
+            .await
+            .unwrap()
+            .executions,
+        []
+    );
     assert_eq!(store.next_wake(at(1_000_000)).await.unwrap(), None);
 }
 
@@ -195,7 +252,11 @@ pub async fn renewing_keeps_the_leases_still_held_and_reports_the_lost(store: &d
     // they expired (fence 2); e3 is w1's.
     create(store, "e1", "order-1").await;
     create(store, "e2", "order-2").await;
-    let taken = store.claim(claim_by("w2", at(40), 10)).await.unwrap();
+    let taken = store
+        .claim(claim_by("w2", at(40), 10))
+        .await
+        .unwrap()
+        .executions;
     assert_eq!(sorted(ids(taken)), ["e1", "e2"]);
     create(store, "e3", "order-3").await;
     // w2 renews until 1000; w1 still thinks it holds e1 with fence 1: lost.
@@ -214,7 +275,11 @@ pub async fn renewing_keeps_the_leases_still_held_and_reports_the_lost(store: &d
         .await
         .unwrap();
     assert_eq!(sorted(lost), ["e1", "nope"]);
-    let at_500 = store.claim(claim_by("w3", at(500), 10)).await.unwrap();
+    let at_500 = store
+        .claim(claim_by("w3", at(500), 10))
+        .await
+        .unwrap()
+        .executions;
     assert_eq!(
         ids(at_500),
         ["e3"],
@@ -234,7 +299,11 @@ pub async fn renewing_keeps_the_leases_still_held_and_reports_the_lost(store: &d
         .await
         .unwrap();
     assert_eq!(
-        sorted(ids(store.claim(claim_by("w4", at(600), 10)).await.unwrap())),
+        sorted(ids(store
+            .claim(claim_by("w4", at(600), 10))
+            .await
+            .unwrap()
+            .executions)),
         ["e2", "e3"]
     );
 }
@@ -272,10 +341,14 @@ pub async fn next_wake_is_the_earliest_timer_nobody_holds(store: &dyn Store) {
     assert_eq!(store.next_wake(at(29)).await.unwrap(), Some(at(100)));
     assert_eq!(store.next_wake(at(30)).await.unwrap(), Some(at(50)));
     // The earliest taken, the next earliest is next.
-    let taken = store.claim(claim_at(at(20), 100)).await.unwrap();
+    let taken = store.claim(claim_at(at(20), 100)).await.unwrap().executions;
     assert_eq!(ids(taken), ["none"]);
     // "none"'s new lease (until at(50)) has expired by then too.
-    let taken = store.claim(claim_at(at(100), 100)).await.unwrap();
+    let taken = store
+        .claim(claim_at(at(100), 100))
+        .await
+        .unwrap()
+        .executions;
     assert_eq!(sorted(ids(taken)), ["a", "held", "none"]);
     assert_eq!(store.next_wake(at(100)).await.unwrap(), Some(at(200)));
 }
@@ -284,12 +357,18 @@ pub async fn a_claim_takes_at_most_its_limit(store: &dyn Store) {
     for id in ["a", "b", "c", "d", "e"] {
         parked(store, id, Some(at(10))).await;
     }
-    assert_eq!(store.claim(claim_at(at(10), 0)).await.unwrap(), []);
-    let first = ids(store.claim(claim_at(at(10), 2)).await.unwrap());
-    let second = ids(store.claim(claim_at(at(10), 2)).await.unwrap());
-    let third = ids(store.claim(claim_at(at(10), 2)).await.unwrap());
+    assert_eq!(
+        store.claim(claim_at(at(10), 0)).await.unwrap().executions,
+        []
+    );
+    let first = ids(store.claim(claim_at(at(10), 2)).await.unwrap().executions);
+    let second = ids(store.claim(claim_at(at(10), 2)).await.unwrap().executions);
+    let third = ids(store.claim(claim_at(at(10), 2)).await.unwrap().executions);
     assert_eq!((first.len(), second.len(), third.len()), (2, 2, 1));
     let all = sorted([first, second, third].concat());
     assert_eq!(all, ["a", "b", "c", "d", "e"]);
-    assert_eq!(store.claim(claim_at(at(10), 2)).await.unwrap(), []);
+    assert_eq!(
+        store.claim(claim_at(at(10), 2)).await.unwrap().executions,
+        []
+    );
 }

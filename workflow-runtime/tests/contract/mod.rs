@@ -5,6 +5,7 @@
 mod callbacks;
 mod children;
 mod claims;
+mod corrupt;
 mod purge;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use workflow_runtime::{ErrorInfo, Event, EventKind, Status};
 pub use self::callbacks::*;
 pub use self::children::*;
 pub use self::claims::*;
+pub use self::corrupt::*;
 pub use self::purge::*;
 
 pub fn at(secs: u64) -> SystemTime {
@@ -53,6 +55,7 @@ pub fn new(id: &str, name: &str, workflow: &str) -> NewExecution {
         id: id.to_owned(),
         name: name.to_owned(),
         workflow: workflow.to_owned(),
+        path: Some(format!("shop::{workflow}")),
         version: "v1".to_owned(),
         input: r#"{"n":1}"#.to_owned(),
         checkpoint: checkpoint(r#"{"Start":1}"#, Status::Running, None),
@@ -124,6 +127,7 @@ pub async fn creates_and_reads_back(store: &dyn Store) {
     let stored = store.execution("e1").await.unwrap().unwrap();
     assert_eq!(stored.name, "order-1");
     assert_eq!(stored.workflow, "Order");
+    assert_eq!(stored.path.as_deref(), Some("shop::Order"));
     assert_eq!(stored.version, "v1");
     assert_eq!(stored.input, r#"{"n":1}"#);
     assert_eq!(
@@ -193,7 +197,11 @@ pub async fn a_stale_fence_writes_nothing(store: &dyn Store) {
         .await
         .unwrap();
     // Another worker takes the execution over.
-    let taken = store.claim(claim("w2", at(100), true)).await.unwrap();
+    let taken = store
+        .claim(claim("w2", at(100), true))
+        .await
+        .unwrap()
+        .executions;
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].fence, fence + 1);
     let stale = store

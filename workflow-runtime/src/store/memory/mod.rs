@@ -19,7 +19,7 @@ use self::names::Names;
 use self::pending::Awaited;
 use self::row::{IndexKey, Row, Saved, SecretText};
 use super::{
-    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Created, Filter,
+    AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Claimed, Created, Filter,
     FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
     StoredDefinition, StoredExecution, Transition, check_events,
 };
@@ -319,6 +319,7 @@ impl Store for MemoryStore {
                 id,
                 name,
                 workflow,
+                path,
                 version,
                 input,
                 checkpoint,
@@ -331,6 +332,7 @@ impl Store for MemoryStore {
                 id: Arc::clone(&id),
                 name: Arc::clone(&name),
                 workflow: inner.names.intern(&workflow)?,
+                path: path.map(|p| inner.names.intern(&p)).transpose()?,
                 version: inner.names.intern(&version)?,
                 input: input.into_boxed_str(),
                 started_at,
@@ -396,7 +398,7 @@ impl Store for MemoryStore {
         })
     }
 
-    fn claim(&self, claim: Claim) -> StoreFuture<'_, Vec<StoredExecution>> {
+    fn claim(&self, claim: Claim) -> StoreFuture<'_, Claimed> {
         self.with(move |inner| {
             let slots = inner.claimable(&claim);
             let mut claimed = Vec::with_capacity(slots.len());
@@ -407,7 +409,11 @@ impl Store for MemoryStore {
                 });
                 claimed.push(inner.rows[slot as usize].stored(&inner.names));
             }
-            Ok(claimed)
+            // Rows are kept as typed values: none is corrupt.
+            Ok(Claimed {
+                executions: claimed,
+                corrupt: Vec::new(),
+            })
         })
     }
 

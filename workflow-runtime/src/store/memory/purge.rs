@@ -138,6 +138,7 @@ mod tests {
             id: id.to_owned(),
             name: format!("name-{id}"),
             workflow: "W".to_owned(),
+            path: None,
             version: "v".to_owned(),
             input: "1".to_owned(),
             checkpoint: checkpoint(Status::Running, None),
@@ -251,6 +252,7 @@ mod tests {
             .claim(claim)
             .await
             .unwrap()
+            .executions
             .into_iter()
             .map(|e| e.id)
             .collect();

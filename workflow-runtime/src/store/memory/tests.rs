@@ -113,6 +113,7 @@ async fn the_indexes_agree_with_a_scan_of_every_row() {
                         id: id.clone(),
                         name: id,
                         workflow: "W".to_owned(),
+                        path: None,
                         version: "v".to_owned(),
                         input: "1".to_owned(),
                         checkpoint: checkpoint(Status::Running, wake),
@@ -168,7 +169,7 @@ async fn the_indexes_agree_with_a_scan_of_every_row() {
                     let expired = if rng.bool() { now } else { at(1_000) };
                     let claim = claim(now, expired, rng.usize(0..4));
                     let expected = eligible(&store, &claim);
-                    let claimed = store.claim(claim.clone()).await.unwrap();
+                    let claimed = store.claim(claim.clone()).await.unwrap().executions;
                     // The earliest due, up to the limit.
                     let want: Vec<_> = expected
                         .iter()
@@ -207,6 +208,7 @@ async fn a_claim_takes_the_earliest_due_first() {
             id: id.to_owned(),
             name: id.to_owned(),
             workflow: "W".to_owned(),
+            path: None,
             version: "v".to_owned(),
             input: "1".to_owned(),
             checkpoint: checkpoint(Status::Running, wake),
@@ -216,7 +218,11 @@ async fn a_claim_takes_the_earliest_due_first() {
         store.create(new, "w", at(0)).await.unwrap();
         store.release(id, 1).await.unwrap();
     }
-    let claimed = store.claim(claim(at(100), at(100), 2)).await.unwrap();
+    let claimed = store
+        .claim(claim(at(100), at(100), 2))
+        .await
+        .unwrap()
+        .executions;
     let ids: Vec<_> = claimed.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["now", "early"]);
 }
@@ -228,6 +234,7 @@ async fn a_taken_id_is_refused_and_changes_nothing() {
         id: "e1".to_owned(),
         name: name.to_owned(),
         workflow: "W".to_owned(),
+        path: None,
         version: "v".to_owned(),
         input: "1".to_owned(),
         checkpoint: checkpoint(Status::Running, None),

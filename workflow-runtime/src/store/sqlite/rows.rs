@@ -34,100 +34,109 @@ pub(super) fn count(value: i64) -> u64 {
 
 pub(super) const COLUMNS: &str = "id, name, workflow, version, input, state, entry, attempt, retries, \
     waiting, wake_at, status, output, error_name, error_cause, started_at, stopped_at, \
-    last_event_id, fence, state_name, callback_secret";
+    last_event_id, fence, state_name, callback_secret, workflow_path";
 
-/// A row as read, before it is checked.
-pub(super) struct RawRow {
-    id: String,
-    name: String,
-    workflow: String,
-    version: String,
-    input: String,
-    state: String,
-    entry: i64,
-    attempt: i64,
-    retries: String,
-    waiting: Option<String>,
-    wake_at: Option<i64>,
-    status: String,
-    output: Option<String>,
-    error_name: Option<String>,
-    error_cause: Option<String>,
-    started_at: i64,
-    stopped_at: Option<i64>,
-    last_event_id: i64,
-    fence: i64,
-    state_name: String,
-    callback_secret: String,
-}
-
-pub(super) fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
-    Ok(RawRow {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        workflow: row.get(2)?,
-        version: row.get(3)?,
-        input: row.get(4)?,
-        state: row.get(5)?,
-        entry: row.get(6)?,
-        attempt: row.get(7)?,
-        retries: row.get(8)?,
-        waiting: row.get(9)?,
-        wake_at: row.get(10)?,
-        status: row.get(11)?,
-        output: row.get(12)?,
-        error_name: row.get(13)?,
-        error_cause: row.get(14)?,
-        started_at: row.get(15)?,
-        stopped_at: row.get(16)?,
-        last_event_id: row.get(17)?,
-        fence: row.get(18)?,
-        state_name: row.get(19)?,
-        callback_secret: row.get(20)?,
+/// An execution row, read with [`COLUMNS`]. A column that does not read
+/// back as written (a value of the wrong type, an unknown status, retry
+/// counters that are not JSON) is a [`StoreError::Corrupt`] naming the
+/// execution and the column: the error of this row, not of the query that
+/// read it, so the rows beside it still serve.
+pub(super) fn execution(row: &rusqlite::Row<'_>) -> Result<StoredExecution, StoreError> {
+    let id = row
+        .get::<_, String>(0)
+        .map_err(|error| StoreError::Corrupt {
+            execution: row
+                .get_ref(0)
+                .map(|value| format!("{value:?}"))
+                .unwrap_or_default(),
+            what: "id",
+            detail: error.to_string(),
+        })?;
+    let columns = Columns { row, id: &id };
+    let status: String = columns.get(11, "status")?;
+    let status = Status::from_name(&status)
+        .ok_or_else(|| columns.corrupt("status", format!("unknown status `{status}`")))?;
+    let retries: String = columns.get(8, "retry counters")?;
+    let retries: Vec<u32> = serde_json::from_str(&retries)
+        .map_err(|e| columns.corrupt("retry counters", e.to_string()))?;
+    let attempt: i64 = columns.get(7, "attempt")?;
+    let attempt = u32::try_from(attempt)
+        .map_err(|_| columns.corrupt("attempt", format!("{attempt} is not an attempt")))?;
+    let error_name: Option<String> = columns.get(13, "error")?;
+    let error_cause: Option<String> = columns.get(14, "error")?;
+    Ok(StoredExecution {
+        checkpoint: Checkpoint {
+            state: columns.get(5, "state")?,
+            state_name: columns.get(19, "state name")?,
+            entry: count(columns.get(6, "entry")?),
+            attempt,
+            retries,
+            waiting: columns.get(9, "wait")?,
+            wake_at: columns.get::<Option<i64>>(10, "wake-up time")?.map(time),
+            status,
+            output: columns.get(12, "output")?,
+            error: error_name.map(|name| ErrorInfo::new(name, error_cause.unwrap_or_default())),
+        },
+        name: columns.get(1, "name")?,
+        workflow: columns.get(2, "workflow")?,
+        path: columns.get(21, "workflow path")?,
+        version: columns.get(3, "version")?,
+        input: columns.get(4, "input")?,
+        started_at: time(columns.get(15, "start time")?),
+        stopped_at: columns.get::<Option<i64>>(16, "stop time")?.map(time),
+        last_event_id: count(columns.get(17, "last event id")?),
+        fence: count(columns.get(18, "fence")?),
+        callback_secret: columns.get(20, "callback secret")?,
+        id,
     })
 }
 
-impl RawRow {
-    pub(super) fn check(self) -> Result<StoredExecution, StoreError> {
-        let corrupt = |what, detail: String| StoreError::Corrupt {
-            execution: self.id.clone(),
+/// One execution row's columns, each read as its type or reported as
+/// that execution's corrupt column.
+struct Columns<'r, 'a> {
+    row: &'r rusqlite::Row<'a>,
+    id: &'r str,
+}
+
+impl Columns<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(
+        &self,
+        index: usize,
+        what: &'static str,
+    ) -> Result<T, StoreError> {
+        self.row
+            .get(index)
+            .map_err(|error| self.corrupt(what, error.to_string()))
+    }
+
+    fn corrupt(&self, what: &'static str, detail: String) -> StoreError {
+        StoreError::Corrupt {
+            execution: self.id.to_owned(),
             what,
             detail,
-        };
-        let status = Status::from_name(&self.status)
-            .ok_or_else(|| corrupt("status", format!("unknown status `{}`", self.status)))?;
-        let retries: Vec<u32> = serde_json::from_str(&self.retries)
-            .map_err(|e| corrupt("retry counters", e.to_string()))?;
-        let attempt = u32::try_from(self.attempt)
-            .map_err(|_| corrupt("attempt", format!("{} is not an attempt", self.attempt)))?;
-        let error = match (self.error_name, self.error_cause) {
-            (Some(name), cause) => Some(ErrorInfo::new(name, cause.unwrap_or_default())),
-            (None, _) => None,
-        };
-        Ok(StoredExecution {
-            checkpoint: Checkpoint {
-                state: self.state,
-                state_name: self.state_name,
-                entry: count(self.entry),
-                attempt,
-                retries,
-                waiting: self.waiting,
-                wake_at: self.wake_at.map(time),
-                status,
-                output: self.output,
-                error,
-            },
-            id: self.id,
-            name: self.name,
-            workflow: self.workflow,
-            version: self.version,
-            input: self.input,
-            started_at: time(self.started_at),
-            stopped_at: self.stopped_at.map(time),
-            last_event_id: count(self.last_event_id),
-            fence: count(self.fence),
-            callback_secret: self.callback_secret,
-        })
+        }
+    }
+}
+
+/// The error of a row a scan (a list, a claim) leaves out: a corrupt one
+/// is logged, naming the execution and the column, and handed back, so one
+/// bad row does not stop the store; any other error is the scan's own.
+pub(super) fn left_out(error: StoreError) -> Result<StoreError, StoreError> {
+    match &error {
+        StoreError::Corrupt {
+            execution,
+            what,
+            detail,
+        } => {
+            tracing::error!(
+                %execution,
+                column = what,
+                %detail,
+                "left out an execution whose row is corrupt"
+            );
+            Ok(error)
+        }
+        _ => Err(error),
     }
 }
 
@@ -156,17 +165,19 @@ pub(super) fn load(
     connection: &Connection,
     id: &str,
 ) -> Result<Option<StoredExecution>, StoreError> {
-    let raw = query_cached(
+    query_cached(
         connection,
         &format!("SELECT {COLUMNS} FROM executions WHERE id = ?1"),
         [id],
-        raw,
+        |row| Ok(execution(row)),
     )
     .optional()
-    .map_err(database)?;
-    raw.map(RawRow::check).transpose()
+    .map_err(database)?
+    .transpose()
 }
 
+/// The executions a query selects, in its order, less the corrupt ones
+/// (see [`left_out`]).
 pub(super) fn select(
     connection: &Connection,
     sql: &str,
@@ -174,21 +185,31 @@ pub(super) fn select(
 ) -> Result<Vec<StoredExecution>, StoreError> {
     let mut statement = connection.prepare_cached(sql).map_err(database)?;
     let rows = statement
-        .query_map(params, raw)
+        .query_map(params, |row| Ok(execution(row)))
         .map_err(database)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(database)?;
-    rows.into_iter().map(RawRow::check).collect()
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row {
+            Ok(execution) => found.push(execution),
+            Err(error) => drop(left_out(error)?),
+        }
+    }
+    Ok(found)
 }
 
-pub(super) fn fence_of(connection: &Connection, id: &str) -> Result<u64, StoreError> {
-    connection
-        .prepare_cached("SELECT fence FROM executions WHERE id = ?1")
-        .and_then(|mut select| select.query_row([id], |row| row.get::<_, i64>(0)))
-        .optional()
-        .map_err(database)?
-        .map(count)
-        .ok_or_else(|| StoreError::NotFound(id.to_owned()))
+/// Whether an execution with this id is stored (whatever its row holds).
+pub(super) fn exists(connection: &Connection, id: &str) -> Result<bool, StoreError> {
+    query_cached(
+        connection,
+        "SELECT 1 FROM executions WHERE id = ?1",
+        [id],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|found| found.is_some())
+    .map_err(database)
 }
 
 /// Where a running execution's history and timer stand, for a write.

@@ -113,6 +113,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX executions_ended ON executions (stopped_at) WHERE status <> 'Running';
 "#,
+    // The workflow's path (module and enum), which tells workflows of one
+    // name apart. Executions from before have none: recovery finds their
+    // workflow by its name and version.
+    r#"
+    ALTER TABLE executions ADD COLUMN workflow_path TEXT;
+"#,
 ];
 
 /// Settings and schema for a freshly opened connection.
