@@ -53,9 +53,9 @@ pub use workflow_macros::workflow;
 pub use workflow_runtime::{
     CallbackError, CallbackToken, Caught, Clock, Ctx, Description, Engine, EngineBuilder,
     EngineError, ErrorInfo, Event, EventKind, ExecutionError, ExecutionHandle, Failure,
-    IdempotencyKey, Interrupt, Limits, PendingCallback, PendingCallbacks, PendingFilter, Recovery,
-    RecoveryError, Runner, Shutdown, Status, Step, StepCx, TaskError, Timeline, VersionPolicy,
-    WaitUntil, Workflow, overlay, store, timeline,
+    IdempotencyKey, Limits, PendingCallback, PendingCallbacks, PendingFilter, Recovery,
+    RecoveryError, Runner, Shutdown, Status, TaskError, Timeline, VersionPolicy, Workflow, overlay,
+    store, timeline,
 };
 
 /// The many-machines store: [`PostgresStore`](postgres::PostgresStore)

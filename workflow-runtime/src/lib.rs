@@ -27,6 +27,7 @@ mod status;
 mod step;
 pub mod store;
 mod token;
+#[doc(hidden)]
 pub mod typing;
 mod workflow;
 
@@ -39,8 +40,13 @@ pub use engine::{
     PendingCallbacks, PendingFilter, Recovery, RecoveryError, Shutdown, Status, VersionPolicy,
     version_of,
 };
-pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+// The macro's plumbing is public for the code it generates, and hidden:
+// the step protocol below, `Interrupt` and `typing`.
+#[doc(hidden)]
+pub use error::Interrupt;
+pub use error::{ErrorInfo, ExecutionError, Failure, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};
+#[doc(hidden)]
 pub use step::{Attempted, Step, StepCx, WaitUntil, branch_info};
 pub use workflow::Workflow;
 pub use workflow_core as core;

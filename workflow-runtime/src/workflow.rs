@@ -66,6 +66,7 @@ pub trait Workflow: Sized + Send + 'static {
     ///
     /// This is the generated dispatch: one `match` arm per state. It does not
     /// wait, retry or loop; the driver does.
+    #[doc(hidden)]
     fn step<'a>(
         self,
         cx: StepCx<'a, Self::Context>,
