@@ -321,6 +321,19 @@ where
 pub fn call<M, Cx, A, F: StateFn<Cx, A, M>>(context: Cx, arg: A, function: F) -> F::Out {
     function.call(context, arg)
 }
+/// The name a child's failure has when one of its tasks failed with the
+/// variant `variant` of `E`, the error type that `pattern` matches: what a
+/// Parallel or Map state's `on = [E::Variant]` compares the failure with.
+///
+/// The pattern (`|e| matches!(e, E::Variant { .. })`) is never called: it
+/// has the compiler resolve the path, so a type or variant that does not
+/// exist is an error on the user's token, as in a task's matcher, and it
+/// names the type even when the path is the variant alone.
+pub fn variant_name<E>(pattern: fn(&E) -> bool, variant: &str) -> String {
+    let _ = pattern;
+    crate::error::variant_name::<E>(variant)
+}
+
 /// A child's output to JSON and back, for its checkpoint.
 #[doc(hidden)]
 pub struct Codec<T> {

@@ -8,7 +8,6 @@ use syn::spanned::Spanned;
 use super::step::Gen;
 use super::{local, respan};
 use crate::ast::{MatcherAst, StateAst};
-use crate::lower;
 
 /// How a state's errors are matched: by pattern on the handler's typed error,
 /// or by name on a branch's failure.
@@ -110,9 +109,24 @@ impl Gen<'_> {
             (MatcherAst::HeartbeatTimeout(_), ErrorMode::Branch) => {
                 quote!((__info.name == "States.HeartbeatTimeout"))
             }
+            // By name, as a child reports its failure; the name is the
+            // runtime's for the variant's own type, and the path is checked
+            // by the compiler as a pattern.
             (MatcherAst::Variant(path), ErrorMode::Branch) => {
-                let name = lower::error_name(path);
-                quote!((__info.name == #name))
+                let span = path.span();
+                let info_at = local("__info", span);
+                let rt = respan(rt, span);
+                let variant = path
+                    .segments
+                    .last()
+                    .map(|segment| segment.ident.to_string())
+                    .unwrap_or_default();
+                quote_spanned! {span=>
+                    (#info_at.name == #rt::typing::variant_name(
+                        |__e| ::core::matches!(__e, #path { .. }),
+                        #variant,
+                    ))
+                }
             }
         });
         quote!((false #(|| #each)*))
