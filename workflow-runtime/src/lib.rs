@@ -42,5 +42,6 @@ pub use engine::{
 pub use error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};
 pub use step::{Attempted, Step, StepCx, WaitUntil, branch_info};
+pub use typing::{HandlerError, Restored, RunsOn, Stored};
 pub use workflow::Workflow;
 pub use workflow_core as core;

@@ -8,6 +8,8 @@
 use std::future::Future;
 
 use crate::context::Caught;
+use crate::error::TaskError;
+use crate::step::Attempted;
 use crate::workflow::Workflow;
 
 /// A value that a state can receive as its data: exactly the state's type.
@@ -41,13 +43,15 @@ pub fn edge<T, V: Receives<T>>(value: V) -> T {
 pub trait TaskOutput {
     /// The output on success.
     type Ok;
-    /// The handler's error type.
-    type Err: std::fmt::Debug + std::fmt::Display;
+    /// The handler's error type, checked to be a [`HandlerError`] where
+    /// the task runs: a bound here would be reported through this trait
+    /// and the future's, not on the error type.
+    type Err;
     /// The result.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
-impl<T, E: std::fmt::Debug + std::fmt::Display> TaskOutput for Result<T, E> {
+impl<T, E> TaskOutput for Result<T, E> {
     type Ok = T;
     type Err = E;
     fn into_result(self) -> Result<T, E> {
@@ -72,6 +76,25 @@ where
     F::Output: TaskOutput,
 {
     type Result = F::Output;
+}
+
+/// A task handler's error type: the history records its `Debug` (the
+/// variant, as the error's name) and its `Display` (the cause).
+#[diagnostic::on_unimplemented(
+    message = "a task handler's error type must implement `Debug` and `Display`, and `{Self}` does not implement both",
+    label = "this handler's error type is `{Self}`",
+    note = "derive `Debug` and implement `Display` for `{Self}` (`#[derive(Debug, thiserror::Error)]` does both); the history records the variant as the error's name and the text as its cause"
+)]
+pub trait HandlerError: std::fmt::Debug + std::fmt::Display {}
+
+impl<E: std::fmt::Debug + std::fmt::Display> HandlerError for E {}
+
+/// A failed task attempt, described: its name and cause, for the history
+/// and the matchers. The handler's error type is checked here, on its own,
+/// so that a type without `Debug` or `Display` is one error that names it.
+pub fn attempted<E: HandlerError>(error: TaskError<E>) -> Attempted<E> {
+    let info = error.info();
+    Attempted { error, info }
 }
 
 /// An input that a state sends more than once: again after a failure (with
@@ -242,7 +265,7 @@ pub fn output<T, V: Ends<T>>(value: V) -> T {
     label = "this workflow's input or context type does not fit",
     note = "a branch workflow's input must be the parallel state's data type, a map workflow's input the type of the items, and both must have this workflow's context type"
 )]
-pub trait Branch<In, C>: Workflow {
+pub trait Branch<In, C>: Workflow<Context = C> {
     /// The workflow's output, named through this trait so that a misfit
     /// leaves no other type to check (and no second error).
     type Out: Send + 'static;
@@ -321,6 +344,44 @@ where
 pub fn call<M, Cx, A, F: StateFn<Cx, A, M>>(context: Cx, arg: A, function: F) -> F::Out {
     function.call(context, arg)
 }
+/// A workflow that runs on an engine whose context is of type `C`: its
+/// own context type is `C`.
+///
+/// It holds through the workflow's [`Branch`] impl, which `#[workflow]`
+/// writes for exactly its own context type (even after an error), so a
+/// misfit is that impl missing, reported with this message, rather than a
+/// mismatch of associated types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run on an `Engine<{C}>`: its context is of another type",
+    label = "`{Self}`'s context is not `{C}`",
+    note = "the value given to `Engine::new` (or `Engine::builder`) is the context of every workflow the engine runs: its type must be the one in `#[workflow(context = ...)]`, `()` without it"
+)]
+pub trait RunsOn<C>: Workflow<Context = C> {}
+
+impl<W, C> RunsOn<C> for W where W: Workflow + Branch<<W as Workflow>::Input, C> {}
+
+/// A value an engine writes: the workflow's enum (every checkpoint, with
+/// its states' data) and its output.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must derive Serialize to run on an Engine (it is stored)",
+    label = "`{Self}` is not `Serialize`",
+    note = "an engine writes every checkpoint (the workflow's enum, with its states' data) and the output to its store, and reads them back to resume: `#[derive(Serialize, Deserialize)]`"
+)]
+pub trait Stored: serde::Serialize {}
+
+impl<T: serde::Serialize> Stored for T {}
+
+/// A value an engine reads back to resume: the workflow's enum and its
+/// output.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must derive Deserialize to run on an Engine (it is read back to resume)",
+    label = "`{Self}` is not `Deserialize`",
+    note = "an engine writes every checkpoint (the workflow's enum, with its states' data) and the output to its store, and reads them back to resume: `#[derive(Serialize, Deserialize)]`"
+)]
+pub trait Restored: serde::de::DeserializeOwned {}
+
+impl<T: serde::de::DeserializeOwned> Restored for T {}
+
 /// The name a child's failure has when one of its tasks failed with the
 /// variant `variant` of `E`, the error type that `pattern` matches: what a
 /// Parallel or Map state's `on = [E::Variant]` compares the failure with.

@@ -40,6 +40,11 @@ impl Gen<'_> {
                 let run = quote_spanned! {span=>
                     #cx.task(#handler(#cx.task_ctx(), #arg)).await
                 };
+                // The error type is checked where the error is described,
+                // on its own, so that a misfit names it.
+                let rt_at = respan(rt, span);
+                let failed_at = local("__failed", span);
+                let attempted = quote_spanned!(span=> #rt_at::typing::attempted(#failed_at));
                 let out = local("__out", Span::call_site());
                 let deliver = self.deliver(next, &out);
                 let failure = self.failure(s, ErrorMode::Task);
@@ -47,7 +52,8 @@ impl Gen<'_> {
                     #workflow::#state(#input) => {
                         match #run {
                             ::core::result::Result::Ok(#out) => #deliver,
-                            ::core::result::Result::Err(__attempted) => {
+                            ::core::result::Result::Err(__failed) => {
+                                let __attempted = #attempted;
                                 let __error = __attempted.error;
                                 let __info = __attempted.info;
                                 #failure
