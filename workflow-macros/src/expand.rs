@@ -55,6 +55,7 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
         m,
         rt: &rt,
         output_ty: &output_ty,
+        context_ty: &context_ty,
     };
     let arms = m.states.iter().map(|s| generator.arm(s));
     let children = child_paths(m).into_iter().map(|child| {

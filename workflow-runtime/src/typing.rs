@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use crate::context::Caught;
+use crate::context::{Caught, Ctx};
 use crate::error::TaskError;
 use crate::step::Attempted;
 use crate::workflow::Workflow;
@@ -32,6 +32,68 @@ impl<T> Receives<T> for T {
 /// Checks that `value` is the data of a state of type `T`, and returns it.
 pub fn edge<T, V: Receives<T>>(value: V) -> T {
     value.receive()
+}
+
+/// A task handler for a state whose data is `In`, in a workflow whose
+/// context is `C`: `async fn(Ctx<'_, C>, In) -> Result<Out, E>`.
+///
+/// `Out` (the next state's data type, or the workflow's output) is there
+/// for the message only: the output is checked where it goes, on the
+/// `next = X` token. `M` tells the impls apart; the second never applies,
+/// and it is there so that a handler of another shape matches neither and
+/// the compiler reports this trait, with this message, rather than the
+/// `FnOnce` bound inside the first.
+#[diagnostic::on_unimplemented(
+    message = "this task's handler must be `async fn(cx: Ctx<'_, {C}>, input: {In}) -> Result<{Out}, E>`",
+    label = "expected `async fn(Ctx<'_, {C}>, {In}) -> Result<{Out}, E>`",
+    note = "a task handler takes the context first, as `Ctx<'_, {C}>` (not `&{C}`), then the state's data by value; `E` is its error type, which implements `Debug` and `Display`"
+)]
+pub trait TaskFn<'a, C: 'a, In, Out, M> {
+    /// What calling the handler gives.
+    type Future;
+    /// Calls the handler.
+    fn call(self, cx: Ctx<'a, C>, input: In) -> Self::Future;
+}
+
+/// [`TaskFn`]'s marker for `fn(Ctx<'_, C>, In) -> Future`.
+#[doc(hidden)]
+pub struct Handler;
+
+/// [`TaskFn`]'s marker for the impl that never applies.
+#[doc(hidden)]
+pub struct NotAHandler;
+
+/// Implemented by nothing: the bound of [`TaskFn`]'s second impl.
+#[doc(hidden)]
+pub trait Unimplemented {}
+
+impl<'a, C: 'a, In, Out, F, Fut> TaskFn<'a, C, In, Out, Handler> for F
+where
+    F: FnOnce(Ctx<'a, C>, In) -> Fut,
+{
+    type Future = Fut;
+    fn call(self, cx: Ctx<'a, C>, input: In) -> Fut {
+        self(cx, input)
+    }
+}
+
+impl<'a, C: 'a, In, Out, F: Unimplemented> TaskFn<'a, C, In, Out, NotAHandler> for F {
+    type Future = std::future::Pending<()>;
+    fn call(self, _cx: Ctx<'a, C>, _input: In) -> Self::Future {
+        std::future::pending()
+    }
+}
+
+/// Calls a task handler on the state's data, checked to be a [`TaskFn`]:
+/// the context's, the data's and the output's types are the macro's, so
+/// the message names them, and the handler comes last so that they are
+/// known when it is checked.
+pub fn task<'a, C: 'a, In, Out, M, F: TaskFn<'a, C, In, Out, M>>(
+    cx: Ctx<'a, C>,
+    input: In,
+    handler: F,
+) -> F::Future {
+    handler.call(cx, input)
 }
 
 /// What a task handler returns: a `Result`.
@@ -286,7 +348,7 @@ pub trait Branch<In, C>: Workflow<Context = C> {
     }
 }
 
-/// A choice, pass, wait or map items function: `fn(A) -> R`, or
+/// A pass, wait or map items function: `fn(A) -> R`, or
 /// `fn(Cx, A) -> R` to read the workflow's context `Cx` (`&C`) as well. `A`
 /// is the state's data (a wait's and a map's by reference).
 ///
@@ -334,7 +396,7 @@ where
     }
 }
 
-/// Calls a choice, pass, wait or map items function in whichever form it
+/// Calls a pass, wait or map items function in whichever form it
 /// has.
 ///
 /// The function comes last: the compiler then knows the context's and the
@@ -381,6 +443,47 @@ impl<T: serde::Serialize> Stored for T {}
 pub trait Restored: serde::de::DeserializeOwned {}
 
 impl<T: serde::de::DeserializeOwned> Restored for T {}
+
+/// A choice function: `fn(A) -> R`, or `fn(Cx, A) -> R` to read the
+/// workflow's context `Cx` (`&C`) as well, where `R` is the choice's enum
+/// of targets.
+///
+/// [`StateFn`] with the return type fixed: an `async fn`, or one that
+/// returns another type, fits neither form and is reported here with the
+/// whole signature, not as a future where the enum was expected.
+#[diagnostic::on_unimplemented(
+    message = "this choice function must be `fn(input: {A}) -> {R}`, or `fn(context: {Cx}, input: {A}) -> {R}`",
+    label = "expected `fn({A}) -> {R}` or `fn({Cx}, {A}) -> {R}`",
+    note = "a choice function is a plain `fn` (not `async`) that takes the state's data by value, after the workflow's context by reference if it reads it, and returns the choice's enum of targets"
+)]
+pub trait ChoiceFn<Cx, A, R, M> {
+    /// Calls the function, with the context if it takes it.
+    fn choose(self, context: Cx, arg: A) -> R;
+}
+
+impl<F, Cx, A, R> ChoiceFn<Cx, A, R, WithoutContext> for F
+where
+    F: FnOnce(A) -> R,
+{
+    fn choose(self, _context: Cx, arg: A) -> R {
+        self(arg)
+    }
+}
+
+impl<F, Cx, A, R> ChoiceFn<Cx, A, R, WithContext> for F
+where
+    F: FnOnce(Cx, A) -> R,
+{
+    fn choose(self, context: Cx, arg: A) -> R {
+        self(context, arg)
+    }
+}
+
+/// Calls a choice function in whichever form it has; like [`call`], the
+/// function comes last.
+pub fn choose<R, M, Cx, A, F: ChoiceFn<Cx, A, R, M>>(context: Cx, arg: A, function: F) -> R {
+    function.choose(context, arg)
+}
 
 /// The name a child's failure has when one of its tasks failed with the
 /// variant `variant` of `E`, the error type that `pattern` matches: what a

@@ -15,6 +15,7 @@ pub(super) struct Gen<'a> {
     pub(super) m: &'a Machine,
     pub(super) rt: &'a TokenStream,
     pub(super) output_ty: &'a TokenStream,
+    pub(super) context_ty: &'a TokenStream,
 }
 
 impl Gen<'_> {
@@ -37,12 +38,19 @@ impl Gen<'_> {
                 } else {
                     quote!(#input_at)
                 };
+                let context_ty = self.context_ty;
+                let ty = &s.ty;
+                let out_ty = self.target_type(next);
+                let rt_at = respan(rt, span);
+                // The types are named, not inferred, so that a misfit's
+                // message spells out the whole signature the task expects.
                 let run = quote_spanned! {span=>
-                    #cx.task(#handler(#cx.task_ctx(), #arg)).await
+                    #cx.task(#rt_at::typing::task::<#context_ty, #ty, #out_ty, _, _>(
+                        #cx.task_ctx(), #arg, #handler,
+                    )).await
                 };
                 // The error type is checked where the error is described,
                 // on its own, so that a misfit names it.
-                let rt_at = respan(rt, span);
                 let failed_at = local("__failed", span);
                 let attempted = quote_spanned!(span=> #rt_at::typing::attempted(#failed_at));
                 let out = local("__out", Span::call_site());
@@ -65,11 +73,17 @@ impl Gen<'_> {
             KindSpec::Choice { handler, .. } => {
                 let span = handler.span();
                 let module = module_ident(self.m);
-                let call = self.call(handler, false);
-                let annotation = quote_spanned!(span=> #module::#state);
+                let rt_at = respan(rt, span);
+                let cx = local("__cx", span);
+                let input_at = local("__input", span);
+                let choice = quote_spanned! {span=>
+                    #rt_at::typing::choose::<#module::#state, _, _, _, _>(
+                        #cx.context(), #input_at, #handler,
+                    )
+                };
                 quote! {
                     #workflow::#state(#input) => {
-                        let __choice: #annotation = #call;
+                        let __choice = #choice;
                         #rt::Step::Next(::core::convert::From::from(__choice))
                     }
                 }
@@ -224,7 +238,7 @@ impl Gen<'_> {
         }
     }
 
-    /// A call of a choice, pass, wait or map items function `f` on the
+    /// A call of a pass, wait or map items function `f` on the
     /// state's data (by reference for a wait's and a map's), with the
     /// workflow's context first if `f` takes it: the runtime's `StateFn`
     /// tells the two forms apart by the function's signature.
@@ -239,6 +253,22 @@ impl Gen<'_> {
             quote!(#input_at)
         };
         quote_spanned!(span=> #rt::typing::call(#cx.context(), #arg, #f))
+    }
+
+    /// The data type of the state `target` leads to: the next state's, or
+    /// the workflow's output for `end`.
+    fn target_type(&self, target: &Target) -> TokenStream {
+        match target {
+            Target::Next(next) => match self.m.state(next) {
+                Some(state) => {
+                    let ty = &state.ty;
+                    quote!(#ty)
+                }
+                // An unknown target is reported already.
+                None => quote!(()),
+            },
+            Target::End(_) => self.output_ty.clone(),
+        }
     }
 
     /// A copy of the state's input, checked to be `Clone` on the state's own
