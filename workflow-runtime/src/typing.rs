@@ -12,6 +12,12 @@ use crate::error::TaskError;
 use crate::step::Attempted;
 use crate::workflow::Workflow;
 
+mod probes;
+
+pub use probes::{
+    ChildProbe, Codec, CodecProbe, CollectNothing, CollectWorkflow, NoCodec, SerdeCodec,
+};
+
 /// A value that a state can receive as its data: exactly the state's type.
 #[diagnostic::on_unimplemented(
     message = "this state receives `{Self}`, but its data type is `{T}`",
@@ -498,47 +504,6 @@ pub fn variant_name<E>(pattern: fn(&E) -> bool, variant: &str) -> String {
     crate::error::variant_name::<E>(variant)
 }
 
-/// A child's output to JSON and back, for its checkpoint.
-#[doc(hidden)]
-pub struct Codec<T> {
-    /// To JSON.
-    pub encode: fn(&T) -> Result<String, serde_json::Error>,
-    /// From JSON.
-    pub decode: fn(&str) -> Result<T, serde_json::Error>,
-}
-
-/// Finds a child output's [`Codec`] through autoref specialization: a type
-/// that is serde's has one ([`SerdeCodec`]); any other falls back to
-/// [`NoCodec`], so an output type without serde still compiles (and its
-/// children are not kept).
-#[doc(hidden)]
-pub struct CodecProbe<T>(pub std::marker::PhantomData<T>);
-
-/// The probe's method for a serde type: its codec.
-#[doc(hidden)]
-pub trait SerdeCodec<T> {
-    fn codec(&self) -> Option<Codec<T>>;
-}
-
-impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeCodec<T> for CodecProbe<T> {
-    fn codec(&self) -> Option<Codec<T>> {
-        Some(Codec {
-            encode: |output| serde_json::to_string(output),
-            decode: |json| serde_json::from_str(json),
-        })
-    }
-}
-
-/// The probe's method for any other type: no codec.
-#[doc(hidden)]
-pub trait NoCodec<T> {
-    fn codec(&self) -> Option<Codec<T>> {
-        None
-    }
-}
-
-impl<T> NoCodec<T> for &CodecProbe<T> {}
-
 /// What `#[wait(until = f)]` computes: a point in time.
 #[diagnostic::on_unimplemented(
     message = "`until = f` must return a `SystemTime`, but this function returns `{Self}`",
@@ -582,35 +547,3 @@ impl WaitDelay for std::time::Duration {
 pub fn delay<T: WaitDelay>(duration: T) -> crate::step::WaitUntil {
     crate::step::WaitUntil::Elapsed(duration.duration())
 }
-
-/// Finds a Parallel branch's or Map item's definition for
-/// [`Workflow::children`], through autoref specialization: a type that is a
-/// workflow is collected ([`CollectWorkflow`]); one that is not falls back to
-/// [`CollectNothing`], so a wrong branch type gives only the one error the
-/// state's own check reports.
-#[doc(hidden)]
-pub struct ChildProbe<T>(pub std::marker::PhantomData<T>);
-
-/// The probe's method for a workflow: its definition, then its children.
-#[doc(hidden)]
-pub trait CollectWorkflow {
-    fn collect_into(&self, found: &mut Vec<&'static workflow_core::Definition>);
-}
-
-impl<T: Workflow> CollectWorkflow for ChildProbe<T> {
-    fn collect_into(&self, found: &mut Vec<&'static workflow_core::Definition>) {
-        let definition = T::definition();
-        if !found.iter().any(|d| std::ptr::eq(*d, definition)) {
-            found.push(definition);
-            T::collect_children(found);
-        }
-    }
-}
-
-/// The probe's method for anything else: nothing to collect.
-#[doc(hidden)]
-pub trait CollectNothing {
-    fn collect_into(&self, _found: &mut Vec<&'static workflow_core::Definition>) {}
-}
-
-impl<T> CollectNothing for &ChildProbe<T> {}
