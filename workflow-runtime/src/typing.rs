@@ -111,9 +111,9 @@ pub fn task<'a, C: 'a, In, Out, M, F: TaskFn<'a, C, In, Out, M>>(
 pub trait TaskOutput {
     /// The output on success.
     type Ok;
-    /// The handler's error type, checked to be a [`HandlerError`] where
-    /// the task runs: a bound here would be reported through this trait
-    /// and the future's, not on the error type.
+    /// The handler's error type, checked to be a [`HandlerError`] where a
+    /// failure is described ([`attempted`]): a bound here would be
+    /// reported through this trait and the future's, not on the error type.
     type Err;
     /// The result.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
