@@ -58,6 +58,11 @@ pub use workflow_runtime::{
     store, timeline,
 };
 
+// The bounds a workflow meets to run on an engine, and the one a task
+// handler's error type meets: public here, so that the compiler's messages
+// name them by this path rather than the macro's support module.
+pub use workflow_runtime::{HandlerError, Restored, RunsOn, Stored};
+
 /// The many-machines store: [`PostgresStore`](postgres::PostgresStore)
 /// (feature `postgres`).
 #[cfg(feature = "postgres")]

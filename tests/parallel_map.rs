@@ -8,11 +8,15 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use workflow::prelude::*;
+// A matcher may name the variant alone; it is still the variant of `Fault`.
+use Fault::Bad;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Fault {
     #[error("bad item {0}")]
     Bad(u32),
+    #[error("the lab is busy")]
+    Busy,
 }
 
 #[derive(Default)]
@@ -355,11 +359,86 @@ async fn a_map_state_is_retried_whole_then_caught_by_error_name() {
     assert_eq!(started.elapsed(), Duration::from_secs(3 + 60 + 120));
 }
 
+// ------------------------------------------------------ typed matchers
+
+/// Fails every item with `Fault::Busy`, after a second.
+async fn busy(_cx: Ctx<'_, Lab>, _item: u32) -> Result<u32, Fault> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Err(Fault::Busy)
+}
+
+#[workflow(context = Lab)]
+pub enum BusyItem {
+    #[start]
+    #[task(busy, next = Done)]
+    Work(u32),
+    #[succeed]
+    Done(u32),
+}
+
+/// Its branches fail with `Fault::Bad`: the retrier on another variant of
+/// the same type must not fire, the catcher on `Bad` must.
+#[workflow(context = Lab)]
+pub enum Picky {
+    #[start]
+    #[parallel(branches = [Fast, Slow], next = Done)]
+    #[retry(on = [Fault::Busy], max_attempts = 3, interval = "10s")]
+    #[catch(on = [Bad], next = Rescue)]
+    Split(u32),
+    #[succeed]
+    Done((u32, u32)),
+    #[fail(error = "Rescued")]
+    Rescue(Rescued),
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parallel_state_matches_the_variant_its_branch_failed_with_and_no_other() {
+    let lab = lab(&[1]);
+    let started = Instant::now();
+    let error = Picky::run(&lab, 0).await.unwrap_err();
+    assert_eq!(error.failure().unwrap().error, "Rescued");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(1),
+        "caught after the first attempt: the retrier on `Fault::Busy` did not fire"
+    );
+}
+
+/// Its items fail with `Fault::Busy`: the retrier on it must fire, the
+/// catcher on `Fault::Bad` must not.
+#[workflow(context = Lab)]
+pub enum BusyMap {
+    #[start]
+    #[map(BusyItem, items = items, next = Done)]
+    #[retry(on = [Fault::Busy], max_attempts = 1, interval = "10s")]
+    #[catch(on = [Fault::Bad], next = Gave)]
+    Fan(u32),
+    #[succeed]
+    Done(Vec<u32>),
+    #[fail(error = "GaveUp", cause = "the map kept failing")]
+    Gave(Caught<u32, ExecutionError>),
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_map_state_matches_the_variant_its_items_failed_with_and_no_other() {
+    let lab = lab(&[]);
+    let started = Instant::now();
+    let error = BusyMap::run(&lab, 2).await.unwrap_err();
+    assert_eq!(
+        error.failure().unwrap().error,
+        "Fault.Busy",
+        "not caught by the catcher on `Fault::Bad`"
+    );
+    // An attempt (1 s), the retry delay (10 s), the retry (1 s).
+    assert_eq!(started.elapsed(), Duration::from_secs(12));
+}
+
 // Every workflow here exports ASL that asl-validator accepts and DOT that
 // Graphviz renders.
 #[macro_use]
 #[path = "support/exports.rs"]
 mod exports_check;
 validate_exports!(
-    Item, Fast, Slow, Both, Guarded, Batch, Unlimited, Tolerant, Share, RetriedMap
+    Item, Fast, Slow, Both, Guarded, Batch, Unlimited, Tolerant, Share, RetriedMap, BusyItem,
+    Picky, BusyMap
 );

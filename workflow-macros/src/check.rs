@@ -3,7 +3,7 @@
 
 use workflow_core::{Definition, ProblemKind};
 
-use crate::ast::{KindSpec, Machine, Target};
+use crate::ast::{KindSpec, Machine, MatcherAst, Target};
 use crate::ctxt::Errors;
 use crate::lower;
 
@@ -12,6 +12,7 @@ pub(crate) fn check(m: &Machine, def: &Definition, errors: &Errors) {
     check_start(m, errors);
     check_output(m, errors);
     check_module_name(m, errors);
+    check_timeout_matchers(m, errors);
     for problem in workflow_core::check(def) {
         let graph_level = matches!(
             problem.kind,
@@ -113,5 +114,49 @@ fn check_module_name(m: &Machine, errors: &Errors) {
                  choose one: #[workflow(module = {name}_states)]"
             ),
         );
+    }
+}
+
+/// A task times out only under its own `timeout` or `heartbeat`: without
+/// them, a retrier or catcher on `timeout` or `heartbeat_timeout` can never
+/// match, and is refused like retry on a state that cannot fail.
+fn check_timeout_matchers(m: &Machine, errors: &Errors) {
+    for s in &m.states {
+        let Some(KindSpec::Task {
+            timeout, heartbeat, ..
+        }) = s.kind.as_ref().map(|k| &k.spec)
+        else {
+            continue;
+        };
+        let matchers = s
+            .retry
+            .iter()
+            .map(|r| ("retry", &r.on))
+            .chain(s.catch.iter().map(|c| ("catch", &c.on)));
+        for (policy, on) in matchers {
+            for matcher in on {
+                match matcher {
+                    MatcherAst::Timeout(span) if timeout.is_none() && heartbeat.is_none() => {
+                        errors.at(
+                            *span,
+                            format!(
+                                "this #[{policy}] on `timeout` can never match: task `{}` has no `timeout` or `heartbeat`; \
+                                 give it one (`#[task(..., timeout = \"30s\")]`) or leave `timeout` out",
+                                s.ident
+                            ),
+                        )
+                    }
+                    MatcherAst::HeartbeatTimeout(span) if heartbeat.is_none() => errors.at(
+                        *span,
+                        format!(
+                            "this #[{policy}] on `heartbeat_timeout` can never match: task `{}` has no `heartbeat`; \
+                             give it one (`#[task(..., heartbeat = \"10s\")]`) or leave `heartbeat_timeout` out",
+                            s.ident
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+        }
     }
 }

@@ -105,17 +105,24 @@ impl<E: std::error::Error + 'static> std::error::Error for TaskError<E> {
 /// for an enum, the variant that its `Debug` output starts with. The same name
 /// `#[retry(on = [Type::Variant])]` records in the definition.
 pub fn error_name<E: fmt::Debug>(error: &E) -> String {
+    let debug = format!("{error:?}");
+    let variant: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    variant_name::<E>(&variant)
+}
+
+/// The name [`error_name`] gives a value of `E` whose `Debug` starts with
+/// `variant`: `Type.Variant`, or the type's name alone when `variant` is
+/// not one.
+pub(crate) fn variant_name<E>(variant: &str) -> String {
     let full = std::any::type_name::<E>();
     let without_generics = full.split('<').next().unwrap_or(full);
     let type_name = without_generics
         .rsplit("::")
         .next()
         .unwrap_or(without_generics);
-    let debug = format!("{error:?}");
-    let variant: String = debug
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
     let starts_like_ident = variant.chars().next().is_some_and(char::is_alphabetic);
     if starts_like_ident && variant != type_name {
         format!("{type_name}.{variant}")

@@ -121,11 +121,14 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// Runs one attempt of a task: the handler's future under the state's
     /// `timeout` and `heartbeat`, a panic caught, the outcome split into the
     /// output or a [`TaskError`]. One bound (`F: TaskFuture`) checks the
-    /// handler, so a handler of the wrong shape gives one error.
+    /// handler's future, so a handler of the wrong shape gives one error;
+    /// its error type is checked where the error is described
+    /// ([`attempted`](crate::typing::attempted)), so that a misfit there
+    /// is reported on its own.
     pub async fn task<F: TaskFuture>(
         &self,
         handler: F,
-    ) -> Result<<F::Result as TaskOutput>::Ok, Attempted<<F::Result as TaskOutput>::Err>> {
+    ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
         let attempted = if self.timers() == (None, None) {
             // No timers: the handler's own future with panics caught, with
             // none of the layers of `attempt` around it.
@@ -133,15 +136,10 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         } else {
             self.attempt(handler).await
         };
-        let error = match attempted {
-            Ok(result) => match result.into_result() {
-                Ok(output) => return Ok(output),
-                Err(e) => TaskError::Failed(e),
-            },
-            Err(interrupt) => interrupt.into(),
-        };
-        let info = error.info();
-        Err(Attempted { error, info })
+        match attempted {
+            Ok(result) => result.into_result().map_err(TaskError::Failed),
+            Err(interrupt) => Err(interrupt.into()),
+        }
     }
 
     /// Runs one attempt of a future under the state's `timeout` and

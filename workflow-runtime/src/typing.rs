@@ -7,8 +7,16 @@
 
 use std::future::Future;
 
-use crate::context::Caught;
+use crate::context::{Caught, Ctx};
+use crate::error::TaskError;
+use crate::step::Attempted;
 use crate::workflow::Workflow;
+
+mod probes;
+
+pub use probes::{
+    ChildProbe, Codec, CodecProbe, CollectNothing, CollectWorkflow, NoCodec, SerdeCodec,
+};
 
 /// A value that a state can receive as its data: exactly the state's type.
 #[diagnostic::on_unimplemented(
@@ -32,6 +40,68 @@ pub fn edge<T, V: Receives<T>>(value: V) -> T {
     value.receive()
 }
 
+/// A task handler for a state whose data is `In`, in a workflow whose
+/// context is `C`: `async fn(Ctx<'_, C>, In) -> Result<Out, E>`.
+///
+/// `Out` (the next state's data type, or the workflow's output) is there
+/// for the message only: the output is checked where it goes, on the
+/// `next = X` token. `M` tells the impls apart; the second never applies,
+/// and it is there so that a handler of another shape matches neither and
+/// the compiler reports this trait, with this message, rather than the
+/// `FnOnce` bound inside the first.
+#[diagnostic::on_unimplemented(
+    message = "this task's handler must be `async fn(cx: Ctx<'_, {C}>, input: {In}) -> Result<{Out}, E>`",
+    label = "expected `async fn(Ctx<'_, {C}>, {In}) -> Result<{Out}, E>`",
+    note = "a task handler takes the context first, as `Ctx<'_, {C}>` (not `&{C}`), then the state's data by value; `E` is its error type, which implements `Debug` and `Display`"
+)]
+pub trait TaskFn<'a, C: 'a, In, Out, M> {
+    /// What calling the handler gives.
+    type Future;
+    /// Calls the handler.
+    fn call(self, cx: Ctx<'a, C>, input: In) -> Self::Future;
+}
+
+/// [`TaskFn`]'s marker for `fn(Ctx<'_, C>, In) -> Future`.
+#[doc(hidden)]
+pub struct Handler;
+
+/// [`TaskFn`]'s marker for the impl that never applies.
+#[doc(hidden)]
+pub struct NotAHandler;
+
+/// Implemented by nothing: the bound of [`TaskFn`]'s second impl.
+#[doc(hidden)]
+pub trait Unimplemented {}
+
+impl<'a, C: 'a, In, Out, F, Fut> TaskFn<'a, C, In, Out, Handler> for F
+where
+    F: FnOnce(Ctx<'a, C>, In) -> Fut,
+{
+    type Future = Fut;
+    fn call(self, cx: Ctx<'a, C>, input: In) -> Fut {
+        self(cx, input)
+    }
+}
+
+impl<'a, C: 'a, In, Out, F: Unimplemented> TaskFn<'a, C, In, Out, NotAHandler> for F {
+    type Future = std::future::Pending<()>;
+    fn call(self, _cx: Ctx<'a, C>, _input: In) -> Self::Future {
+        std::future::pending()
+    }
+}
+
+/// Calls a task handler on the state's data, checked to be a [`TaskFn`]:
+/// the context's, the data's and the output's types are the macro's, so
+/// the message names them, and the handler comes last so that they are
+/// known when it is checked.
+pub fn task<'a, C: 'a, In, Out, M, F: TaskFn<'a, C, In, Out, M>>(
+    cx: Ctx<'a, C>,
+    input: In,
+    handler: F,
+) -> F::Future {
+    handler.call(cx, input)
+}
+
 /// What a task handler returns: a `Result`.
 #[diagnostic::on_unimplemented(
     message = "a task handler must return `Result<Output, Error>`, but this one returns `{Self}`",
@@ -41,13 +111,15 @@ pub fn edge<T, V: Receives<T>>(value: V) -> T {
 pub trait TaskOutput {
     /// The output on success.
     type Ok;
-    /// The handler's error type.
-    type Err: std::fmt::Debug + std::fmt::Display;
+    /// The handler's error type, checked to be a [`HandlerError`] where a
+    /// failure is described ([`attempted`]): a bound here would be
+    /// reported through this trait and the future's, not on the error type.
+    type Err;
     /// The result.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
-impl<T, E: std::fmt::Debug + std::fmt::Display> TaskOutput for Result<T, E> {
+impl<T, E> TaskOutput for Result<T, E> {
     type Ok = T;
     type Err = E;
     fn into_result(self) -> Result<T, E> {
@@ -72,6 +144,25 @@ where
     F::Output: TaskOutput,
 {
     type Result = F::Output;
+}
+
+/// A task handler's error type: the history records its `Debug` (the
+/// variant, as the error's name) and its `Display` (the cause).
+#[diagnostic::on_unimplemented(
+    message = "a task handler's error type must implement `Debug` and `Display`, and `{Self}` does not implement both",
+    label = "this handler's error type is `{Self}`",
+    note = "derive `Debug` and implement `Display` for `{Self}` (`#[derive(Debug, thiserror::Error)]` does both); the history records the variant as the error's name and the text as its cause"
+)]
+pub trait HandlerError: std::fmt::Debug + std::fmt::Display {}
+
+impl<E: std::fmt::Debug + std::fmt::Display> HandlerError for E {}
+
+/// A failed task attempt, described: its name and cause, for the history
+/// and the matchers. The handler's error type is checked here, on its own,
+/// so that a type without `Debug` or `Display` is one error that names it.
+pub fn attempted<E: HandlerError>(error: TaskError<E>) -> Attempted<E> {
+    let info = error.info();
+    Attempted { error, info }
 }
 
 /// An input that a state sends more than once: again after a failure (with
@@ -242,7 +333,7 @@ pub fn output<T, V: Ends<T>>(value: V) -> T {
     label = "this workflow's input or context type does not fit",
     note = "a branch workflow's input must be the parallel state's data type, a map workflow's input the type of the items, and both must have this workflow's context type"
 )]
-pub trait Branch<In, C>: Workflow {
+pub trait Branch<In, C>: Workflow<Context = C> {
     /// The workflow's output, named through this trait so that a misfit
     /// leaves no other type to check (and no second error).
     type Out: Send + 'static;
@@ -263,7 +354,7 @@ pub trait Branch<In, C>: Workflow {
     }
 }
 
-/// A choice, pass, wait or map items function: `fn(A) -> R`, or
+/// A pass, wait or map items function: `fn(A) -> R`, or
 /// `fn(Cx, A) -> R` to read the workflow's context `Cx` (`&C`) as well. `A`
 /// is the state's data (a wait's and a map's by reference).
 ///
@@ -311,7 +402,7 @@ where
     }
 }
 
-/// Calls a choice, pass, wait or map items function in whichever form it
+/// Calls a pass, wait or map items function in whichever form it
 /// has.
 ///
 /// The function comes last: the compiler then knows the context's and the
@@ -321,46 +412,97 @@ where
 pub fn call<M, Cx, A, F: StateFn<Cx, A, M>>(context: Cx, arg: A, function: F) -> F::Out {
     function.call(context, arg)
 }
-/// A child's output to JSON and back, for its checkpoint.
-#[doc(hidden)]
-pub struct Codec<T> {
-    /// To JSON.
-    pub encode: fn(&T) -> Result<String, serde_json::Error>,
-    /// From JSON.
-    pub decode: fn(&str) -> Result<T, serde_json::Error>,
+/// A workflow that runs on an engine whose context is of type `C`: its
+/// own context type is `C`.
+///
+/// It holds through the workflow's [`Branch`] impl, which `#[workflow]`
+/// writes for exactly its own context type (even after an error), so a
+/// misfit is that impl missing, reported with this message, rather than a
+/// mismatch of associated types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run on an `Engine<{C}>`: its context is of another type",
+    label = "`{Self}`'s context is not `{C}`",
+    note = "the value given to `Engine::new` (or `Engine::builder`) is the context of every workflow the engine runs: its type must be the one in `#[workflow(context = ...)]`, `()` without it"
+)]
+pub trait RunsOn<C>: Workflow<Context = C> {}
+
+impl<W, C> RunsOn<C> for W where W: Workflow + Branch<<W as Workflow>::Input, C> {}
+
+/// A value an engine writes: the workflow's enum (every checkpoint, with
+/// its states' data) and its output.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must derive Serialize to run on an Engine (it is stored)",
+    label = "`{Self}` is not `Serialize`",
+    note = "an engine writes every checkpoint (the workflow's enum, with its states' data) and the output to its store, and reads them back to resume: `#[derive(Serialize, Deserialize)]`"
+)]
+pub trait Stored: serde::Serialize {}
+
+impl<T: serde::Serialize> Stored for T {}
+
+/// A value an engine reads back to resume: the workflow's enum and its
+/// output.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must derive Deserialize to run on an Engine (it is read back to resume)",
+    label = "`{Self}` is not `Deserialize`",
+    note = "an engine writes every checkpoint (the workflow's enum, with its states' data) and the output to its store, and reads them back to resume: `#[derive(Serialize, Deserialize)]`"
+)]
+pub trait Restored: serde::de::DeserializeOwned {}
+
+impl<T: serde::de::DeserializeOwned> Restored for T {}
+
+/// A choice function: `fn(A) -> R`, or `fn(Cx, A) -> R` to read the
+/// workflow's context `Cx` (`&C`) as well, where `R` is the choice's enum
+/// of targets.
+///
+/// [`StateFn`] with the return type fixed: an `async fn`, or one that
+/// returns another type, fits neither form and is reported here with the
+/// whole signature, not as a future where the enum was expected.
+#[diagnostic::on_unimplemented(
+    message = "this choice function must be `fn(input: {A}) -> {R}`, or `fn(context: {Cx}, input: {A}) -> {R}`",
+    label = "expected `fn({A}) -> {R}` or `fn({Cx}, {A}) -> {R}`",
+    note = "a choice function is a plain `fn` (not `async`) that takes the state's data by value, after the workflow's context by reference if it reads it, and returns the choice's enum of targets"
+)]
+pub trait ChoiceFn<Cx, A, R, M> {
+    /// Calls the function, with the context if it takes it.
+    fn choose(self, context: Cx, arg: A) -> R;
 }
 
-/// Finds a child output's [`Codec`] through autoref specialization: a type
-/// that is serde's has one ([`SerdeCodec`]); any other falls back to
-/// [`NoCodec`], so an output type without serde still compiles (and its
-/// children are not kept).
-#[doc(hidden)]
-pub struct CodecProbe<T>(pub std::marker::PhantomData<T>);
-
-/// The probe's method for a serde type: its codec.
-#[doc(hidden)]
-pub trait SerdeCodec<T> {
-    fn codec(&self) -> Option<Codec<T>>;
-}
-
-impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeCodec<T> for CodecProbe<T> {
-    fn codec(&self) -> Option<Codec<T>> {
-        Some(Codec {
-            encode: |output| serde_json::to_string(output),
-            decode: |json| serde_json::from_str(json),
-        })
+impl<F, Cx, A, R> ChoiceFn<Cx, A, R, WithoutContext> for F
+where
+    F: FnOnce(A) -> R,
+{
+    fn choose(self, _context: Cx, arg: A) -> R {
+        self(arg)
     }
 }
 
-/// The probe's method for any other type: no codec.
-#[doc(hidden)]
-pub trait NoCodec<T> {
-    fn codec(&self) -> Option<Codec<T>> {
-        None
+impl<F, Cx, A, R> ChoiceFn<Cx, A, R, WithContext> for F
+where
+    F: FnOnce(Cx, A) -> R,
+{
+    fn choose(self, context: Cx, arg: A) -> R {
+        self(context, arg)
     }
 }
 
-impl<T> NoCodec<T> for &CodecProbe<T> {}
+/// Calls a choice function in whichever form it has; like [`call`], the
+/// function comes last.
+pub fn choose<R, M, Cx, A, F: ChoiceFn<Cx, A, R, M>>(context: Cx, arg: A, function: F) -> R {
+    function.choose(context, arg)
+}
+
+/// The name a child's failure has when one of its tasks failed with the
+/// variant `variant` of `E`, the error type that `pattern` matches: what a
+/// Parallel or Map state's `on = [E::Variant]` compares the failure with.
+///
+/// The pattern (`|e| matches!(e, E::Variant { .. })`) is never called: it
+/// has the compiler resolve the path, so a type or variant that does not
+/// exist is an error on the user's token, as in a task's matcher, and it
+/// names the type even when the path is the variant alone.
+pub fn variant_name<E>(pattern: fn(&E) -> bool, variant: &str) -> String {
+    let _ = pattern;
+    crate::error::variant_name::<E>(variant)
+}
 
 /// What `#[wait(until = f)]` computes: a point in time.
 #[diagnostic::on_unimplemented(
@@ -405,35 +547,3 @@ impl WaitDelay for std::time::Duration {
 pub fn delay<T: WaitDelay>(duration: T) -> crate::step::WaitUntil {
     crate::step::WaitUntil::Elapsed(duration.duration())
 }
-
-/// Finds a Parallel branch's or Map item's definition for
-/// [`Workflow::children`], through autoref specialization: a type that is a
-/// workflow is collected ([`CollectWorkflow`]); one that is not falls back to
-/// [`CollectNothing`], so a wrong branch type gives only the one error the
-/// state's own check reports.
-#[doc(hidden)]
-pub struct ChildProbe<T>(pub std::marker::PhantomData<T>);
-
-/// The probe's method for a workflow: its definition, then its children.
-#[doc(hidden)]
-pub trait CollectWorkflow {
-    fn collect_into(&self, found: &mut Vec<&'static workflow_core::Definition>);
-}
-
-impl<T: Workflow> CollectWorkflow for ChildProbe<T> {
-    fn collect_into(&self, found: &mut Vec<&'static workflow_core::Definition>) {
-        let definition = T::definition();
-        if !found.iter().any(|d| std::ptr::eq(*d, definition)) {
-            found.push(definition);
-            T::collect_children(found);
-        }
-    }
-}
-
-/// The probe's method for anything else: nothing to collect.
-#[doc(hidden)]
-pub trait CollectNothing {
-    fn collect_into(&self, _found: &mut Vec<&'static workflow_core::Definition>) {}
-}
-
-impl<T> CollectNothing for &ChildProbe<T> {}

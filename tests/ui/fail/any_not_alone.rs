@@ -8,7 +8,7 @@ struct Oops;
 enum Order {
     #[start]
     #[task(reserve, next = Done)]
-    #[retry(on = [timeout, any])]
+    #[retry(on = [task_failed, any])]
     Reserve(u32),
 
     #[succeed]

@@ -8,7 +8,7 @@ struct Oops;
 enum Order {
     #[start]
     #[task(reserve, next = Done)]
-    #[retry(on = [timeout], backoff = 0.5)]
+    #[retry(on = [task_failed], backoff = 0.5)]
     Reserve(u32),
 
     #[succeed]

@@ -8,7 +8,7 @@ struct Oops;
 enum Order {
     #[start]
     #[task(reserve, next = Done)]
-    #[retry(on = [timeout], attempts = 3)]
+    #[retry(on = [task_failed], attempts = 3)]
     Reserve(u32),
 
     #[succeed]

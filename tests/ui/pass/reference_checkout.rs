@@ -50,7 +50,7 @@ pub enum Checkout {
     #[catch(on = [ShopError::OutOfStock], next = Cancelled)]
     Reserve(Cart),
 
-    #[task(charge_card, next = Route)]
+    #[task(charge_card, next = Route, timeout = "30s")]
     #[retry(on = [timeout, task_failed], max_attempts = 3)]
     Charge(Reservation),
 

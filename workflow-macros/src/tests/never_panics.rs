@@ -18,7 +18,7 @@ pub enum Checkout {
     #[retry(on = [any])]
     #[catch(on = [ShopError::OutOfStock, timeout], next = Cancelled)]
     Reserve(Cart),
-    #[task(charge_card, next = Route)]
+    #[task(charge_card, next = Route, timeout = "30s", heartbeat = "10s")]
     #[retry(on = [timeout, task_failed, heartbeat_timeout], max_attempts = 3)]
     Charge(Reservation),
     #[choice(route, next = [Pack, Hold, Skip])]

@@ -40,6 +40,7 @@ use crate::store::{
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::token::Secret;
+use crate::typing::{Restored, RunsOn, Stored};
 use crate::workflow::Workflow;
 
 pub use crate::status::Status;
@@ -157,11 +158,14 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// [`EngineError::Ambiguous`], rather than one run as the other.
     ///
     /// The enum and its output are written to the store at every
-    /// transition, so they must be `Serialize` and `DeserializeOwned`.
+    /// transition, so they must be `Serialize` and `DeserializeOwned`; and
+    /// the workflow's context type must be the engine's. One bound per
+    /// requirement, each with a message of its own, so a workflow that
+    /// misses one gets one error here.
     pub fn register<W>(&self) -> &Self
     where
-        W: Workflow<Context = C> + Serialize + DeserializeOwned,
-        W::Output: Serialize + DeserializeOwned,
+        W: RunsOn<C> + Stored + Restored,
+        W::Output: Stored + Restored,
     {
         let def = W::definition();
         enroll(
@@ -199,9 +203,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
         input: W::Input,
     ) -> Result<ExecutionHandle<W>, EngineError>
     where
-        W: Workflow<Context = C> + Serialize + DeserializeOwned,
+        W: RunsOn<C> + Stored + Restored,
         W::Input: Serialize,
-        W::Output: Serialize + DeserializeOwned,
+        W::Output: Stored + Restored,
     {
         if self.is_stopped() {
             return Err(EngineError::Stopped);

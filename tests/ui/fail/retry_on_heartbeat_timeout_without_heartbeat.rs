@@ -1,0 +1,39 @@
+use serde::{Deserialize, Serialize};
+use workflow::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+enum Oops {
+    #[error("busy")]
+    Busy,
+}
+
+struct Shop;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Order(u32);
+
+#[workflow(context = Shop)]
+#[derive(Serialize, Deserialize)]
+enum Checkout {
+    #[start]
+    #[task(reserve, next = Done, timeout = "30s")]
+    #[retry(on = [Oops::Busy, heartbeat_timeout], max_attempts = 2)]
+    Reserve(Order),
+
+    #[succeed]
+    Done(Order),
+}
+
+async fn reserve(_cx: Ctx<'_, Shop>, order: Order) -> Result<Order, Oops> {
+    Ok(order)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let engine = Engine::new(Shop);
+    engine.register::<Checkout>();
+    match Checkout::run(&Shop, Order(1)).await {
+        Ok(Order(n)) => assert_eq!(n, 1),
+        Err(e) => panic!("{e}"),
+    }
+}
