@@ -82,9 +82,11 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
             }
         }
     };
+    let context_alias = context_alias(m);
     quote! {
         #item
         #module
+        #context_alias
         impl #rt::Workflow for #workflow {
             type Input = #input_ty;
             type Output = #output_ty;
@@ -131,53 +133,6 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
     }
 }
 
-/// After an error: the enum, the choice module and a placeholder impl, so
-/// code that uses the workflow does not add errors of its own.
-pub(crate) fn fallback(m: &Machine) -> TokenStream {
-    let item = &m.item;
-    if !m.item.generics.params.is_empty() {
-        return quote!(#item);
-    }
-    let rt = runtime(m);
-    let module = choice_module(m);
-    let workflow = m.ident();
-    let input_ty = input_type(m);
-    let output_ty = if m.args.output.is_none() && succeed_type(m).is_none() {
-        quote!(())
-    } else {
-        output_type(m)
-    };
-    let context_ty = context_type(m);
-    // Never runs: the compile errors emitted beside it stop the build.
-    let stub = quote!(::core::unreachable!("#[workflow] reported an error"));
-    quote! {
-        #item
-        #module
-        impl #rt::Workflow for #workflow {
-            type Input = #input_ty;
-            type Output = #output_ty;
-            type Context = #context_ty;
-            fn definition() -> &'static #rt::core::Definition { #stub }
-            fn start(_: Self::Input) -> Self { #stub }
-            fn state_index(&self) -> usize { #stub }
-            fn state_name(&self) -> &'static str { #stub }
-            #[allow(unreachable_code)]
-            fn step<'__a>(
-                self,
-                _: #rt::StepCx<'__a, Self::Context>,
-            ) -> impl ::core::future::Future<Output = #rt::Step<Self>> + ::core::marker::Send + '__a {
-                async move { #stub }
-            }
-        }
-        impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
-            type Out = #output_ty;
-            fn accept(_: #input_ty) -> #input_ty { #stub }
-            fn context(_: &#context_ty) -> &#context_ty { #stub }
-            fn finish(_: #output_ty) -> #output_ty { #stub }
-        }
-    }
-}
-
 /// The workflows the Parallel and Map states run, in state order.
 fn child_paths(m: &Machine) -> Vec<&syn::Path> {
     let mut paths = Vec::new();
@@ -191,12 +146,12 @@ fn child_paths(m: &Machine) -> Vec<&syn::Path> {
     paths
 }
 
-fn runtime(m: &Machine) -> TokenStream {
+pub(crate) fn runtime(m: &Machine) -> TokenStream {
     let krate = &m.args.krate;
     quote!(#krate::__private)
 }
 
-fn input_type(m: &Machine) -> TokenStream {
+pub(crate) fn input_type(m: &Machine) -> TokenStream {
     match m.start().or(m.states.first()) {
         Some(s) => {
             let ty = &s.ty;
@@ -206,14 +161,14 @@ fn input_type(m: &Machine) -> TokenStream {
     }
 }
 
-fn succeed_type(m: &Machine) -> Option<&Type> {
+pub(crate) fn succeed_type(m: &Machine) -> Option<&Type> {
     m.states
         .iter()
         .find(|s| matches!(s.kind.as_ref().map(|k| &k.spec), Some(KindSpec::Succeed)))
         .map(|s| &s.ty)
 }
 
-fn output_type(m: &Machine) -> TokenStream {
+pub(crate) fn output_type(m: &Machine) -> TokenStream {
     match (&m.args.output, succeed_type(m)) {
         (Some(ty), _) => quote!(#ty),
         (None, Some(ty)) => quote!(#ty),
@@ -221,11 +176,29 @@ fn output_type(m: &Machine) -> TokenStream {
     }
 }
 
-fn context_type(m: &Machine) -> TokenStream {
-    match &m.args.context {
+pub(crate) fn context_type(m: &Machine) -> TokenStream {
+    let alias = context_alias_ident(m);
+    quote!(#alias)
+}
+
+/// The context type is named once, in an alias that the generated code
+/// uses: a context type that does not resolve is then one error, not one
+/// per place the code names it.
+pub(crate) fn context_alias(m: &Machine) -> TokenStream {
+    let alias = context_alias_ident(m);
+    let ty = match &m.args.context {
         Some(ty) => quote!(#ty),
         None => quote!(()),
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        type #alias = #ty;
     }
+}
+
+fn context_alias_ident(m: &Machine) -> Ident {
+    format_ident!("__{}_Context", m.ident())
 }
 
 /// The module's name: `#[workflow(module = ...)]` or the enum's in
@@ -248,7 +221,7 @@ pub(crate) const UNRAWABLE: &[&str] = &["self", "super", "crate", "_"];
 
 /// `mod checkout { pub enum Route { Pack(Payment), Hold(Payment) } ... }`:
 /// one enum per choice state, holding only its targets.
-fn choice_module(m: &Machine) -> TokenStream {
+pub(crate) fn choice_module(m: &Machine) -> TokenStream {
     let workflow = m.ident();
     let choices: Vec<(&StateAst, &Vec<Ident>)> = m
         .states

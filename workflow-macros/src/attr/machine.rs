@@ -17,6 +17,7 @@ const MACHINE_KEYS: &[&str] = &["context", "output", "timeout", "crate", "module
 pub(crate) fn parse_machine_args(tokens: TokenStream, errors: &Errors) -> MachineArgs {
     let mut parsed = MachineArgs {
         context: None,
+        context_unread: false,
         output: None,
         timeout: None,
         krate: syn::parse_quote!(::workflow),
@@ -55,6 +56,8 @@ pub(crate) fn parse_machine_args(tokens: TokenStream, errors: &Errors) -> Machin
         Ok(())
     };
     if let Err(e) = parser.parse2(tokens) {
+        // What was not read may have been the context: unknown, not `()`.
+        parsed.context_unread = parsed.context.is_none();
         errors.push(e);
     }
     parsed

@@ -13,12 +13,17 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, Type};
 
 use crate::args;
-use crate::ast::{Dur, KindAst, KindSpec, StateAst};
+use crate::ast::{Dur, KindAst, StateAst};
 use crate::ctxt::Errors;
 
 use kinds::parse_kind;
 pub(crate) use machine::parse_machine_args;
 use policies::{parse_catch, parse_retry};
+
+/// The attributes that give a state its kind.
+const KINDS: &[&str] = &[
+    "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail",
+];
 
 /// Parses the workflow attributes of one variant into a state.
 pub(crate) fn parse_state(
@@ -36,6 +41,8 @@ pub(crate) fn parse_state(
         retry: Vec::new(),
         catch: Vec::new(),
     };
+    // The kind first named on this state, parsed or not.
+    let mut kind_named: Option<&'static str> = None;
     for attr in attrs {
         let name = attr
             .path()
@@ -65,29 +72,25 @@ pub(crate) fn parse_state(
             }
             kind => {
                 let parsed = parse_kind(kind, attr, errors);
-                if let Some(first) = &state.kind {
+                if let Some(first) = kind_named {
                     errors.at(
                         span,
                         format!(
-                            "state `{}` already is a {} state; a state has exactly one kind",
+                            "state `{}` already is a {first} state; a state has exactly one kind",
                             state.ident,
-                            first.spec.attr_name()
                         ),
                     );
-                } else if let Some(spec) = parsed {
-                    state.kind = Some(KindAst { span, spec });
                 } else {
-                    // The kind was named but malformed (already reported);
-                    // a placeholder keeps "no kind" from being reported too.
-                    state.kind = Some(KindAst {
-                        span,
-                        spec: KindSpec::Succeed,
-                    });
+                    // A kind that did not parse is reported already; the
+                    // state stays without one (so the fallback reads no type
+                    // from it), and "no kind" is not reported on top.
+                    kind_named = KINDS.iter().copied().find(|k| *k == kind);
+                    state.kind = parsed.map(|spec| KindAst { span, spec });
                 }
             }
         }
     }
-    if state.kind.is_none() && !had_typo {
+    if kind_named.is_none() && !had_typo {
         errors.spanned(
             &state.ident,
             format!(
