@@ -22,9 +22,10 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     positional: Some("handler"),
                     keys: &["next", "timeout", "heartbeat"],
                     flags: &["end"],
+                    lists: &[],
                 },
                 errors,
-            );
+            )?;
             let handler = require_handler(
                 &c,
                 "task",
@@ -33,8 +34,12 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                 errors,
             );
             let next = target(&c, "task", span, errors);
-            let timeout = c.get("timeout").and_then(|v| duration(v, errors));
-            let heartbeat = c.get("heartbeat").and_then(|v| duration(v, errors));
+            let timeout = c
+                .get("timeout")
+                .and_then(|v| duration("timeout", v, errors));
+            let heartbeat = c
+                .get("heartbeat")
+                .and_then(|v| duration("heartbeat", v, errors));
             Some(KindSpec::Task {
                 handler: handler?,
                 next: next?,
@@ -50,9 +55,10 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     positional: Some("handler"),
                     keys: &["next"],
                     flags: &[],
+                    lists: &["next"],
                 },
                 errors,
-            );
+            )?;
             let handler = require_handler(
                 &c,
                 "choice",
@@ -61,7 +67,7 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                 errors,
             );
             let targets = match c.get("next") {
-                Some(value) => args::as_list(value, "next = [A, B]", errors).map(|items| {
+                Some(value) => args::as_list(value, "next", errors).map(|items| {
                     items
                         .into_iter()
                         .filter_map(|e| args::as_ident(e, errors))
@@ -88,9 +94,10 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     positional: Some("function"),
                     keys: &["next"],
                     flags: &[],
+                    lists: &[],
                 },
                 errors,
-            );
+            )?;
             let next = match c.get("next") {
                 Some(v) => args::as_ident(v, errors),
                 None => {
@@ -112,11 +119,12 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     positional: None,
                     keys: &["branches", "next"],
                     flags: &["end"],
+                    lists: &["branches"],
                 },
                 errors,
-            );
+            )?;
             let branches = match c.get("branches") {
-                Some(v) => args::as_list(v, "branches = [A, B]", errors).map(|items| {
+                Some(v) => args::as_list(v, "branches", errors).map(|items| {
                     items
                         .into_iter()
                         .filter_map(|e| args::as_path(e, "a workflow type", errors))
@@ -150,9 +158,10 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                         "next",
                     ],
                     flags: &["end"],
+                    lists: &[],
                 },
                 errors,
-            );
+            )?;
             let workflow = c.positional.clone();
             if workflow.is_none() {
                 errors.at(
@@ -198,9 +207,10 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     positional: None,
                     keys: &["next"],
                     flags: &["end"],
+                    lists: &[],
                 },
                 errors,
-            );
+            )?;
             terminal_without_next(&c, "succeed", errors);
             Some(KindSpec::Succeed)
         }
@@ -212,11 +222,22 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     positional: None,
                     keys: &["error", "cause", "next"],
                     flags: &["end"],
+                    lists: &[],
                 },
                 errors,
-            );
+            )?;
             terminal_without_next(&c, "fail", errors);
             let error = match c.get("error") {
+                Some(Expr::Path(path))
+                    if path.qself.is_none() && path.path.get_ident().is_some() =>
+                {
+                    let name = args::path_name(&path.path);
+                    errors.spanned(
+                        path,
+                        format!("the error name is a string: `error = \"{name}\"`"),
+                    );
+                    Some(LitStr::new(&name, path.span()))
+                }
                 Some(v) => lit_str(v, "error = \"OrderCancelled\"", errors),
                 None => {
                     errors.at(
@@ -298,6 +319,21 @@ fn require_handler(
 /// `next = State` or `end`, exactly one of them.
 fn target(c: &Collected, attr: &str, span: Span, errors: &Errors) -> Option<Target> {
     match (c.get("next"), c.flag("end")) {
+        (Some(Expr::Array(list)), None) => {
+            let first = list
+                .elems
+                .first()
+                .map(|e| quote::quote!(#e).to_string().replace(' ', ""))
+                .unwrap_or_else(|| "State".to_owned());
+            errors.spanned(
+                list,
+                format!(
+                    "a #[{attr}] state goes on to one state: `next = {first}`; to go on to one of several, \
+                     make that state a #[choice] that lists them"
+                ),
+            );
+            None
+        }
         (Some(value), None) => args::as_ident(value, errors).map(Target::Next),
         (None, Some(end)) => Some(Target::End(end)),
         (Some(_), Some(end)) => {
@@ -328,9 +364,10 @@ fn parse_wait(attr: &Attribute, span: Span, errors: &Errors) -> Option<KindSpec>
             positional: None,
             keys: &["seconds", "duration", "until", "delay", "next"],
             flags: &[],
+            lists: &[],
         },
         errors,
-    );
+    )?;
     let given: Vec<&Ident> = HOW.iter().filter_map(|k| c.key(k)).collect();
     if given.len() > 1 {
         errors.spanned(
@@ -345,7 +382,7 @@ fn parse_wait(attr: &Attribute, span: Span, errors: &Errors) -> Option<KindSpec>
     let how = if let Some(v) = c.get("seconds") {
         args::as_u64(v, "seconds", errors).map(WaitAst::Seconds)
     } else if let Some(v) = c.get("duration") {
-        duration(v, errors).map(WaitAst::Duration)
+        duration("duration", v, errors).map(WaitAst::Duration)
     } else if let Some(v) = c.get("until") {
         args::as_path(v, "a function `fn(&Input) -> SystemTime`", errors).map(WaitAst::Until)
     } else if let Some(v) = c.get("delay") {

@@ -104,9 +104,27 @@ pub(crate) fn parse_state(
     state
 }
 
-/// A duration string such as `"200ms"` or `"1h 30m"`.
-fn duration(value: &Expr, errors: &Errors) -> Option<Dur> {
-    let (text, span) = args::as_str(value, "\"10s\"", errors)?;
+/// A duration string such as `"200ms"` or `"1h 30m"`, the value of `key`.
+fn duration(key: &str, value: &Expr, errors: &Errors) -> Option<Dur> {
+    if let Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(int),
+        ..
+    }) = value
+    {
+        // A bare number: its unit is what is missing. Read as seconds, so
+        // the attribute still counts.
+        let n = int.base10_parse::<u64>().ok()?;
+        errors.spanned(
+            int,
+            format!("`{key}` is a duration in a string, with its unit: `{key} = \"{n}s\"`"),
+        );
+        return Some(Dur {
+            value: Duration::from_secs(n),
+            span: int.span(),
+        });
+    }
+    let example = format!("{key} = \"10s\"");
+    let (text, span) = args::as_str(value, &example, errors)?;
     match humantime::parse_duration(&text) {
         Ok(value) => Some(Dur { value, span }),
         Err(e) => {

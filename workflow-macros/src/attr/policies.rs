@@ -27,9 +27,10 @@ pub(super) fn parse_retry(attr: &Attribute, errors: &Errors) -> Option<RetryAst>
                 "jitter",
             ],
             flags: &[],
+            lists: &["on"],
         },
         errors,
-    );
+    )?;
     let on = on_list(&c, "retry", span, errors);
     let max_attempts = c
         .get("max_attempts")
@@ -39,14 +40,14 @@ pub(super) fn parse_retry(attr: &Attribute, errors: &Errors) -> Option<RetryAst>
     let interval = c
         .get("interval")
         .map_or(Some(workflow_core::Retrier::DEFAULT_INTERVAL), |v| {
-            duration(v, errors).map(|d| d.value)
+            duration("interval", v, errors).map(|d| d.value)
         });
     let (backoff, backoff_span) = match c.get("backoff") {
         Some(v) => (args::as_f64(v, "backoff", errors), args::span_of(v)),
         None => (Some(workflow_core::Retrier::DEFAULT_BACKOFF), span),
     };
     let max_delay = match c.get("max_delay") {
-        Some(v) => Some(duration(v, errors)?.value),
+        Some(v) => Some(duration("max_delay", v, errors)?.value),
         None => None,
     };
     let jitter = match c.get("jitter") {
@@ -90,9 +91,10 @@ pub(super) fn parse_catch(attr: &Attribute, errors: &Errors) -> Option<CatchAst>
             positional: None,
             keys: &["on", "next"],
             flags: &[],
+            lists: &["on"],
         },
         errors,
-    );
+    )?;
     let on = on_list(&c, "catch", span, errors);
     let next = match c.get("next") {
         Some(v) => args::as_ident(v, errors),
@@ -124,7 +126,7 @@ fn on_list(c: &Collected, attr: &str, span: Span, errors: &Errors) -> Option<Vec
         );
         return None;
     };
-    let items = args::as_list(value, "on = [MyError::Busy, timeout]", errors)?;
+    let items = args::as_list(value, "on", errors)?;
     let mut matchers = Vec::new();
     for item in items {
         let Some(path) = args::as_path(
