@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use proc_macro2::Span;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::{Attribute, Fields, Ident, ItemEnum, LitStr, Path, Type, Visibility};
 
 use crate::attr;
@@ -190,7 +191,10 @@ impl Machine {
             variant.attrs.retain(|a| !is_ours(a));
             let typo = report_typos(&variant.attrs, errors);
             variant.attrs.retain(|a| !is_typo(a));
-            let ty = data_type(&variant.ident, &variant.fields, errors);
+            let ty = without_self(
+                &data_type(&variant.ident, &variant.fields, errors),
+                &item.ident,
+            );
             states.push(attr::parse_state(
                 variant.ident.clone(),
                 ty,
@@ -247,6 +251,35 @@ fn data_type(state: &Ident, fields: &Fields, errors: &Errors) -> Type {
         ),
     }
     meant
+}
+
+/// The type with `Self` replaced by the workflow's name: in the enum `Self`
+/// is the enum, but generated code names the type outside it too (an
+/// impl's header, the choice module), where `Self` means something else or
+/// nothing.
+fn without_self(ty: &Type, workflow: &Ident) -> Type {
+    fn replace(tokens: TokenStream, workflow: &Ident) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|tree| match tree {
+                TokenTree::Ident(ident) if ident == "Self" => {
+                    let mut named = workflow.clone();
+                    named.set_span(ident.span());
+                    TokenTree::Ident(named)
+                }
+                TokenTree::Group(group) => {
+                    let mut inner =
+                        Group::new(group.delimiter(), replace(group.stream(), workflow));
+                    inner.set_span(group.span());
+                    TokenTree::Group(inner)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    // The replacement is a plain identifier where `Self` was, so the type
+    // still parses; should it not, the type as written is kept.
+    syn::parse2(replace(ty.to_token_stream(), workflow)).unwrap_or_else(|_| ty.clone())
 }
 
 fn attr_name(attr: &Attribute) -> Option<String> {
