@@ -219,8 +219,15 @@ pub(crate) fn module_ident(m: &Machine) -> Ident {
 /// Keywords that cannot be raw identifiers.
 pub(crate) const UNRAWABLE: &[&str] = &["self", "super", "crate", "_"];
 
-/// `mod checkout { pub enum Route { Pack(Payment), Hold(Payment) } ... }`:
-/// one enum per choice state, holding only its targets.
+/// `mod checkout { pub enum Route { Pack(..), Hold(..) } }`: one enum per
+/// choice state, holding only its targets.
+///
+/// The module names nothing outside itself: each target's data type is a
+/// projection, `<__Data as __Pick<N>>::Out`, whose impl sits beside the
+/// workflow and names the type there, where the user wrote it. So relative
+/// paths mean what they meant, a choice enum may share its name with a data
+/// type, and the module works where `super::` could not reach the workflow
+/// (a workflow declared in a function body).
 pub(crate) fn choice_module(m: &Machine) -> TokenStream {
     let workflow = m.ident();
     let choices: Vec<(&StateAst, &Vec<Ident>)> = m
@@ -241,31 +248,30 @@ pub(crate) fn choice_module(m: &Machine) -> TokenStream {
         Visibility::Restricted(_) => quote!(pub(crate)),
     };
     let module = module_ident(m);
-    // Each target's data type, named at the workflow's own scope, where the
-    // user wrote it: inside the module a type could be shadowed by a choice
-    // enum of the same name, and relative paths would mean something else.
-    let alias = |target: &Ident| format_ident!("__{}_data_{}", workflow, target);
-    let mut aliased: Vec<&Ident> = Vec::new();
+    // Targets that name no state are reported already; leaving them out
+    // keeps the module compiling.
+    let mut picked: Vec<&Ident> = Vec::new();
     for (_, targets) in &choices {
         for target in targets.iter() {
-            if !aliased.contains(&target) && m.state(target).is_some() {
-                aliased.push(target);
+            if !picked.contains(&target) && m.state(target).is_some() {
+                picked.push(target);
             }
         }
     }
-    let aliases = aliased.iter().filter_map(|target| {
+    // Every target of an enum below is in `picked`: the fallback is never
+    // taken.
+    let pick = |target: &Ident| picked.iter().position(|t| *t == target).unwrap_or(0);
+    let picks = picked.iter().enumerate().filter_map(|(i, target)| {
         let ty = &m.state(target)?.ty;
-        let name = alias(target);
         Some(quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types)]
-            #vis type #name = #ty;
+            impl #module::__Pick<#i> for #module::__Data {
+                type Out = #ty;
+            }
         })
     });
+    let mut conversions = Vec::new();
     let enums = choices.iter().map(|(state, targets)| {
         let name = &state.ident;
-        // Targets that name no state are reported already; leaving them out
-        // keeps the module compiling.
         let mut known: Vec<&Ident> = Vec::new();
         for target in targets.iter() {
             if !known.contains(&target) && m.state(target).is_some() {
@@ -273,12 +279,19 @@ pub(crate) fn choice_module(m: &Machine) -> TokenStream {
             }
         }
         let variants = known.iter().map(|t| {
-            let data = alias(t);
-            quote!(#t(super::#data))
+            let i = pick(t);
+            quote!(#t(<__Data as __Pick<#i>>::Out))
         });
-        let conversions = known
+        let arms = known
             .iter()
-            .map(|t| quote!(#name::#t(data) => super::#workflow::#t(data),));
+            .map(|t| quote!(#module::#name::#t(data) => #workflow::#t(data),));
+        conversions.push(quote! {
+            impl ::core::convert::From<#module::#name> for #workflow {
+                fn from(choice: #module::#name) -> Self {
+                    match choice { #(#arms)* }
+                }
+            }
+        });
         let list = targets
             .iter()
             .map(|t| format!("`{t}`"))
@@ -289,29 +302,33 @@ pub(crate) fn choice_module(m: &Machine) -> TokenStream {
         );
         // Spanned on the state's name, so "no variant `X` in this enum"
         // points at the choice state, not at the macro call.
-        let inner_vis = respan(&inner_vis, name.span());
-        let declaration = quote_spanned! {name.span()=>
+        let vis = respan(&inner_vis, name.span());
+        quote_spanned! {name.span()=>
             #[doc = #doc]
-            #inner_vis enum #name { #(#[allow(missing_docs)] #variants),* }
-        };
-        quote! {
-            #declaration
-
-            impl ::core::convert::From<#name> for super::#workflow {
-                fn from(choice: #name) -> Self {
-                    match choice { #(#conversions)* }
-                }
-            }
+            #vis enum #name { #(#[allow(missing_docs)] #variants),* }
         }
     });
+    let enums: Vec<TokenStream> = enums.collect();
     let doc = format!("The choice enums of the workflow [`{workflow}`](super::{workflow}).");
     quote! {
-        #(#aliases)*
-
         #[doc = #doc]
         #vis mod #module {
             #(#enums)*
+
+            /// The data types of the choice targets, by target.
+            #[doc(hidden)]
+            #inner_vis trait __Pick<const N: usize> {
+                /// The data type of target `N`.
+                type Out;
+            }
+
+            /// The type whose `__Pick` impls name the targets' data types.
+            #[doc(hidden)]
+            #inner_vis struct __Data;
         }
+
+        #(#picks)*
+        #(#conversions)*
     }
 }
 

@@ -1,5 +1,5 @@
-//! A workflow declared inside a function body, with its data types beside
-//! it, runs like one declared in a module.
+//! A workflow declared inside a function body, with its data types and
+//! functions beside it, runs like one declared in a module, choice included.
 
 #![deny(warnings)]
 
@@ -17,15 +17,29 @@ async fn main() {
     #[workflow]
     enum Local {
         #[start]
-        #[task(double, next = Done)]
+        #[task(double, next = Route)]
         Begin(Order),
 
+        #[choice(route, next = [Small, Large])]
+        Route(Order),
+
         #[succeed]
-        Done(Order),
+        Small(Order),
+
+        #[pass(next = Small)]
+        Large(Order),
     }
 
     async fn double(_cx: Ctx<'_, ()>, order: Order) -> Result<Order, Never> {
         Ok(Order(order.0 * 2))
+    }
+
+    fn route(order: Order) -> local::Route {
+        if order.0 < 10 {
+            local::Route::Small(order)
+        } else {
+            local::Route::Large(order)
+        }
     }
 
     let done = Local::run(&(), Order(21)).await.unwrap();
