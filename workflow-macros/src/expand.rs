@@ -11,6 +11,7 @@
 use heck::ToSnakeCase;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Type, Visibility};
 use workflow_core::Definition;
@@ -228,6 +229,12 @@ pub(crate) const UNRAWABLE: &[&str] = &["self", "super", "crate", "_"];
 /// paths mean what they meant, a choice enum may share its name with a data
 /// type, and the module works where `super::` could not reach the workflow
 /// (a workflow declared in a function body).
+///
+/// The module is declared under a name of its own (`__checkout_choices`)
+/// and reaches the user's name through a glob import, which any item of the
+/// user's named alike shadows instead of clashing with. Generated code uses
+/// the module's own name, so it compiles either way, and a probe reports
+/// the shadowing once, naming `module = ...`.
 pub(crate) fn choice_module(m: &Machine) -> TokenStream {
     let workflow = m.ident();
     let choices: Vec<(&StateAst, &Vec<Ident>)> = m
@@ -247,7 +254,8 @@ pub(crate) fn choice_module(m: &Machine) -> TokenStream {
         Visibility::Public(_) => quote!(pub),
         Visibility::Restricted(_) => quote!(pub(crate)),
     };
-    let module = module_ident(m);
+    let module = choice_module_ident(m);
+    let name = module_ident(m);
     // Targets that name no state are reported already; leaving them out
     // keeps the module compiling.
     let mut picked: Vec<&Ident> = Vec::new();
@@ -310,10 +318,30 @@ pub(crate) fn choice_module(m: &Machine) -> TokenStream {
     });
     let enums: Vec<TokenStream> = enums.collect();
     let doc = format!("The choice enums of the workflow [`{workflow}`](super::{workflow}).");
+    let reexport_vis = seen_from_grandchild(vis);
+    let shown = name.unraw().to_string();
+    let message = format!(
+        "the choice enums of `{workflow}` go in a module named `{shown}`, but this scope has a `{shown}` of its own, \
+         which hides it; give the workflow's module another name: #[workflow(module = {shown}_states)]"
+    );
+    let label = format!("`{shown}` is not the module of `{workflow}`'s choice enums here");
+    let check = quote_spanned!(workflow.span()=> <__Probe as ChoiceModule>::FOUND);
     quote! {
         #[doc = #doc]
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
         #vis mod #module {
             #(#enums)*
+
+            #[doc(hidden)]
+            pub mod __name {
+                #[doc(inline)]
+                #reexport_vis use super::{self as #name};
+            }
+
+            /// Found through the glob import only when that brings this module.
+            #[doc(hidden)]
+            #inner_vis struct __Probe;
 
             /// The data types of the choice targets, by target.
             #[doc(hidden)]
@@ -327,8 +355,60 @@ pub(crate) fn choice_module(m: &Machine) -> TokenStream {
             #inner_vis struct __Data;
         }
 
+        #[allow(unused_imports)]
+        #vis use #module::__name::*;
+
         #(#picks)*
         #(#conversions)*
+
+        // A glob import inside the block shadows the block's own `__Probe`
+        // only if `#name` is the workflow's module.
+        const _: () = {
+            #[diagnostic::on_unimplemented(message = #message, label = #label)]
+            trait ChoiceModule {
+                const FOUND: () = ();
+            }
+            #[diagnostic::do_not_recommend]
+            impl ChoiceModule for #module::__Probe {}
+            struct __Probe;
+            #[allow(dead_code)]
+            fn __probe() {
+                #[allow(unused_imports)]
+                use #name::*;
+                #check
+            }
+        };
+    }
+}
+
+/// The name the choice module is declared under.
+fn choice_module_ident(m: &Machine) -> Ident {
+    let name = module_ident(m);
+    Ident::new(&format!("__{}_choices", name.unraw()), name.span())
+}
+
+/// A visibility as written in a module two levels below the item that has
+/// it, so that a re-export there reaches exactly as far.
+fn seen_from_grandchild(vis: &Visibility) -> TokenStream {
+    match vis {
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Inherited => quote!(pub(in super::super)),
+        Visibility::Restricted(r) => {
+            let path = &r.path;
+            match path
+                .segments
+                .first()
+                .map(|s| s.ident.to_string())
+                .as_deref()
+            {
+                Some("crate") => quote!(#vis),
+                Some("self") => {
+                    let rest = path.segments.iter().skip(1);
+                    quote!(pub(in super::super #(::#rest)*))
+                }
+                _ => quote!(pub(in super::super::#path)),
+            }
+        }
     }
 }
 
@@ -417,7 +497,7 @@ impl Gen<'_> {
             }
             KindSpec::Choice { handler, .. } => {
                 let span = handler.span();
-                let module = module_ident(self.m);
+                let module = choice_module_ident(self.m);
                 let call = self.call(handler, false);
                 let annotation = quote_spanned!(span=> #module::#state);
                 quote! {
