@@ -110,7 +110,7 @@ fn check_module_name(m: &Machine, errors: &Errors) {
         )
     });
     let name = m.ident().to_string().to_snake_case();
-    if has_choice && m.args.module.is_none() && crate::expand::UNRAWABLE.contains(&name.as_str()) {
+    if has_choice && m.args.module.is_none() && crate::choices::UNRAWABLE.contains(&name.as_str()) {
         errors.spanned(
             m.ident(),
             format!(

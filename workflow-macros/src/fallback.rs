@@ -15,9 +15,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::ast::Machine;
-use crate::expand::{
-    choice_module, context_alias, context_type, input_type, output_type, runtime, succeed_type,
-};
+use crate::choices::choice_module;
+use crate::expand::{context_alias, context_type, input_type, output_type, runtime, succeed_type};
 
 /// The fallback expansion followed by the errors.
 pub(crate) fn fallback(m: &Machine, errors: Vec<syn::Error>) -> TokenStream {

@@ -13,6 +13,7 @@ mod args;
 mod ast;
 mod attr;
 mod check;
+mod choices;
 mod ctxt;
 mod expand;
 mod fallback;
