@@ -81,8 +81,13 @@ pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Optio
                     None
                 }
             };
+            // Without its handler (reported above) the state keeps its
+            // targets: the choice enum is generated from them, so the user's
+            // function that returns it still compiles. The placeholder is
+            // never called, as the fallback expansion follows the error.
+            let handler = handler.unwrap_or_else(|| Path::from(Ident::new("__no_handler", span)));
             Some(KindSpec::Choice {
-                handler: handler?,
+                handler,
                 targets: targets?,
             })
         }
