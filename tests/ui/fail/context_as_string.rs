@@ -5,7 +5,7 @@ use workflow::prelude::*;
 #[error("out of stock")]
 struct OutOfStock;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Order {
     id: u32,
 }
@@ -16,6 +16,7 @@ struct Shop {
 }
 
 #[workflow(context = "Shop")]
+#[derive(serde::Serialize, serde::Deserialize)]
 enum Checkout {
     #[start]
     #[task(reserve, next = Done)]
@@ -34,4 +35,7 @@ async fn main() {
     let shop = Shop { name: "corner".to_owned() };
     let receipt: String = Checkout::run(&shop, Order { id: 7 }).await.unwrap();
     println!("{receipt}");
+
+    let engine = Engine::new(shop);
+    engine.register::<Checkout>();
 }
