@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use proc_macro2::Span;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::{Attribute, Fields, Ident, ItemEnum, LitStr, Path, Type, Visibility};
 
 use crate::attr;
@@ -21,6 +22,8 @@ pub(crate) struct Machine {
 /// The arguments of `#[workflow(...)]`.
 pub(crate) struct MachineArgs {
     pub context: Option<Type>,
+    /// A context was given but could not be read as a type.
+    pub context_unread: bool,
     pub output: Option<Type>,
     pub timeout: Option<Dur>,
     /// The path to the `workflow` crate in generated code.
@@ -90,21 +93,6 @@ pub(crate) enum FailCause {
     Fixed(LitStr),
     /// `cause = field`: this field of the state's data, by `Display`.
     Field(Ident),
-}
-
-impl KindSpec {
-    pub(crate) fn attr_name(&self) -> &'static str {
-        match self {
-            KindSpec::Task { .. } => "task",
-            KindSpec::Choice { .. } => "choice",
-            KindSpec::Pass { .. } => "pass",
-            KindSpec::Wait { .. } => "wait",
-            KindSpec::Parallel { .. } => "parallel",
-            KindSpec::Map { .. } => "map",
-            KindSpec::Succeed => "succeed",
-            KindSpec::Fail { .. } => "fail",
-        }
-    }
 }
 
 /// Where a state that does work goes.
@@ -203,28 +191,10 @@ impl Machine {
             variant.attrs.retain(|a| !is_ours(a));
             let typo = report_typos(&variant.attrs, errors);
             variant.attrs.retain(|a| !is_typo(a));
-            let ty = match &variant.fields {
-                Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
-                    fields.unnamed[0].ty.clone()
-                }
-                Fields::Unit => {
-                    errors.spanned(
-                        &variant.ident,
-                        format!(
-                            "a state holds the data it receives: write `{}(T)` (use `()` for no data)",
-                            variant.ident
-                        ),
-                    );
-                    syn::parse_quote!(())
-                }
-                other => {
-                    errors.spanned(
-                        other,
-                        "a state holds exactly one value: write `State(T)`, with a tuple or struct for several",
-                    );
-                    syn::parse_quote!(())
-                }
-            };
+            let ty = without_self(
+                &data_type(&variant.ident, &variant.fields, errors),
+                &item.ident,
+            );
             states.push(attr::parse_state(
                 variant.ident.clone(),
                 ty,
@@ -252,6 +222,64 @@ impl Machine {
     pub(crate) fn start(&self) -> Option<&StateAst> {
         self.states.iter().find(|s| s.start.is_some())
     }
+}
+
+/// The data type of a state: its one unnamed field. Any other shape is
+/// reported with the type it most likely means (several fields as a tuple,
+/// none as `()`), and that type is kept, so the fallback expansion and the
+/// program that uses the workflow read the one the message suggests.
+fn data_type(state: &Ident, fields: &Fields, errors: &Errors) -> Type {
+    let types: Vec<&Type> = fields.iter().map(|f| &f.ty).collect();
+    let meant: Type = match types.as_slice() {
+        [one] => (*one).clone(),
+        many => syn::parse_quote!((#(#many),*)),
+    };
+    let text = crate::lower::type_text(&meant);
+    match fields {
+        Fields::Unnamed(_) if types.len() == 1 => {}
+        Fields::Unit => errors.spanned(
+            state,
+            format!("a state holds the data it receives: write `{state}(T)` (use `()` for no data)"),
+        ),
+        Fields::Unnamed(_) => errors.spanned(
+            fields,
+            format!("a state holds exactly one value: write `{state}({text})`, with a tuple or a struct for several"),
+        ),
+        Fields::Named(_) => errors.spanned(
+            fields,
+            format!("a state holds one value, without field names: write `{state}({text})`"),
+        ),
+    }
+    meant
+}
+
+/// The type with `Self` replaced by the workflow's name: in the enum `Self`
+/// is the enum, but generated code names the type outside it too (an
+/// impl's header, the choice module), where `Self` means something else or
+/// nothing.
+fn without_self(ty: &Type, workflow: &Ident) -> Type {
+    fn replace(tokens: TokenStream, workflow: &Ident) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|tree| match tree {
+                TokenTree::Ident(ident) if ident == "Self" => {
+                    let mut named = workflow.clone();
+                    named.set_span(ident.span());
+                    TokenTree::Ident(named)
+                }
+                TokenTree::Group(group) => {
+                    let mut inner =
+                        Group::new(group.delimiter(), replace(group.stream(), workflow));
+                    inner.set_span(group.span());
+                    TokenTree::Group(inner)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    // The replacement is a plain identifier where `Self` was, so the type
+    // still parses; should it not, the type as written is kept.
+    syn::parse2(replace(ty.to_token_stream(), workflow)).unwrap_or_else(|_| ty.clone())
 }
 
 fn attr_name(attr: &Attribute) -> Option<String> {

@@ -35,6 +35,11 @@ impl Errors {
         self.errors.borrow().is_empty()
     }
 
+    /// The errors, in the order they were found.
+    pub(crate) fn into_vec(self) -> Vec<syn::Error> {
+        self.errors.into_inner()
+    }
+
     /// The errors as `compile_error!` invocations.
     pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.errors

@@ -13,8 +13,10 @@ mod args;
 mod ast;
 mod attr;
 mod check;
+mod choices;
 mod ctxt;
 mod expand;
+mod fallback;
 mod lower;
 mod tokens;
 
@@ -56,9 +58,7 @@ fn workflow_impl(
     if errors.is_empty() {
         expand::expand(&machine, &definition)
     } else {
-        let mut out = expand::fallback(&machine);
-        out.extend(errors.into_compile_errors());
-        out
+        fallback::fallback(&machine, errors.into_vec())
     }
 }
 

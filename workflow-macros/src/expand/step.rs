@@ -7,8 +7,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
-use super::{local, module_ident, respan};
+use super::{local, respan};
 use crate::ast::{FailCause, KindSpec, Machine, StateAst, Target, WaitAst};
+use crate::choices::choice_module_ident;
 use crate::expand::policies::ErrorMode;
 
 pub(super) struct Gen<'a> {
@@ -72,7 +73,7 @@ impl Gen<'_> {
             }
             KindSpec::Choice { handler, .. } => {
                 let span = handler.span();
-                let module = module_ident(self.m);
+                let module = choice_module_ident(self.m);
                 let rt_at = respan(rt, span);
                 let cx = local("__cx", span);
                 let input_at = local("__input", span);

@@ -1,0 +1,34 @@
+// A task has one successor; a list belongs to #[choice].
+use workflow::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("out of stock")]
+struct OutOfStock;
+
+#[derive(Debug, Clone)]
+struct Order {
+    id: u32,
+}
+
+#[workflow]
+enum Checkout {
+    #[start]
+    #[task(reserve, next = [Done, Failed])]
+    Reserve(Order),
+
+    #[succeed]
+    Done(String),
+
+    #[fail(error = "OutOfStock")]
+    Failed(String),
+}
+
+async fn reserve(_cx: Ctx<'_, ()>, order: Order) -> Result<String, OutOfStock> {
+    Ok(format!("order {}", order.id))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let receipt: String = Checkout::run(&(), Order { id: 7 }).await.unwrap();
+    println!("{receipt}");
+}
