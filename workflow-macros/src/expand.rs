@@ -68,37 +68,32 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
         }
     });
     let cx = local("__cx", Span::call_site());
-    // Spanned on the enum's name: a misfit's "but it is implemented for"
-    // note then points at the workflow it is about.
-    let branch_impl = quote_spanned! {workflow.span()=>
-        impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
-            type Out = #output_ty;
-            fn accept(input: #input_ty) -> #input_ty {
-                input
-            }
-            fn context(context: &#context_ty) -> &#context_ty {
-                context
-            }
-            fn finish(output: #output_ty) -> #output_ty {
-                output
-            }
-            fn codec() -> ::core::option::Option<#rt::typing::Codec<#output_ty>> {
-                #[allow(unused_imports)]
-                use #rt::typing::{NoCodec as _, SerdeCodec as _};
-                (&#rt::typing::CodecProbe::<#output_ty>(::core::marker::PhantomData)).codec()
-            }
+    let branch = quote! {
+        fn accept(input: #input_ty) -> #input_ty {
+            input
+        }
+        fn context(context: &#context_ty) -> &#context_ty {
+            context
+        }
+        fn finish(output: #output_ty) -> #output_ty {
+            output
+        }
+        fn codec() -> ::core::option::Option<#rt::typing::Codec<#output_ty>> {
+            #[allow(unused_imports)]
+            use #rt::typing::{NoCodec as _, SerdeCodec as _};
+            (&#rt::typing::CodecProbe::<#output_ty>(::core::marker::PhantomData)).codec()
         }
     };
     let context_alias = context_alias(m);
-    quote! {
-        #item
-        #module
-        #context_alias
-        impl #rt::Workflow for #workflow {
-            type Input = #input_ty;
-            type Output = #output_ty;
-            type Context = #context_ty;
-
+    let types = Types {
+        input: input_ty.clone(),
+        output: output_ty.clone(),
+        context: context_ty.clone(),
+    };
+    let impls = impls(
+        m,
+        &types,
+        quote! {
             fn definition() -> &'static #core::Definition {
                 static DEFINITION: #core::Definition = #definition;
                 &DEFINITION
@@ -138,8 +133,55 @@ pub(crate) fn expand(m: &Machine, def: &Definition) -> TokenStream {
                     match self { #(#arms)* }
                 }
             }
-        }
+        },
+        branch,
+    );
+    quote! {
+        #item
+        #module
+        #context_alias
+        #impls
+    }
+}
 
+/// The types a workflow's impls name.
+pub(crate) struct Types {
+    pub(crate) input: TokenStream,
+    pub(crate) output: TokenStream,
+    pub(crate) context: TokenStream,
+}
+
+/// `impl Workflow for W { type Input; type Output; type Context; .. }` with
+/// `workflow` inside, and `impl Branch<Input, Context> for W { type Out; .. }`
+/// with `branch` inside: the headers the expansion and its fallback share.
+pub(crate) fn impls(
+    m: &Machine,
+    types: &Types,
+    workflow: TokenStream,
+    branch: TokenStream,
+) -> TokenStream {
+    let rt = runtime(m);
+    let name = m.ident();
+    let Types {
+        input,
+        output,
+        context,
+    } = types;
+    // The Branch impl is spanned on the enum's name: a misfit's "but it is
+    // implemented for" note then points at the workflow it is about.
+    let branch_impl = quote_spanned! {name.span()=>
+        impl #rt::typing::Branch<#input, #context> for #name {
+            type Out = #output;
+            #branch
+        }
+    };
+    quote! {
+        impl #rt::Workflow for #name {
+            type Input = #input;
+            type Output = #output;
+            type Context = #context;
+            #workflow
+        }
         #branch_impl
     }
 }

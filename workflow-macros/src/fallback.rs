@@ -16,7 +16,9 @@ use quote::{format_ident, quote};
 
 use crate::ast::Machine;
 use crate::choices::choice_module;
-use crate::expand::{context_alias, context_type, input_type, output_type, runtime, succeed_type};
+use crate::expand::{
+    Types, context_alias, context_type, impls, input_type, output_type, runtime, succeed_type,
+};
 
 /// The fallback expansion followed by the errors.
 pub(crate) fn fallback(m: &Machine, errors: Vec<syn::Error>) -> TokenStream {
@@ -60,36 +62,38 @@ pub(crate) fn fallback(m: &Machine, errors: Vec<syn::Error>) -> TokenStream {
     let rest = errors.map(|e| e.to_compile_error());
     let rt = runtime(m);
     let module = choice_module(m);
-    let workflow = m.ident();
     // Never runs: the compile errors emitted beside it stop the build.
     let stub = quote!(::core::unreachable!("#[workflow] reported an error"));
+    let workflow_body = quote! {
+        fn definition() -> &'static #rt::core::Definition { #stub }
+        fn start(_: Self::Input) -> Self { #stub }
+        fn state_index(&self) -> usize { #stub }
+        fn state_name(&self) -> &'static str { #stub }
+        #[allow(unreachable_code)]
+        fn step<'__a>(
+            self,
+            _: #rt::StepCx<'__a, Self::Context>,
+        ) -> impl ::core::future::Future<Output = #rt::Step<Self>> + ::core::marker::Send + '__a {
+            async move { #stub }
+        }
+    };
+    let branch_body = quote! {
+        fn accept(_: #input_ty) -> #input_ty { #stub }
+        fn context(_: &#context_ty) -> &#context_ty { #stub }
+        fn finish(_: #output_ty) -> #output_ty { #stub }
+    };
+    let types = Types {
+        input: input_ty,
+        output: output_ty,
+        context: context_ty,
+    };
+    let impls = impls(m, &types, workflow_body, branch_body);
     quote! {
         #item
         #module
         #context_alias
         #alias
         #(#rest)*
-        impl #rt::Workflow for #workflow {
-            type Input = #input_ty;
-            type Output = #output_ty;
-            type Context = #context_ty;
-            fn definition() -> &'static #rt::core::Definition { #stub }
-            fn start(_: Self::Input) -> Self { #stub }
-            fn state_index(&self) -> usize { #stub }
-            fn state_name(&self) -> &'static str { #stub }
-            #[allow(unreachable_code)]
-            fn step<'__a>(
-                self,
-                _: #rt::StepCx<'__a, Self::Context>,
-            ) -> impl ::core::future::Future<Output = #rt::Step<Self>> + ::core::marker::Send + '__a {
-                async move { #stub }
-            }
-        }
-        impl #rt::typing::Branch<#input_ty, #context_ty> for #workflow {
-            type Out = #output_ty;
-            fn accept(_: #input_ty) -> #input_ty { #stub }
-            fn context(_: &#context_ty) -> &#context_ty { #stub }
-            fn finish(_: #output_ty) -> #output_ty { #stub }
-        }
+        #impls
     }
 }
