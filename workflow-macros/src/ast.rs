@@ -155,11 +155,19 @@ impl MatcherAst {
     }
 }
 
-/// The attributes this macro owns on a variant.
-pub(crate) const STATE_ATTRS: &[&str] = &[
-    "start", "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail", "retry",
-    "catch",
+/// The attributes that give a state its kind: the one list of kind names,
+/// which the parser and the typo check both read.
+pub(crate) const KIND_ATTRS: &[&str] = &[
+    "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail",
 ];
+
+/// The attributes this macro owns on a variant besides its kind.
+const OTHER_STATE_ATTRS: &[&str] = &["start", "retry", "catch"];
+
+/// Every attribute this macro owns on a variant.
+fn state_attrs() -> impl Iterator<Item = &'static str> {
+    OTHER_STATE_ATTRS.iter().chain(KIND_ATTRS).copied()
+}
 
 /// Attributes that other tools own and a typo check must not flag.
 const FOREIGN_ATTRS: &[&str] = &[
@@ -287,15 +295,15 @@ fn attr_name(attr: &Attribute) -> Option<String> {
 }
 
 fn is_ours(attr: &Attribute) -> bool {
-    attr_name(attr).is_some_and(|name| STATE_ATTRS.contains(&name.as_str()))
+    attr_name(attr).is_some_and(|name| state_attrs().any(|ours| ours == name))
 }
 
 fn typo_of(attr: &Attribute) -> Option<&'static str> {
     let name = attr_name(attr)?;
-    if FOREIGN_ATTRS.contains(&name.as_str()) || STATE_ATTRS.contains(&name.as_str()) {
+    if FOREIGN_ATTRS.contains(&name.as_str()) || state_attrs().any(|ours| ours == name) {
         return None;
     }
-    workflow_core::closest(&name, STATE_ATTRS.iter().copied())
+    workflow_core::closest(&name, state_attrs())
 }
 
 fn is_typo(attr: &Attribute) -> bool {

@@ -13,17 +13,12 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, Type};
 
 use crate::args;
-use crate::ast::{Dur, KindAst, StateAst};
+use crate::ast::{Dur, KIND_ATTRS, KindAst, StateAst};
 use crate::ctxt::Errors;
 
 use kinds::parse_kind;
 pub(crate) use machine::parse_machine_args;
 use policies::{parse_catch, parse_retry};
-
-/// The attributes that give a state its kind.
-const KINDS: &[&str] = &[
-    "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail",
-];
 
 /// Parses the workflow attributes of one variant into a state.
 pub(crate) fn parse_state(
@@ -84,7 +79,7 @@ pub(crate) fn parse_state(
                     // A kind that did not parse is reported already; the
                     // state stays without one (so the fallback reads no type
                     // from it), and "no kind" is not reported on top.
-                    kind_named = KINDS.iter().copied().find(|k| *k == kind);
+                    kind_named = KIND_ATTRS.iter().copied().find(|k| *k == kind);
                     state.kind = parsed.map(|spec| KindAst { span, spec });
                 }
             }
