@@ -26,108 +26,13 @@ use workflow::store::{
 };
 use workflow::{Clock, EngineBuilder, EngineError, Event, EventKind, PendingFilter};
 
-/// What the handlers share, across every engine of a test.
-#[derive(Default)]
-pub struct Lab {
-    /// Each effect's idempotency key, once per run of the handler.
-    effects: Mutex<Vec<String>>,
-    /// While set, `effect` waits for `gate` before it returns.
-    hold: AtomicBool,
-    gate: Notify,
-    running: AtomicUsize,
-    most_at_once: AtomicUsize,
-    /// Callback tokens handed out.
-    tokens: Mutex<Vec<String>>,
-}
+#[path = "workers_postgres/stores.rs"]
+mod stores;
+#[path = "workers_postgres/workflows.rs"]
+mod workflows;
 
-#[derive(Clone, Default)]
-pub struct Shared(Arc<Lab>);
-
-impl std::ops::Deref for Shared {
-    type Target = Lab;
-    fn deref(&self) -> &Lab {
-        &self.0
-    }
-}
-
-async fn effect(cx: Ctx<'_, Shared>, n: u64) -> Result<u64, std::convert::Infallible> {
-    let lab = cx.context();
-    let now = lab.running.fetch_add(1, Ordering::SeqCst) + 1;
-    lab.most_at_once.fetch_max(now, Ordering::SeqCst);
-    if lab.hold.load(Ordering::SeqCst) {
-        lab.gate.notified().await;
-    } else {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    lab.effects
-        .lock()
-        .unwrap()
-        .push(cx.idempotency_key().to_string());
-    lab.running.fetch_sub(1, Ordering::SeqCst);
-    Ok(n * 2)
-}
-
-async fn finish(_cx: Ctx<'_, Shared>, n: u64) -> Result<u64, std::convert::Infallible> {
-    Ok(n + 1)
-}
-
-#[workflow(context = Shared)]
-#[derive(Serialize, Deserialize)]
-pub enum Job {
-    #[start]
-    #[task(effect, next = Rest)]
-    Effect(u64),
-
-    #[wait(seconds = 60, next = Finish)]
-    Rest(u64),
-
-    #[task(finish, next = Done)]
-    Finish(u64),
-
-    #[succeed]
-    Done(u64),
-}
-
-async fn ask(cx: Ctx<'_, Shared>, n: u64) -> Result<u64, std::convert::Infallible> {
-    cx.context()
-        .tokens
-        .lock()
-        .unwrap()
-        .push(cx.callback_token());
-    let approved: u64 = cx.callback().await.unwrap_or_default();
-    Ok(n + approved)
-}
-
-#[workflow(context = Shared)]
-#[derive(Serialize, Deserialize)]
-pub enum Approval {
-    #[start]
-    #[task(ask, next = Granted)]
-    Asking(u64),
-
-    #[succeed]
-    Granted(u64),
-}
-
-/// Two steps with no wait between them: stopping at the checkpoint between
-/// them leaves the execution held, not parked.
-#[workflow(context = Shared)]
-#[derive(Serialize, Deserialize)]
-pub enum Relay {
-    #[start]
-    #[task(effect, next = Last)]
-    First(u64),
-
-    #[task(finish, next = Finished)]
-    Last(u64),
-
-    #[succeed]
-    Finished(u64),
-}
-
-fn expected(n: u64) -> u64 {
-    n * 2 + 1
-}
+use stores::{Partitioned, Racing};
+use workflows::*;
 
 /// One process's view of a shared schema.
 struct Cluster {
@@ -236,54 +141,6 @@ async fn a_client_starts_executions_that_workers_run() {
     assert_eq!(keys.len(), 20, "each effect ran once");
     assert_eq!(cluster.lab.effects.lock().unwrap().len(), 20);
     drop(workers);
-}
-
-/// A store whose claims and lease renewals fail while `cut` is set (a
-/// partition between the worker and the database, while its one running
-/// step has no write to make), and that counts the commits it refused as
-/// fenced.
-struct Partitioned {
-    inner: PostgresStore,
-    cut: Arc<AtomicBool>,
-    /// Whether claims fail too, or only renewals.
-    claims_too: bool,
-    fenced: Arc<AtomicUsize>,
-}
-
-impl Store for Partitioned {
-    fn commit(&self, t: Transition) -> StoreFuture<'_, ()> {
-        let written = self.inner.commit(t);
-        let fenced = Arc::clone(&self.fenced);
-        Box::pin(async move {
-            let result = written.await;
-            if let Err(StoreError::Fenced { .. }) = result {
-                fenced.fetch_add(1, Ordering::SeqCst);
-            }
-            result
-        })
-    }
-    fn claim(&self, c: Claim) -> StoreFuture<'_, Claimed> {
-        if self.claims_too && self.cut.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
-        }
-        self.inner.claim(c)
-    }
-    fn renew_leases(
-        &self,
-        held: Vec<(String, u64)>,
-        until: SystemTime,
-    ) -> StoreFuture<'_, Vec<String>> {
-        if self.cut.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(StoreError::Unavailable("partitioned".into())) });
-        }
-        self.inner.renew_leases(held, until)
-    }
-    // Everything else goes to the store inside.
-    forward_store!(inner:
-        create, commit_children, children, release, next_wake, execution_named,
-        execution, history, list, purge, complete_callback, callback, await_callback,
-        pending_callbacks, save_definition, definitions, wake_up, is_shared
-    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -469,42 +326,6 @@ async fn a_client_cancels_an_execution_a_worker_is_running() {
     assert_gapless(&ended);
     assert_eq!(handle.await, Err(ExecutionError::Aborted));
     assert_eq!(worker.handle::<Job>(id).await, Err(ExecutionError::Aborted));
-}
-
-/// A client's store whose next read of an execution, once `armed`, lets
-/// the worker's held step go and returns what it read before that step's
-/// write: the client then acts on an execution that has moved on.
-struct Racing {
-    inner: PostgresStore,
-    lab: Shared,
-    armed: AtomicBool,
-}
-
-impl Store for Racing {
-    fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
-        let id = id.to_owned();
-        Box::pin(async move {
-            let read = self.inner.execution(&id).await?;
-            if self.armed.swap(false, Ordering::SeqCst)
-                && let Some(before) = &read
-            {
-                self.lab.gate.notify_waiters();
-                for _ in 0..100 {
-                    let now = self.inner.execution(&id).await?;
-                    if now.is_some_and(|now| now.last_event_id > before.last_event_id) {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-            Ok(read)
-        })
-    }
-    forward_store!(inner:
-        create, commit, commit_children, children, claim, release, renew_leases, next_wake,
-        execution_named, history, list, purge, complete_callback, callback, await_callback,
-        pending_callbacks, save_definition, definitions, wake_up, is_shared
-    );
 }
 
 #[tokio::test(start_paused = true)]
