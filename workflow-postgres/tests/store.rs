@@ -19,7 +19,7 @@ mod shared_database {
     use super::contract::{
         a_corrupt_row_is_left_out_and_the_others_serve, at, create, new, three_executions,
     };
-    use super::{back_to_version_1, support};
+    use super::{back_to_version_1, raw_client, support};
 
     #[tokio::test]
     async fn ten_workers_starting_at_once_migrate_once() {
@@ -35,10 +35,7 @@ mod shared_database {
         for store in connecting {
             stores.push(store.await.unwrap().expect("every worker connects"));
         }
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = raw_client(&url).await;
         let rows = client
             .query(&format!("SELECT version FROM \"{schema}\".migrations"), &[])
             .await
@@ -177,10 +174,7 @@ mod shared_database {
                 .await
                 .unwrap();
             three_executions(&store).await;
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
+            let client = raw_client(&url).await;
             client
                 .batch_execute(&format!(
                     "UPDATE {schema}.executions SET {corruption} WHERE id = 'bad'"
@@ -205,10 +199,7 @@ mod shared_database {
         create(&store, "e2", "order-2").await;
         drop(store);
         // Back to version 1, as a schema written before callback secrets.
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = raw_client(&url).await;
         client
             .batch_execute(&back_to_version_1(&schema))
             .await
@@ -244,10 +235,7 @@ mod shared_database {
             .await
             .unwrap();
         drop(store);
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = raw_client(&url).await;
         // An empty table reads fastest whole: forbid that, and the plan
         // shows whether an index serves the purge's search at all.
         client
@@ -282,10 +270,7 @@ mod shared_database {
             .await
             .unwrap();
         drop(store);
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = raw_client(&url).await;
         client
             .execute(
                 &format!("INSERT INTO \"{schema}\".migrations (version) VALUES (99)"),
@@ -314,10 +299,7 @@ mod shared_database {
             .unwrap();
         create(&store, "e1", "order-1").await;
         drop(store);
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = raw_client(&url).await;
         // Back to version 1, as a schema written before callback secrets
         // and finished children.
         client
@@ -336,10 +318,7 @@ mod shared_database {
     #[tokio::test]
     async fn an_existing_only_store_opens_what_is_there_and_creates_nothing() {
         let Some(url) = support::url() else { return };
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = raw_client(&url).await;
         let schema_count = |schema: String| {
             let client = &client;
             async move {
@@ -418,4 +397,14 @@ fn back_to_version_1(schema: &str) -> String {
          ALTER TABLE \"{schema}\".executions DROP COLUMN workflow_path; \
          DELETE FROM \"{schema}\".migrations WHERE version > 1"
     )
+}
+
+/// A plain connection to the test database, beside the store, for what a
+/// test does to the schema behind the store's back.
+async fn raw_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
 }
