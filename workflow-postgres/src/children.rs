@@ -43,7 +43,8 @@ impl Shared {
                 ],
             )
             .await?;
-        self.written(&row, id, transition.fence, &transition.events, None)
+        let updated: i64 = row.try_get(0).map_err(database)?;
+        self.written(updated == 1, id, transition.fence, &transition.events, None)
             .await
     }
 

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod children;
+mod commits;
 mod io;
 mod listen;
 mod pending;
@@ -54,6 +55,8 @@ use tokio::task::AbortHandle;
 use tokio_postgres::NoTls;
 use workflow_runtime::store::StoreError;
 
+use crate::commits::Commits;
+pub use crate::commits::GroupCommits;
 use crate::io::{Io, Thread};
 use crate::rows::{database, pool};
 
@@ -65,6 +68,8 @@ pub struct PostgresStore {
     io: Io,
     /// The wake-up listener, stopped with the store.
     listener: AbortHandle,
+    /// The queue of group commits.
+    commits: Arc<Commits>,
 }
 
 /// What every operation needs, moved into its future.
@@ -99,6 +104,7 @@ pub struct PostgresStoreBuilder {
     retry_for: Duration,
     application_name: String,
     existing_only: bool,
+    commits_in_flight: usize,
 }
 
 impl PostgresStore {
@@ -114,6 +120,7 @@ impl PostgresStore {
             retry_for: Duration::from_secs(60),
             application_name: "workflow".into(),
             existing_only: false,
+            commits_in_flight: 4,
         }
     }
 
@@ -134,6 +141,13 @@ impl PostgresStore {
     /// The schema version this library writes.
     pub fn schema_version() -> i64 {
         schema::supported()
+    }
+
+    /// How this store's commits were grouped so far: how many statements
+    /// carried how many transitions (see
+    /// [`PostgresStoreBuilder::commits_in_flight`]).
+    pub fn group_commits(&self) -> GroupCommits {
+        self.commits.counts()
     }
 }
 
@@ -166,6 +180,20 @@ impl PostgresStoreBuilder {
     /// checkpoint, and its lease expires for a worker to go on.
     pub fn retry_unavailable_for(mut self, period: Duration) -> Self {
         self.retry_for = period;
+        self
+    }
+
+    /// How many group commits may be on their way to the database at once.
+    /// Default: 4.
+    ///
+    /// Every transition this store commits joins a queue; a batch is what
+    /// queued while the batches before it were written (up to 256
+    /// transitions), written as one statement in one transaction. Fewer
+    /// batches in flight make larger batches and fewer round trips, more
+    /// make a lone transition wait less behind others. Each batch in
+    /// flight holds one of the pool's connections.
+    pub fn commits_in_flight(mut self, batches: usize) -> Self {
+        self.commits_in_flight = batches.max(1);
         self
     }
 
@@ -287,17 +315,20 @@ fn finish(
     let channel = listen::channel(&settings.schema);
     let woken = Arc::new(Notify::new());
     let listener = io.spawn(listen::listen(config, channel.clone(), Arc::clone(&woken)))?;
+    let shared = Arc::new(Shared {
+        pool,
+        sql: sql::Sql::new(&quoted),
+        schema: quoted,
+        channel,
+        woken,
+        retry_for: settings.retry_for,
+    });
+    let commits = Commits::start(Arc::clone(&shared), &io, settings.commits_in_flight)?;
     Ok(PostgresStore {
-        shared: Arc::new(Shared {
-            pool,
-            sql: sql::Sql::new(&quoted),
-            schema: quoted,
-            channel,
-            woken,
-            retry_for: settings.retry_for,
-        }),
+        shared,
         io,
         listener,
+        commits: Arc::new(commits),
     })
 }
 

@@ -171,9 +171,12 @@ pub(crate) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
-/// A list of events as the columns `unnest` takes, and where the history
+/// Lists of events as the columns `unnest` takes, and where the history
 /// must end for them to follow it.
+#[derive(Default)]
 pub(crate) struct EventColumns<'a> {
+    /// The execution of each event (a group commit writes many).
+    pub(crate) executions: Vec<&'a str>,
     pub(crate) ids: Vec<i64>,
     pub(crate) previous_ids: Vec<i64>,
     pub(crate) ats: Vec<i64>,
@@ -188,24 +191,30 @@ impl<'a> EventColumns<'a> {
     /// The columns of the events execution `id` is to record, once they
     /// are found to follow one another (the statement checks that the
     /// first follows the stored history).
-    pub(crate) fn checked(id: &str, events: &'a [Event]) -> Result<Self, StoreError> {
+    pub(crate) fn checked(id: &'a str, events: &'a [Event]) -> Result<Self, StoreError> {
         let previous = events
             .first()
             .map(|e| e.previous_event_id)
             .unwrap_or_default();
         check_events(id, previous, events)?;
-        Ok(EventColumns::of(events))
+        let mut columns = EventColumns {
+            follows: events.first().map(|e| big(e.previous_event_id)),
+            ..EventColumns::default()
+        };
+        columns.push(id, events);
+        Ok(columns)
     }
 
-    fn of(events: &'a [Event]) -> Self {
-        EventColumns {
-            ids: events.iter().map(|e| big(e.id)).collect(),
-            previous_ids: events.iter().map(|e| big(e.previous_event_id)).collect(),
-            ats: events.iter().map(|e| nanos(e.timestamp)).collect(),
-            kinds: events.iter().map(|e| e.kind.name()).collect(),
-            states: events.iter().map(|e| e.state.as_deref()).collect(),
-            data: events.iter().map(|e| e.data.as_deref()).collect(),
-            follows: events.first().map(|e| big(e.previous_event_id)),
+    /// Adds the events of one execution.
+    pub(crate) fn push(&mut self, execution: &'a str, events: &'a [Event]) {
+        for event in events {
+            self.executions.push(execution);
+            self.ids.push(big(event.id));
+            self.previous_ids.push(big(event.previous_event_id));
+            self.ats.push(nanos(event.timestamp));
+            self.kinds.push(event.kind.name());
+            self.states.push(event.state.as_deref());
+            self.data.push(event.data.as_deref());
         }
     }
 }

@@ -14,7 +14,7 @@ use workflow_runtime::store::{
 };
 use workflow_runtime::{Event, EventKind, Status};
 
-use crate::rows::{EventColumns, big, count, database, execution, nanos, scan, time};
+use crate::rows::{big, count, database, execution, nanos, scan, time};
 use crate::{PostgresStore, Shared};
 
 /// Runs an operation (an expression giving a future, made again for each
@@ -116,8 +116,8 @@ impl Shared {
     }
 
     /// The outcome of a write guarded by `fence` that recorded `events`
-    /// (and, for a commit, its `checkpoint`), from its statement's `row`
-    /// (how many executions it updated): done, or why it was refused.
+    /// (and, for a commit, its `checkpoint`), given whether its statement
+    /// `updated` the execution: done, or why it was refused.
     ///
     /// A refused write may be the retry of one that landed and only lost
     /// its reply: then the execution is as the write left it, under the
@@ -128,14 +128,13 @@ impl Shared {
     /// owner's step).
     pub(crate) async fn written(
         &self,
-        row: &tokio_postgres::Row,
+        updated: bool,
         id: &str,
         fence: u64,
         events: &[Event],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
-        let updated: i64 = row.try_get(0).map_err(database)?;
-        if updated == 1 {
+        if updated {
             return Ok(());
         }
         match self.load(id).await {
@@ -250,47 +249,16 @@ impl Store for PostgresStore {
 
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
         let shared = Arc::clone(&self.shared);
+        let commits = Arc::clone(&self.commits);
         self.io.run(async move {
-            retrying!(shared, async {
-                let id = &transition.execution;
-                let events = &transition.events;
-                let columns = EventColumns::checked(id, events)?;
-                let c = &transition.checkpoint;
-                let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
-                let row = shared
-                    .query_one(
-                        &shared.sql.commit,
-                        &[
-                            id,
-                            &big(transition.fence),
-                            &columns.follows,
-                            &c.state,
-                            &big(c.entry),
-                            &i64::from(c.attempt),
-                            &retries,
-                            &c.waiting,
-                            &c.wake_at.map(nanos),
-                            &c.status.name(),
-                            &c.output,
-                            &c.error.as_ref().map(|e| e.name.as_str()),
-                            &c.error.as_ref().map(|e| e.cause.as_str()),
-                            &transition.stopped_at.map(nanos),
-                            &events.last().map(|e| big(e.id)),
-                            &c.state_name,
-                            &columns.ids,
-                            &columns.previous_ids,
-                            &columns.ats,
-                            &columns.kinds,
-                            &columns.states,
-                            &columns.data,
-                            &Status::Running.name(),
-                        ],
-                    )
-                    .await?;
-                shared
-                    .written(&row, id, transition.fence, events, Some(c))
-                    .await
-            })
+            let previous = transition
+                .events
+                .first()
+                .map(|e| e.previous_event_id)
+                .unwrap_or_default();
+            check_events(&transition.execution, previous, &transition.events)?;
+            let transition = Arc::new(transition);
+            retrying!(shared, commits.commit(Arc::clone(&transition)))
         })
     }
 
@@ -369,7 +337,10 @@ impl Store for PostgresStore {
                 let (ids, fences): (Vec<&String>, Vec<i64>) =
                     held.iter().map(|(id, fence)| (id, big(*fence))).unzip();
                 let rows = shared
-                    .query(&shared.sql.renew, &[&nanos(lease_until), &ids, &fences])
+                    .query(
+                        &shared.sql.renew,
+                        &[&nanos(lease_until), &ids, &fences, &Status::Running.name()],
+                    )
                     .await?;
                 let renewed = rows
                     .iter()

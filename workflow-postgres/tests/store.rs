@@ -5,6 +5,8 @@
 #[macro_use]
 #[path = "../../workflow-runtime/tests/contract/mod.rs"]
 mod contract;
+#[path = "store/group_commit.rs"]
+mod group_commit;
 mod support;
 
 suite!(postgres, support::store().await);
