@@ -151,6 +151,12 @@ async fn workflows_of_one_name_in_two_modules_recover_as_themselves() {
     let mut both = vec![a.clone(), b.clone()];
     both.sort();
     assert_eq!(recovery.resumed, both);
+    // A description names the workflow by both.
+    let described = second.describe(&b).await.unwrap().unwrap();
+    assert_eq!(
+        (described.workflow, described.path),
+        ("Order".to_owned(), Some(path_of("b::Order")))
+    );
     assert_eq!(second.handle::<a::Order>(a).await, Ok(10));
     assert_eq!(second.handle::<b::Order>(b).await, Ok(15));
 }
@@ -195,6 +201,7 @@ async fn executions_stored_without_a_path_recover_by_name_when_unambiguous() {
     assert_eq!(second.handle::<Solo>(solo).await, Ok(7));
     let parked = second.describe(&order).await.unwrap().unwrap();
     assert_eq!(parked.status, Status::Running);
+    assert_eq!((parked.workflow.as_str(), parked.path), ("Order", None));
 }
 
 /// Registers a `Twin` declared in this function and, if `start`, starts it.
