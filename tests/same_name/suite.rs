@@ -59,6 +59,27 @@ mod b {
     }
 }
 
+/// Triples, after a shorter wait: another definition, so another version.
+mod c {
+    use super::*;
+
+    #[workflow]
+    #[derive(Serialize, Deserialize)]
+    pub enum Order {
+        #[start]
+        #[wait(seconds = 1800, next = Price)]
+        Hold(u32),
+        #[pass(price, next = Done)]
+        Price(u32),
+        #[succeed]
+        Done(u32),
+    }
+
+    fn price(n: u32) -> u32 {
+        n * 3
+    }
+}
+
 /// A workflow no other one shares a name with.
 #[workflow]
 #[derive(Serialize, Deserialize)]
@@ -202,6 +223,35 @@ async fn executions_stored_without_a_path_recover_by_name_when_unambiguous() {
     let parked = second.describe(&order).await.unwrap().unwrap();
     assert_eq!(parked.status, Status::Running);
     assert_eq!((parked.workflow.as_str(), parked.path), ("Order", None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_execution_stored_without_a_path_is_told_apart_by_its_version() {
+    let place = place();
+    let clock = Clock::new();
+    let first = engine_on(&place, clock);
+    first.register::<c::Order>();
+    let tripled = first
+        .start::<c::Order>("order", 5)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    crash(first).await;
+    forget_paths(&place);
+    // Three `Order`s registered, one of them of the stored version.
+    let second = engine_on(&place, clock);
+    second.register::<c::Order>();
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(
+        recovery,
+        Recovery {
+            resumed: vec![tripled.clone()],
+            skipped: Vec::new(),
+        }
+    );
+    assert_eq!(second.handle::<c::Order>(tripled).await, Ok(15));
 }
 
 /// Registers a `Twin` declared in this function and, if `start`, starts it.
