@@ -90,6 +90,9 @@ async fn executions_are_addressed_by_the_name_they_were_started_under() {
     assert_eq!(again.id(), first.id());
     let described = engine.describe("order-7").await.unwrap().unwrap();
     assert_eq!(described.id, first.id());
+    // Its workflow by name and by path, as the store keeps them.
+    assert_eq!(described.workflow, "Order");
+    assert_eq!(described.path.as_deref(), Some(<Order as Workflow>::path()));
     assert_eq!(
         engine.history("order-7").await.unwrap(),
         engine.history(first.id()).await.unwrap()

@@ -68,10 +68,16 @@ pub(crate) fn executions(executions: &[StoredExecution], more: usize) -> String 
     out
 }
 
-/// `history`: a summary of the execution, then its timeline.
+/// `history`: a summary of the execution, then its timeline. The summary
+/// names the workflow by its name and, when the execution was stored with
+/// one, its path (which tells workflows of one name apart).
 pub(crate) fn history(execution: &StoredExecution, history: &[Event]) -> String {
+    let path = match &execution.path {
+        Some(path) => format!("{path}, "),
+        None => String::new(),
+    };
     let mut out = format!(
-        "{} ({}) of {} (version {}): {} in {}\nstarted {}",
+        "{} ({}) of {} ({path}version {}): {} in {}\nstarted {}",
         execution.name,
         execution.id,
         execution.workflow,
@@ -117,4 +123,57 @@ pub(crate) fn purged(count: u64, older_than: &str) -> String {
 /// Pretty JSON with a final newline.
 pub(crate) fn json(value: &impl serde::Serialize) -> Result<String, CliError> {
     Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use workflow_runtime::Status;
+    use workflow_runtime::store::{Checkpoint, StoredExecution};
+
+    fn stored(path: Option<&str>) -> StoredExecution {
+        StoredExecution {
+            id: "e1".into(),
+            name: "order-7".into(),
+            workflow: "Ship".into(),
+            path: path.map(str::to_owned),
+            version: "v1".into(),
+            input: "7".into(),
+            checkpoint: Checkpoint {
+                state: "{\"Pick\":7}".into(),
+                state_name: "Pick".into(),
+                entry: 1,
+                attempt: 1,
+                retries: Vec::new(),
+                waiting: None,
+                wake_at: None,
+                status: Status::Running,
+                output: None,
+                error: None,
+            },
+            started_at: UNIX_EPOCH + Duration::from_secs(1_764_565_200),
+            stopped_at: None,
+            last_event_id: 0,
+            fence: 1,
+            callback_secret: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_history_names_the_workflow_by_its_path_when_it_was_stored_with_one() {
+        let first_line = |path| {
+            let out = super::history(&stored(path), &[]);
+            out.lines().next().unwrap().to_owned()
+        };
+        assert_eq!(
+            first_line(Some("shop::Ship")),
+            "order-7 (e1) of Ship (shop::Ship, version v1): Running in Pick"
+        );
+        // Stored before paths were.
+        assert_eq!(
+            first_line(None),
+            "order-7 (e1) of Ship (version v1): Running in Pick"
+        );
+    }
 }

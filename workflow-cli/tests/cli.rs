@@ -204,6 +204,11 @@ async fn shows_a_history_as_a_timeline_by_name_or_id() {
     let (_dir, db) = store().await;
     let by_name = ok(&db, &["history", "order-3"]);
     assert!(by_name.starts_with("order-3 ("), "{by_name}");
+    // The workflow by its name, then its path (this test crate's `Ship`).
+    assert!(
+        by_name.contains(") of Ship (cli::Ship, version "),
+        "{by_name}"
+    );
     assert!(by_name.contains("Failed in Backorder"), "{by_name}");
     assert!(by_name.contains("error: Backordered"), "{by_name}");
     let kinds: Vec<&str> = by_name

@@ -107,6 +107,7 @@ mod tests {
             id: "e1".into(),
             name: "order-7".into(),
             workflow: "Checkout".into(),
+            path: Some("shop::Checkout".into()),
             status: Status::Failed,
             state: "Reserve".into(),
             wake_at: None,
@@ -117,14 +118,20 @@ mod tests {
         };
         let json = serde_json::to_value(&description).unwrap();
         assert_eq!(json["status"], "Failed");
+        assert_eq!(json["path"], "shop::Checkout");
         assert_eq!(json["stopped_at"], "2025-12-01T05:00:01.123456789Z");
         assert_eq!(json["wake_at"], serde_json::Value::Null);
         assert_eq!(
             json["error"],
             serde_json::json!({"name": "ShopError.OutOfStock", "cause": "out of stock"})
         );
-        let back: Description = serde_json::from_value(json).unwrap();
+        let back: Description = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, description);
+        // A description written before paths were reads back without one.
+        let mut before_paths = json;
+        before_paths.as_object_mut().unwrap().remove("path");
+        let back: Description = serde_json::from_value(before_paths).unwrap();
+        assert_eq!(back.path, None);
 
         let succeeded = Description {
             status: Status::Succeeded,

@@ -14,8 +14,14 @@ pub struct Description {
     pub id: String,
     /// The name it was started under.
     pub name: String,
-    /// Its workflow's name.
+    /// Its workflow's name: the definition's, which lists and exports show
+    /// (two workflows in two modules can share it).
     pub workflow: String,
+    /// Its workflow's path (`module_path!()` and the enum's name, as
+    /// [`Workflow::path`](crate::Workflow::path) says), which tells
+    /// workflows of one name apart and by which recovery finds the
+    /// workflow. `None` for an execution stored before paths were.
+    pub path: Option<String>,
     /// Where it stands.
     pub status: Status,
     /// The state it is in (or ended in).
@@ -47,6 +53,7 @@ impl From<StoredExecution> for Description {
             id: stored.id,
             name: stored.name,
             workflow: stored.workflow,
+            path: stored.path,
             status: stored.checkpoint.status,
             state: stored.checkpoint.state_name,
             wake_at: stored.checkpoint.wake_at,

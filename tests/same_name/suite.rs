@@ -1,15 +1,20 @@
-//! Workflows of one name in two modules, registered on one engine: each
-//! starts, runs and recovers as itself (the engine and the store tell them
-//! apart by their paths), including across a restart on a SQLite file;
-//! executions stored before paths were recover by name and version when
-//! that is unambiguous; and two workflows that share a path are refused
-//! rather than run as each other. Paused clock throughout.
+// Workflows of one name in two modules, registered on one engine: each
+// starts, runs and recovers as itself (the engine and the store tell them
+// apart by their paths), including across a restart on a second store over
+// the same data; executions stored before paths were recover by name and
+// version when that is unambiguous; and two workflows that share a path
+// are refused rather than run as each other. Paused clock throughout.
+//
+// Included once per store (`same_name_sqlite.rs`, `same_name_postgres.rs`),
+// which defines `Place` (where a store keeps its data), `place()` (a fresh
+// one), `open(&Place)` (a store over it, as a process that starts opens
+// one) and `forget_paths(&Place)` (its executions as a store written before
+// paths were keeps them).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use workflow::prelude::*;
-use workflow::store::{MemoryStore, SqliteStore};
 use workflow::{Clock, EngineError, Recovery, RecoveryError};
 
 /// Doubles: the same machine as `b::Order`, with another `price`.
@@ -54,6 +59,27 @@ mod b {
     }
 }
 
+/// Triples, after a shorter wait: another definition, so another version.
+mod c {
+    use super::*;
+
+    #[workflow]
+    #[derive(Serialize, Deserialize)]
+    pub enum Order {
+        #[start]
+        #[wait(seconds = 1800, next = Price)]
+        Hold(u32),
+        #[pass(price, next = Done)]
+        Price(u32),
+        #[succeed]
+        Done(u32),
+    }
+
+    fn price(n: u32) -> u32 {
+        n * 3
+    }
+}
+
 /// A workflow no other one shares a name with.
 #[workflow]
 #[derive(Serialize, Deserialize)]
@@ -65,16 +91,40 @@ pub enum Solo {
     Done(u32),
 }
 
-fn engine_on(store: impl workflow::store::Store, clock: Clock) -> Engine<()> {
-    let engine = Engine::builder(()).store(store).clock(clock).build();
+/// How long an engine holds what it claims: after a halt, a store that
+/// other processes share lets another engine take over only then.
+const LEASE: Duration = Duration::from_secs(300);
+
+/// An engine on `place` with both `Order`s. It renews its leases and looks
+/// for work less often than by default on a shared store: every look is a
+/// round trip that blocks the test, and the waits here last an hour.
+fn engine_on(place: &Place, clock: Clock) -> Engine<()> {
+    let engine = Engine::builder(())
+        .store(open(place))
+        .clock(clock)
+        .lease(LEASE)
+        .poll_interval(Duration::from_secs(60))
+        .build();
     engine.register::<a::Order>().register::<b::Order>();
     engine
 }
 
+/// `name` in this test crate (whose name says the store).
+fn path_of(name: &str) -> String {
+    format!("{}::{name}", module_path!())
+}
+
+/// Halts `engine` as a crash stops it, and lets its leases run out.
+async fn crash(engine: Engine<()>) {
+    engine.halt();
+    tokio::time::sleep(LEASE).await;
+}
+
 #[test]
 fn the_path_names_the_module_and_the_enum() {
-    assert_eq!(<a::Order as Workflow>::path(), "same_name::a::Order");
-    assert_eq!(<b::Order as Workflow>::path(), "same_name::b::Order");
+    assert!(module_path!().starts_with("same_name_"), "{}", module_path!());
+    assert_eq!(<a::Order as Workflow>::path(), path_of("a::Order"));
+    assert_eq!(<b::Order as Workflow>::path(), path_of("b::Order"));
     assert_eq!(a::Order::definition().name, "Order");
     // The version is a hash of the definition's JSON.
     let json = |def| serde_json::to_string(def).unwrap();
@@ -87,7 +137,8 @@ fn the_path_names_the_module_and_the_enum() {
 
 #[tokio::test(start_paused = true)]
 async fn workflows_of_one_name_in_two_modules_run_as_themselves() {
-    let engine = engine_on(MemoryStore::new(), Clock::new());
+    let place = place();
+    let engine = engine_on(&place, Clock::new());
     let doubled = engine.start::<a::Order>("a", 5).await.unwrap();
     let added = engine.start::<b::Order>("b", 5).await.unwrap();
     assert_eq!((doubled.await, added.await), (Ok(10), Ok(15)));
@@ -98,10 +149,9 @@ async fn workflows_of_one_name_in_two_modules_run_as_themselves() {
 
 #[tokio::test(start_paused = true)]
 async fn workflows_of_one_name_in_two_modules_recover_as_themselves() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("wf.db");
+    let place = place();
     let clock = Clock::new();
-    let first = engine_on(SqliteStore::open(&path).unwrap(), clock);
+    let first = engine_on(&place, clock);
     let a = first
         .start::<a::Order>("a", 5)
         .await
@@ -115,23 +165,28 @@ async fn workflows_of_one_name_in_two_modules_recover_as_themselves() {
         .id()
         .to_owned();
     tokio::time::sleep(Duration::from_secs(60)).await;
-    first.halt();
-    let second = engine_on(SqliteStore::open(&path).unwrap(), clock);
+    crash(first).await;
+    let second = engine_on(&place, clock);
     let mut recovery = second.recover().await.unwrap();
     recovery.resumed.sort();
     let mut both = vec![a.clone(), b.clone()];
     both.sort();
     assert_eq!(recovery.resumed, both);
+    // A description names the workflow by both.
+    let described = second.describe(&b).await.unwrap().unwrap();
+    assert_eq!(
+        (described.workflow, described.path),
+        ("Order".to_owned(), Some(path_of("b::Order")))
+    );
     assert_eq!(second.handle::<a::Order>(a).await, Ok(10));
     assert_eq!(second.handle::<b::Order>(b).await, Ok(15));
 }
 
 #[tokio::test(start_paused = true)]
 async fn executions_stored_without_a_path_recover_by_name_when_unambiguous() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("wf.db");
+    let place = place();
     let clock = Clock::new();
-    let first = engine_on(SqliteStore::open(&path).unwrap(), clock);
+    let first = engine_on(&place, clock);
     first.register::<Solo>();
     let order = first
         .start::<a::Order>("order", 5)
@@ -146,13 +201,10 @@ async fn executions_stored_without_a_path_recover_by_name_when_unambiguous() {
         .id()
         .to_owned();
     tokio::time::sleep(Duration::from_secs(60)).await;
-    first.halt();
-    // As a database written before paths were stored.
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute("UPDATE executions SET workflow_path = NULL", [])
-        .unwrap();
-    drop(raw);
-    let second = engine_on(SqliteStore::open(&path).unwrap(), clock);
+    crash(first).await;
+    // As a store written before paths were.
+    forget_paths(&place);
+    let second = engine_on(&place, clock);
     second.register::<Solo>();
     let recovery = second.recover().await.unwrap();
     // Two registered `Order`s of one version could each be its own: it is
@@ -170,6 +222,36 @@ async fn executions_stored_without_a_path_recover_by_name_when_unambiguous() {
     assert_eq!(second.handle::<Solo>(solo).await, Ok(7));
     let parked = second.describe(&order).await.unwrap().unwrap();
     assert_eq!(parked.status, Status::Running);
+    assert_eq!((parked.workflow.as_str(), parked.path), ("Order", None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_execution_stored_without_a_path_is_told_apart_by_its_version() {
+    let place = place();
+    let clock = Clock::new();
+    let first = engine_on(&place, clock);
+    first.register::<c::Order>();
+    let tripled = first
+        .start::<c::Order>("order", 5)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    crash(first).await;
+    forget_paths(&place);
+    // Three `Order`s registered, one of them of the stored version.
+    let second = engine_on(&place, clock);
+    second.register::<c::Order>();
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(
+        recovery,
+        Recovery {
+            resumed: vec![tripled.clone()],
+            skipped: Vec::new(),
+        }
+    );
+    assert_eq!(second.handle::<c::Order>(tripled).await, Ok(15));
 }
 
 /// Registers a `Twin` declared in this function and, if `start`, starts it.
@@ -207,9 +289,10 @@ async fn twin_two(engine: &Engine<()>) -> Result<(), EngineError> {
 
 #[tokio::test(start_paused = true)]
 async fn two_workflows_of_one_path_are_refused_not_confused() {
-    let engine = Engine::new(());
+    let place = place();
+    let engine = Engine::builder(()).store(open(&place)).build();
     assert_eq!(twin_one(&engine, true).await, Some(Ok(())));
-    let twin = "same_name::Twin".to_owned();
+    let twin = path_of("Twin");
     assert_eq!(
         twin_two(&engine).await,
         Err(EngineError::Ambiguous(twin.clone()))
@@ -219,4 +302,35 @@ async fn two_workflows_of_one_path_are_refused_not_confused() {
         Some(Err(EngineError::Ambiguous(twin)))
     );
     assert_eq!(twin_one(&engine, false).await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_execution_of_a_path_two_workflows_share_is_left_alone() {
+    let place = place();
+    let clock = Clock::new();
+    let first = engine_on(&place, clock);
+    assert_eq!(twin_one(&first, true).await, Some(Ok(())));
+    let one = first.describe("one").await.unwrap().unwrap().id;
+    crash(first).await;
+    // Both `Twin`s registered: the stored path names either.
+    let second = engine_on(&place, clock);
+    assert_eq!(twin_one(&second, false).await, None);
+    let twin = path_of("Twin");
+    assert_eq!(
+        twin_two(&second).await,
+        Err(EngineError::Ambiguous(twin.clone()))
+    );
+    let recovery = second.recover().await.unwrap();
+    assert_eq!(
+        recovery,
+        Recovery {
+            resumed: Vec::new(),
+            skipped: vec![RecoveryError::Ambiguous {
+                execution: one.clone(),
+                workflow: twin,
+            }],
+        }
+    );
+    let parked = second.describe(&one).await.unwrap().unwrap();
+    assert_eq!(parked.status, Status::Running);
 }

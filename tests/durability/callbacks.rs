@@ -1,0 +1,88 @@
+//! Callback tasks across a crash: an answer that comes while the process
+//! is down, and a token handed out before the crash, each reach the task
+//! once another engine recovers the execution.
+
+use workflow::PendingFilter;
+
+use super::*;
+
+/// Hands its callback token out (into the world's keys) and waits for the
+/// answer, which it adds to its input.
+async fn await_approval(cx: Ctx<'_, Ctx2>, n: u64) -> Result<u64, Fault> {
+    cx.0.keys.lock().unwrap().push(cx.callback_token());
+    cx.callback::<u64>()
+        .await
+        .map(|bonus| n + bonus)
+        .map_err(|_| Fault::Flaky)
+}
+
+#[workflow(context = Ctx2)]
+#[derive(Serialize, Deserialize)]
+pub enum Approval {
+    #[start]
+    #[task(await_approval, next = Done)]
+    Waiting(u64),
+    #[succeed]
+    Done(u64),
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_completed_while_the_process_is_down_is_found_after_recovery() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    first.register::<Approval>();
+    let id = first
+        .start::<Approval>("approve", 1)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let token = setup.world.0.keys.lock().unwrap()[0].clone();
+    first.halt();
+
+    let second = setup.engine();
+    second.register::<Approval>();
+    // The answer comes in before the workflow is recovered.
+    second.complete_task(&token, 41u64).await.unwrap();
+    second.recover().await.unwrap();
+    assert_eq!(second.handle::<Approval>(id).await, Ok(42));
+    let keys = setup.world.0.keys.lock().unwrap().clone();
+    assert_eq!(
+        keys,
+        [token.clone(), token],
+        "the same token after the restart"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_handed_out_before_a_crash_answers_the_task_after_recovery() {
+    let setup = Setup::new();
+    let first = setup.engine();
+    first.register::<Approval>();
+    let handle = first.start::<Approval>("approve", 1).await.unwrap();
+    let id = handle.id().to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let token = setup.world.0.keys.lock().unwrap()[0].clone();
+    let before = first.pending_callbacks(PendingFilter::new()).await.unwrap();
+    assert_eq!(before.callbacks.len(), 1);
+    assert_eq!(before.callbacks[0].token, token);
+    first.halt();
+
+    let second = setup.engine();
+    second.register::<Approval>();
+    second.recover().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let keys = setup.world.0.keys.lock().unwrap().clone();
+    assert_eq!(keys, [token.clone(), token.clone()], "the task ran again");
+    let after = second
+        .pending_callbacks(PendingFilter::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        after.callbacks, before.callbacks,
+        "the same token, waiting since"
+    );
+    second.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(second.handle::<Approval>(id).await, Ok(42));
+}
