@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{Attribute, Fields, Ident, ItemEnum, LitStr, Path, Type, Visibility};
+use syn::{Fields, Ident, ItemEnum, LitStr, Path, Type, Visibility};
 
 use crate::attr;
 use crate::ctxt::Errors;
@@ -155,25 +155,6 @@ impl MatcherAst {
     }
 }
 
-/// The attributes that give a state its kind: the one list of kind names,
-/// which the parser and the typo check both read.
-pub(crate) const KIND_ATTRS: &[&str] = &[
-    "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail",
-];
-
-/// The attributes this macro owns on a variant besides its kind.
-const OTHER_STATE_ATTRS: &[&str] = &["start", "retry", "catch"];
-
-/// Every attribute this macro owns on a variant.
-fn state_attrs() -> impl Iterator<Item = &'static str> {
-    OTHER_STATE_ATTRS.iter().chain(KIND_ATTRS).copied()
-}
-
-/// Attributes that other tools own and a typo check must not flag.
-const FOREIGN_ATTRS: &[&str] = &[
-    "doc", "cfg", "cfg_attr", "allow", "warn", "deny", "expect", "serde", "default",
-];
-
 impl Machine {
     pub(crate) fn parse(args: MachineArgs, mut item: ItemEnum, errors: &Errors) -> Machine {
         if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
@@ -190,15 +171,7 @@ impl Machine {
         }
         let mut states = Vec::new();
         for variant in item.variants.iter_mut() {
-            let ours: Vec<Attribute> = variant
-                .attrs
-                .iter()
-                .filter(|a| is_ours(a))
-                .cloned()
-                .collect();
-            variant.attrs.retain(|a| !is_ours(a));
-            let typo = report_typos(&variant.attrs, errors);
-            variant.attrs.retain(|a| !is_typo(a));
+            let (ours, typo) = attr::take_ours(&mut variant.attrs, errors);
             let ty = without_self(
                 &data_type(&variant.ident, &variant.fields, errors),
                 &item.ident,
@@ -288,43 +261,4 @@ fn without_self(ty: &Type, workflow: &Ident) -> Type {
     // The replacement is a plain identifier where `Self` was, so the type
     // still parses; should it not, the type as written is kept.
     syn::parse2(replace(ty.to_token_stream(), workflow)).unwrap_or_else(|_| ty.clone())
-}
-
-fn attr_name(attr: &Attribute) -> Option<String> {
-    attr.path().get_ident().map(Ident::to_string)
-}
-
-fn is_ours(attr: &Attribute) -> bool {
-    attr_name(attr).is_some_and(|name| state_attrs().any(|ours| ours == name))
-}
-
-fn typo_of(attr: &Attribute) -> Option<&'static str> {
-    let name = attr_name(attr)?;
-    if FOREIGN_ATTRS.contains(&name.as_str()) || state_attrs().any(|ours| ours == name) {
-        return None;
-    }
-    workflow_core::closest(&name, state_attrs())
-}
-
-fn is_typo(attr: &Attribute) -> bool {
-    typo_of(attr).is_some()
-}
-
-/// Reports attributes that look like misspellings of ours; returns whether
-/// there was one (so "no kind" is not reported on top of it).
-fn report_typos(attrs: &[Attribute], errors: &Errors) -> bool {
-    let mut found = false;
-    for attr in attrs {
-        if let Some(close) = typo_of(attr) {
-            errors.spanned(
-                attr.path(),
-                format!(
-                    "unknown workflow attribute `{}`; did you mean `{close}`?",
-                    attr_name(attr).unwrap_or_default()
-                ),
-            );
-            found = true;
-        }
-    }
-    found
 }

@@ -4,6 +4,7 @@
 mod collect;
 mod kinds;
 mod machine;
+mod names;
 mod policies;
 
 use std::time::Duration;
@@ -13,11 +14,13 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, Type};
 
 use crate::args;
-use crate::ast::{Dur, KIND_ATTRS, KindAst, StateAst};
+use crate::ast::{Dur, KindAst, StateAst};
 use crate::ctxt::Errors;
 
 use kinds::parse_kind;
 pub(crate) use machine::parse_machine_args;
+use names::KIND_ATTRS;
+pub(crate) use names::take_ours;
 use policies::{parse_catch, parse_retry};
 
 /// Parses the workflow attributes of one variant into a state.
@@ -39,11 +42,7 @@ pub(crate) fn parse_state(
     // The kind first named on this state, parsed or not.
     let mut kind_named: Option<&'static str> = None;
     for attr in attrs {
-        let name = attr
-            .path()
-            .get_ident()
-            .map(Ident::to_string)
-            .unwrap_or_default();
+        let name = names::attr_name(attr).unwrap_or_default();
         let span = attr.path().span();
         match name.as_str() {
             "start" => {
