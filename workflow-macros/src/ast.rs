@@ -1,15 +1,17 @@
-//! The workflow as written: the enum, its states and their attributes, with
-//! the user's tokens kept for spans. Parsing collects every error it can and
-//! keeps going, so the model holds whatever did parse.
+//! The workflow as written: the enum, its states and what their attributes
+//! said, with the user's tokens kept for spans. It is built (`build.rs`)
+//! from the enum and the attributes' values (`attr/`), collecting every
+//! error it can and going on, so the model holds whatever did parse.
 
-use std::time::Duration;
+use proc_macro2::Span;
+use syn::{Ident, ItemEnum, Type, Visibility};
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::ToTokens;
-use syn::{Attribute, Fields, Ident, ItemEnum, LitStr, Path, Type, Visibility};
+use crate::attr::{Catch, MachineArgs, Retry};
 
-use crate::attr;
-use crate::ctxt::Errors;
+/// The leaves of the AST are the attributes' values, as serde_derive's
+/// `ast::Field` holds an `attr::Field`. The later passes read them from
+/// here, the matchers and waits by the names they have always had there.
+pub(crate) use crate::attr::{FailCause, KindSpec, Matcher as MatcherAst, Target, Wait as WaitAst};
 
 /// The whole workflow.
 pub(crate) struct Machine {
@@ -19,27 +21,14 @@ pub(crate) struct Machine {
     pub states: Vec<StateAst>,
 }
 
-/// The arguments of `#[workflow(...)]`.
-pub(crate) struct MachineArgs {
-    pub context: Option<Type>,
-    /// A context was given but could not be read as a type.
-    pub context_unread: bool,
-    pub output: Option<Type>,
-    pub timeout: Option<Dur>,
-    /// The path to the `workflow` crate in generated code.
-    pub krate: Path,
-    /// The name of the generated module (the enum's name in snake_case).
-    pub module: Option<Ident>,
-}
-
 /// One state: a variant and its attributes.
 pub(crate) struct StateAst {
     pub ident: Ident,
     pub ty: Type,
     pub start: Option<Span>,
     pub kind: Option<KindAst>,
-    pub retry: Vec<RetryAst>,
-    pub catch: Vec<CatchAst>,
+    pub retry: Vec<Retry>,
+    pub catch: Vec<Catch>,
 }
 
 /// The kind attribute of a state, with the span of its name.
@@ -48,172 +37,7 @@ pub(crate) struct KindAst {
     pub spec: KindSpec,
 }
 
-pub(crate) enum KindSpec {
-    Task {
-        handler: Path,
-        next: Target,
-        timeout: Option<Dur>,
-        heartbeat: Option<Dur>,
-    },
-    Choice {
-        handler: Path,
-        targets: Vec<Ident>,
-    },
-    Pass {
-        handler: Option<Path>,
-        next: Ident,
-    },
-    Wait {
-        how: WaitAst,
-        next: Ident,
-    },
-    Parallel {
-        branches: Vec<Path>,
-        next: Target,
-    },
-    Map {
-        workflow: Path,
-        items: Path,
-        max_concurrency: u32,
-        tolerated_failures: Option<u32>,
-        tolerated_percentage: Option<(f64, Span)>,
-        next: Target,
-    },
-    Succeed,
-    Fail {
-        error: LitStr,
-        cause: Option<FailCause>,
-    },
-}
-
-/// Where a Fail state's cause comes from, when the attribute says.
-#[derive(Clone)]
-pub(crate) enum FailCause {
-    /// `cause = "text"`: always this text.
-    Fixed(LitStr),
-    /// `cause = field`: this field of the state's data, by `Display`.
-    Field(Ident),
-}
-
-/// Where a state that does work goes.
-#[derive(Clone)]
-pub(crate) enum Target {
-    Next(Ident),
-    End(Span),
-}
-
-/// A duration given as a string, with the string's span.
-#[derive(Clone, Copy)]
-pub(crate) struct Dur {
-    pub value: Duration,
-    pub span: Span,
-}
-
-pub(crate) enum WaitAst {
-    Seconds(u64),
-    Duration(Dur),
-    Until(Path),
-    Delay(Path),
-}
-
-pub(crate) struct RetryAst {
-    pub span: Span,
-    pub on: Vec<MatcherAst>,
-    pub max_attempts: u32,
-    pub interval: Duration,
-    pub backoff: f64,
-    pub backoff_span: Span,
-    pub max_delay: Option<Duration>,
-    pub jitter: workflow_core::Jitter,
-}
-
-pub(crate) struct CatchAst {
-    pub span: Span,
-    pub on: Vec<MatcherAst>,
-    pub next: Ident,
-}
-
-/// One entry of `on = [...]`.
-pub(crate) enum MatcherAst {
-    Any(Span),
-    TaskFailed(Span),
-    Timeout(Span),
-    HeartbeatTimeout(Span),
-    /// A path to a variant of the handler's error type.
-    Variant(Path),
-}
-
-impl MatcherAst {
-    pub(crate) fn span(&self) -> Span {
-        match self {
-            MatcherAst::Any(s)
-            | MatcherAst::TaskFailed(s)
-            | MatcherAst::Timeout(s)
-            | MatcherAst::HeartbeatTimeout(s) => *s,
-            MatcherAst::Variant(path) => syn::spanned::Spanned::span(path),
-        }
-    }
-}
-
-/// The attributes that give a state its kind: the one list of kind names,
-/// which the parser and the typo check both read.
-pub(crate) const KIND_ATTRS: &[&str] = &[
-    "task", "choice", "pass", "wait", "parallel", "map", "succeed", "fail",
-];
-
-/// The attributes this macro owns on a variant besides its kind.
-const OTHER_STATE_ATTRS: &[&str] = &["start", "retry", "catch"];
-
-/// Every attribute this macro owns on a variant.
-fn state_attrs() -> impl Iterator<Item = &'static str> {
-    OTHER_STATE_ATTRS.iter().chain(KIND_ATTRS).copied()
-}
-
-/// Attributes that other tools own and a typo check must not flag.
-const FOREIGN_ATTRS: &[&str] = &[
-    "doc", "cfg", "cfg_attr", "allow", "warn", "deny", "expect", "serde", "default",
-];
-
 impl Machine {
-    pub(crate) fn parse(args: MachineArgs, mut item: ItemEnum, errors: &Errors) -> Machine {
-        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-            errors.spanned(
-                &item.generics,
-                "a workflow enum cannot be generic: its states' data types must be concrete",
-            );
-        }
-        if item.variants.is_empty() {
-            errors.spanned(
-                &item.ident,
-                "a workflow needs at least one state: add variants such as `#[start] #[task(f, end)] Begin(Input)`",
-            );
-        }
-        let mut states = Vec::new();
-        for variant in item.variants.iter_mut() {
-            let ours: Vec<Attribute> = variant
-                .attrs
-                .iter()
-                .filter(|a| is_ours(a))
-                .cloned()
-                .collect();
-            variant.attrs.retain(|a| !is_ours(a));
-            let typo = report_typos(&variant.attrs, errors);
-            variant.attrs.retain(|a| !is_typo(a));
-            let ty = without_self(
-                &data_type(&variant.ident, &variant.fields, errors),
-                &item.ident,
-            );
-            states.push(attr::parse_state(
-                variant.ident.clone(),
-                ty,
-                &ours,
-                typo,
-                errors,
-            ));
-        }
-        Machine { item, args, states }
-    }
-
     pub(crate) fn ident(&self) -> &Ident {
         &self.item.ident
     }
@@ -230,101 +54,4 @@ impl Machine {
     pub(crate) fn start(&self) -> Option<&StateAst> {
         self.states.iter().find(|s| s.start.is_some())
     }
-}
-
-/// The data type of a state: its one unnamed field. Any other shape is
-/// reported with the type it most likely means (several fields as a tuple,
-/// none as `()`), and that type is kept, so the fallback expansion and the
-/// program that uses the workflow read the one the message suggests.
-fn data_type(state: &Ident, fields: &Fields, errors: &Errors) -> Type {
-    let types: Vec<&Type> = fields.iter().map(|f| &f.ty).collect();
-    let meant: Type = match types.as_slice() {
-        [one] => (*one).clone(),
-        many => syn::parse_quote!((#(#many),*)),
-    };
-    let text = crate::lower::type_text(&meant);
-    match fields {
-        Fields::Unnamed(_) if types.len() == 1 => {}
-        Fields::Unit => errors.spanned(
-            state,
-            format!("a state holds the data it receives: write `{state}(T)` (use `()` for no data)"),
-        ),
-        Fields::Unnamed(_) => errors.spanned(
-            fields,
-            format!("a state holds exactly one value: write `{state}({text})`, with a tuple or a struct for several"),
-        ),
-        Fields::Named(_) => errors.spanned(
-            fields,
-            format!("a state holds one value, without field names: write `{state}({text})`"),
-        ),
-    }
-    meant
-}
-
-/// The type with `Self` replaced by the workflow's name: in the enum `Self`
-/// is the enum, but generated code names the type outside it too (an
-/// impl's header, the choice module), where `Self` means something else or
-/// nothing.
-fn without_self(ty: &Type, workflow: &Ident) -> Type {
-    fn replace(tokens: TokenStream, workflow: &Ident) -> TokenStream {
-        tokens
-            .into_iter()
-            .map(|tree| match tree {
-                TokenTree::Ident(ident) if ident == "Self" => {
-                    let mut named = workflow.clone();
-                    named.set_span(ident.span());
-                    TokenTree::Ident(named)
-                }
-                TokenTree::Group(group) => {
-                    let mut inner =
-                        Group::new(group.delimiter(), replace(group.stream(), workflow));
-                    inner.set_span(group.span());
-                    TokenTree::Group(inner)
-                }
-                other => other,
-            })
-            .collect()
-    }
-    // The replacement is a plain identifier where `Self` was, so the type
-    // still parses; should it not, the type as written is kept.
-    syn::parse2(replace(ty.to_token_stream(), workflow)).unwrap_or_else(|_| ty.clone())
-}
-
-fn attr_name(attr: &Attribute) -> Option<String> {
-    attr.path().get_ident().map(Ident::to_string)
-}
-
-fn is_ours(attr: &Attribute) -> bool {
-    attr_name(attr).is_some_and(|name| state_attrs().any(|ours| ours == name))
-}
-
-fn typo_of(attr: &Attribute) -> Option<&'static str> {
-    let name = attr_name(attr)?;
-    if FOREIGN_ATTRS.contains(&name.as_str()) || state_attrs().any(|ours| ours == name) {
-        return None;
-    }
-    workflow_core::closest(&name, state_attrs())
-}
-
-fn is_typo(attr: &Attribute) -> bool {
-    typo_of(attr).is_some()
-}
-
-/// Reports attributes that look like misspellings of ours; returns whether
-/// there was one (so "no kind" is not reported on top of it).
-fn report_typos(attrs: &[Attribute], errors: &Errors) -> bool {
-    let mut found = false;
-    for attr in attrs {
-        if let Some(close) = typo_of(attr) {
-            errors.spanned(
-                attr.path(),
-                format!(
-                    "unknown workflow attribute `{}`; did you mean `{close}`?",
-                    attr_name(attr).unwrap_or_default()
-                ),
-            );
-            found = true;
-        }
-    }
-    found
 }

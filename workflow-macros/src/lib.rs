@@ -1,8 +1,9 @@
 //! The `#[workflow]` attribute macro.
 //!
 //! It turns an annotated enum (one variant per state) and plain functions
-//! into a type-checked state machine. The pipeline: parse the enum and its
-//! attributes into a syn-level model (`ast.rs`), lower it to
+//! into a type-checked state machine. The pipeline: read each attribute
+//! into a plain value (`attr/`) and build the syn-level model from the enum
+//! and those values (`build.rs`, `ast.rs`), lower it to
 //! `workflow_core`'s definition (`lower.rs`), check both the macro's own rules
 //! and the core graph rules with errors on the user's tokens (`check.rs`),
 //! then generate the `Workflow` impl (`expand.rs`). Errors are collected, not
@@ -12,6 +13,7 @@
 mod args;
 mod ast;
 mod attr;
+mod build;
 mod check;
 mod choices;
 mod ctxt;
@@ -52,7 +54,7 @@ fn workflow_impl(
         }
     };
     let args = attr::parse_machine_args(args, &errors);
-    let machine = ast::Machine::parse(args, item, &errors);
+    let machine = build::machine(args, item, &errors);
     let definition = lower::definition(&machine);
     check::check(&machine, &definition, &errors);
     if errors.is_empty() {

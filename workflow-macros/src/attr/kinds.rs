@@ -7,8 +7,8 @@ use syn::{Attribute, Expr, Ident, LitStr, Path};
 
 use super::collect::{Collected, Shape, collect};
 use super::duration;
+use super::values::{FailCause, KindSpec, Target, Wait};
 use crate::args;
-use crate::ast::{FailCause, KindSpec, Target, WaitAst};
 use crate::ctxt::Errors;
 
 pub(super) fn parse_kind(kind: &str, attr: &Attribute, errors: &Errors) -> Option<KindSpec> {
@@ -385,13 +385,13 @@ fn parse_wait(attr: &Attribute, span: Span, errors: &Errors) -> Option<KindSpec>
         return None;
     }
     let how = if let Some(v) = c.get("seconds") {
-        args::as_u64(v, "seconds", errors).map(WaitAst::Seconds)
+        args::as_u64(v, "seconds", errors).map(Wait::Seconds)
     } else if let Some(v) = c.get("duration") {
-        duration("duration", v, errors).map(WaitAst::Duration)
+        duration("duration", v, errors).map(Wait::Duration)
     } else if let Some(v) = c.get("until") {
-        args::as_path(v, "a function `fn(&Input) -> SystemTime`", errors).map(WaitAst::Until)
+        args::as_path(v, "a function `fn(&Input) -> SystemTime`", errors).map(Wait::Until)
     } else if let Some(v) = c.get("delay") {
-        args::as_path(v, "a function `fn(&Input) -> Duration`", errors).map(WaitAst::Delay)
+        args::as_path(v, "a function `fn(&Input) -> Duration`", errors).map(Wait::Delay)
     } else {
         errors.at(
             span,

@@ -12,7 +12,7 @@ use syn::{Expr, Ident, LitStr, Path, Token, Type};
 
 use super::collect::{list, unknown_key};
 use super::duration;
-use crate::ast::MachineArgs;
+use super::values::MachineArgs;
 use crate::ctxt::Errors;
 
 /// The keys of `#[workflow(...)]`.

@@ -1,102 +1,59 @@
 //! Interpreting each attribute: the known keys of each, their values, and a
-//! spanned error for anything else (with the keys it does know).
+//! spanned error for anything else (with the keys it does know). Each
+//! attribute becomes a plain value (`values.rs`) that says what it said;
+//! how a variant's attributes make one state is decided where the AST is
+//! built (`build.rs`), so nothing here knows the AST.
 
 mod collect;
 mod kinds;
 mod machine;
+mod names;
 mod policies;
+mod values;
 
 use std::time::Duration;
 
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, Ident, Type};
+use syn::{Attribute, Expr};
 
 use crate::args;
-use crate::ast::{Dur, KIND_ATTRS, KindAst, StateAst};
 use crate::ctxt::Errors;
 
 use kinds::parse_kind;
 pub(crate) use machine::parse_machine_args;
+use names::KIND_ATTRS;
+pub(crate) use names::take_ours;
 use policies::{parse_catch, parse_retry};
+use values::Dur;
+pub(crate) use values::{
+    Catch, FailCause, KindSpec, MachineArgs, Matcher, Retry, StateAttr, Target, Wait,
+};
 
-/// Parses the workflow attributes of one variant into a state.
-pub(crate) fn parse_state(
-    ident: Ident,
-    ty: Type,
-    attrs: &[Attribute],
-    had_typo: bool,
-    errors: &Errors,
-) -> StateAst {
-    let mut state = StateAst {
-        ident,
-        ty,
-        start: None,
-        kind: None,
-        retry: Vec::new(),
-        catch: Vec::new(),
-    };
-    // The kind first named on this state, parsed or not.
-    let mut kind_named: Option<&'static str> = None;
-    for attr in attrs {
-        let name = attr
-            .path()
-            .get_ident()
-            .map(Ident::to_string)
-            .unwrap_or_default();
-        let span = attr.path().span();
-        match name.as_str() {
-            "start" => {
-                if !matches!(attr.meta, syn::Meta::Path(_)) {
-                    errors.spanned(&attr.meta, "#[start] takes no arguments");
-                }
-                if state.start.is_some() {
-                    errors.at(span, "#[start] is given twice on this state");
-                }
-                state.start = Some(span);
+/// Reads one of the workflow's attributes of a variant (as `take_ours` sorts
+/// them). `None` when it says nothing the state can use: a retry or a catch
+/// that did not parse (reported already).
+pub(crate) fn parse_state_attr(attr: &Attribute, errors: &Errors) -> Option<StateAttr> {
+    let span = attr.path().span();
+    let name = names::attr_name(attr).unwrap_or_default();
+    match name.as_str() {
+        "start" => {
+            if !matches!(attr.meta, syn::Meta::Path(_)) {
+                errors.spanned(&attr.meta, "#[start] takes no arguments");
             }
-            "retry" => {
-                if let Some(retry) = parse_retry(attr, errors) {
-                    state.retry.push(retry);
-                }
-            }
-            "catch" => {
-                if let Some(catch) = parse_catch(attr, errors) {
-                    state.catch.push(catch);
-                }
-            }
-            kind => {
-                let parsed = parse_kind(kind, attr, errors);
-                if let Some(first) = kind_named {
-                    errors.at(
-                        span,
-                        format!(
-                            "state `{}` already is a {first} state; a state has exactly one kind",
-                            state.ident,
-                        ),
-                    );
-                } else {
-                    // A kind that did not parse is reported already; the
-                    // state stays without one (so the fallback reads no type
-                    // from it), and "no kind" is not reported on top.
-                    kind_named = KIND_ATTRS.iter().copied().find(|k| *k == kind);
-                    state.kind = parsed.map(|spec| KindAst { span, spec });
-                }
-            }
+            Some(StateAttr::Start(span))
+        }
+        "retry" => parse_retry(attr, errors).map(StateAttr::Retry),
+        "catch" => parse_catch(attr, errors).map(StateAttr::Catch),
+        kind => {
+            let name = KIND_ATTRS.iter().copied().find(|k| *k == kind)?;
+            Some(StateAttr::Kind {
+                name,
+                span,
+                spec: parse_kind(name, attr, errors),
+            })
         }
     }
-    if kind_named.is_none() && !had_typo {
-        errors.spanned(
-            &state.ident,
-            format!(
-                "state `{}` has no kind: add one of #[task(handler, next = State)], #[choice(f, next = [A, B])], \
-                 #[pass(next = State)], #[wait(seconds = N, next = State)], #[parallel(branches = [..], next = State)], \
-                 #[map(Workflow, items = f, next = State)], #[succeed] or #[fail(error = \"Name\")]",
-                state.ident
-            ),
-        );
-    }
-    state
 }
 
 /// A duration string such as `"200ms"` or `"1h 30m"`, the value of `key`.

@@ -7,11 +7,11 @@ use workflow_core::Jitter;
 
 use super::collect::{Collected, Shape, collect, list};
 use super::duration;
+use super::values::{Catch, Matcher, Retry};
 use crate::args;
-use crate::ast::{CatchAst, MatcherAst, RetryAst};
 use crate::ctxt::Errors;
 
-pub(super) fn parse_retry(attr: &Attribute, errors: &Errors) -> Option<RetryAst> {
+pub(super) fn parse_retry(attr: &Attribute, errors: &Errors) -> Option<Retry> {
     let span = attr.path().span();
     let c = collect(
         attr,
@@ -70,7 +70,7 @@ pub(super) fn parse_retry(attr: &Attribute, errors: &Errors) -> Option<RetryAst>
             }
         },
     };
-    Some(RetryAst {
+    Some(Retry {
         span,
         on: on?,
         max_attempts: max_attempts?,
@@ -82,7 +82,7 @@ pub(super) fn parse_retry(attr: &Attribute, errors: &Errors) -> Option<RetryAst>
     })
 }
 
-pub(super) fn parse_catch(attr: &Attribute, errors: &Errors) -> Option<CatchAst> {
+pub(super) fn parse_catch(attr: &Attribute, errors: &Errors) -> Option<Catch> {
     let span = attr.path().span();
     let c = collect(
         attr,
@@ -106,7 +106,7 @@ pub(super) fn parse_catch(attr: &Attribute, errors: &Errors) -> Option<CatchAst>
             None
         }
     };
-    Some(CatchAst {
+    Some(Catch {
         span,
         on: on?,
         next: next?,
@@ -116,7 +116,7 @@ pub(super) fn parse_catch(attr: &Attribute, errors: &Errors) -> Option<CatchAst>
 /// The error classes `on = [...]` accepts besides variant paths.
 const CLASSES: &[&str] = &["any", "task_failed", "timeout", "heartbeat_timeout"];
 
-fn on_list(c: &Collected, attr: &str, span: Span, errors: &Errors) -> Option<Vec<MatcherAst>> {
+fn on_list(c: &Collected, attr: &str, span: Span, errors: &Errors) -> Option<Vec<Matcher>> {
     let Some(value) = c.get("on") else {
         errors.at(
             span,
@@ -139,10 +139,10 @@ fn on_list(c: &Collected, attr: &str, span: Span, errors: &Errors) -> Option<Vec
         let class = path.get_ident().map(Ident::to_string);
         let span = path.span();
         match class.as_deref() {
-            Some("any") => matchers.push(MatcherAst::Any(span)),
-            Some("task_failed") => matchers.push(MatcherAst::TaskFailed(span)),
-            Some("timeout") => matchers.push(MatcherAst::Timeout(span)),
-            Some("heartbeat_timeout") => matchers.push(MatcherAst::HeartbeatTimeout(span)),
+            Some("any") => matchers.push(Matcher::Any(span)),
+            Some("task_failed") => matchers.push(Matcher::TaskFailed(span)),
+            Some("timeout") => matchers.push(Matcher::Timeout(span)),
+            Some("heartbeat_timeout") => matchers.push(Matcher::HeartbeatTimeout(span)),
             Some(other) if other.starts_with(|c: char| c.is_lowercase()) => {
                 let hint = match workflow_core::closest(other, CLASSES.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`? "),
@@ -156,7 +156,7 @@ fn on_list(c: &Collected, attr: &str, span: Span, errors: &Errors) -> Option<Vec
                     ),
                 );
             }
-            _ => matchers.push(MatcherAst::Variant(path)),
+            _ => matchers.push(Matcher::Variant(path)),
         }
     }
     Some(matchers)
