@@ -27,6 +27,7 @@ const CLAIM_BATCH: usize = 1024;
 /// leases, it also renews the ones this engine holds.
 pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak<Shared<C>>) {
     let mut next_renewal: Option<SystemTime> = None;
+    let (mut renewals, mut claims) = (Outage::default(), Outage::default());
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
@@ -47,6 +48,7 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
                 .await
             {
                 Ok(lost) => {
+                    let _ = renewals.answered("renew this engine's leases");
                     for id in lost {
                         tracing::info!(execution = %id, "lost the lease of an execution");
                         if let Some(&fence) = fences.get(&id) {
@@ -56,7 +58,9 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
                 }
                 // Retried at the next renewal; two may fail before a lease
                 // expires.
-                Err(error) => tracing::warn!(%error, "could not renew this engine's leases"),
+                Err(error) => {
+                    let _ = renewals.failed("renew this engine's leases", &error);
+                }
             }
             next_renewal = Some(now + every);
         }
@@ -79,9 +83,12 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
                 limit: room,
             };
             match engine.shared.store.claim(claim).await {
-                Ok(claimed) => claimed,
+                Ok(claimed) => {
+                    let _ = claims.answered("claim due executions");
+                    claimed
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "the timer loop could not claim due executions");
+                    let _ = claims.failed("claim due executions", &error);
                     Claimed::default()
                 }
             }
@@ -127,5 +134,65 @@ pub(super) async fn timer_loop<C: Send + Sync + 'static>(shared: std::sync::Weak
             () = wake.wake.notified() => {}
             () = elsewhere => {}
         }
+    }
+}
+
+/// Whether one of the loop's store operations is failing, so that a store
+/// that stays unusable (a full disk, a database down for an hour) is
+/// reported when it starts and when it ends, not at every poll.
+#[derive(Debug, Default)]
+struct Outage {
+    /// Failures in a row.
+    failures: u64,
+}
+
+impl Outage {
+    /// The operation failed: a warning the first time in a row, then only
+    /// at debug level. Returns the level it logged at.
+    fn failed(&mut self, what: &str, error: &StoreError) -> tracing::Level {
+        self.failures += 1;
+        if self.failures == 1 {
+            tracing::warn!(%error, "the timer loop could not {what}; retrying at each poll");
+            tracing::Level::WARN
+        } else {
+            tracing::debug!(%error, failures = self.failures, "the timer loop could not {what}");
+            tracing::Level::DEBUG
+        }
+    }
+
+    /// The operation worked: says so (at info level, returned) if it had
+    /// been failing.
+    fn answered(&mut self, what: &str) -> Option<tracing::Level> {
+        if self.failures == 0 {
+            return None;
+        }
+        tracing::info!(
+            failures = self.failures,
+            "the timer loop could {what} again"
+        );
+        self.failures = 0;
+        Some(tracing::Level::INFO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outage;
+    use crate::store::StoreError;
+    use tracing::Level;
+
+    #[test]
+    fn a_lasting_failure_warns_once_and_its_end_is_told() {
+        let full = StoreError::Full("disk full".into());
+        let mut outage = Outage::default();
+        assert_eq!(outage.answered("claim"), None);
+        assert_eq!(outage.failed("claim", &full), Level::WARN);
+        for _ in 0..100 {
+            assert_eq!(outage.failed("claim", &full), Level::DEBUG);
+        }
+        assert_eq!(outage.answered("claim"), Some(Level::INFO));
+        assert_eq!(outage.answered("claim"), None);
+        // A new outage is a new warning.
+        assert_eq!(outage.failed("claim", &full), Level::WARN);
     }
 }
