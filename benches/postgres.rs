@@ -91,6 +91,10 @@ const EXECUTIONS: u64 = 2_000;
 const WORKERS: [usize; 3] = [1, 2, 4];
 /// Each worker's connections (and the client's): the store's default.
 const POOL: usize = 16;
+/// Each worker's group commits on their way at once (the store's
+/// default), and the most transitions one carries.
+const COMMITS_IN_FLIGHT: usize = 4;
+const MAX_BATCH: usize = 256;
 /// Worker processes for underway, and how many steps each runs at once
 /// (its pool has `POOL` connections, as each engine worker's store).
 const UNDERWAY_WORKERS: usize = 2;
@@ -137,10 +141,12 @@ fn worker(schema: &str) {
             .schema(schema)
             .pool_size(POOL)
             .application_name(application.clone())
+            .commits_in_flight(COMMITS_IN_FLIGHT)
             .connect()
             .await
             .expect("the store");
-        let engine = Engine::builder(()).store(store).build();
+        let store = Arc::new(store);
+        let engine = Engine::builder(()).store(Arc::clone(&store)).build();
         engine.register::<Ten>();
         engine.recover().await.expect("claims");
         // Ready once its store listens for starts: a start notified before
@@ -169,6 +175,16 @@ fn worker(schema: &str) {
             .expect("joins")
             .expect("reads");
         drop(engine);
+        if std::env::var_os("WORKFLOW_BENCH_VERBOSE").is_some() {
+            let grouped = store.group_commits();
+            eprintln!(
+                "worker {}: {} transitions in {} group commits ({:.1} per statement)",
+                std::process::id(),
+                grouped.items,
+                grouped.batches,
+                grouped.mean_batch()
+            );
+        }
     });
 }
 
@@ -317,43 +333,69 @@ fn engine_run(runtime: &tokio::runtime::Runtime, url: &str, workers: usize) -> D
     elapsed
 }
 
-/// The plain-insert limit: `connections` connections writing, with plain
-/// statements, the rows the store writes for `EXECUTIONS` executions, in
-/// the store's schema; one autocommit statement per start and per commit.
-/// Each connection takes its share of the executions in the order of an
-/// engine with all of them in flight: every start, then every first
-/// commit, and so on.
+/// The plain-insert limit of `workers` workers: with plain statements, the
+/// rows the store writes for `EXECUTIONS` executions, in the store's
+/// schema, batched as the store batches them (group starts and group
+/// commits): the starts over `COMMITS_IN_FLIGHT` connections, as the
+/// client's one store sends them, the commits over `COMMITS_IN_FLIGHT`
+/// connections per worker; each connection writes its share of the
+/// executions in statements of up to `MAX_BATCH` (the most the store puts
+/// in one). Every start, then every first commit, and so on, as an engine
+/// with all of them in flight.
 fn plain_run(
     runtime: &tokio::runtime::Runtime,
     url: &str,
     template: &Arc<Template>,
-    connections: usize,
+    workers: usize,
 ) -> Duration {
     let schema = fresh_schema("plain");
+    // A batch of starts, as the store's group start writes them.
     let create = format!(
         "INSERT INTO {schema}.executions (id, name, workflow, version, input, state, entry, \
              attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
              started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
              state_name, callback_secret) \
-         VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, $11, $12, \
-             $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19, $20)"
+         SELECT n.id, n.name, 'Ten', $6, n.input::json, n.state::json, 0, 1, '{{}}', NULL, \
+             NULL, 'Running', NULL, NULL, NULL, n.started_at, NULL, 0, 1, $7, 0, 'S1', $8 \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
+             AS n(id, name, input, state, started_at)"
     );
+    // A batch of commits, as the store's group commit writes them: one
+    // row of checkpoint columns per execution, and all their events.
     let commit = format!(
-        "WITH updated AS ( \
-             UPDATE {schema}.executions SET state = $2::text::json, entry = $3, attempt = $4, \
-                 retries = $5, waiting = $6, wake_at = $7, status = $8, \
-                 output = $9::text::json, error_name = $10, error_cause = $11, \
-                 stopped_at = COALESCE($12, stopped_at), last_event_id = $13, \
-                 state_name = $14 \
-             WHERE id = $1) \
+        "WITH t AS MATERIALIZED ( \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], \
+                 $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], \
+                 $11::text[], $12::bigint[], $13::bigint[], $14::text[]) \
+             AS t(id, state, entry, attempt, retries, waiting, wake_at, status, output, \
+                 error_name, error_cause, stopped_at, last_event_id, state_name)), \
+         updated AS ( \
+             UPDATE {schema}.executions AS e SET state = t.state::json, entry = t.entry, \
+                 attempt = t.attempt, retries = t.retries::bigint[], waiting = t.waiting, \
+                 wake_at = t.wake_at, status = t.status, output = t.output::json, \
+                 error_name = t.error_name, error_cause = t.error_cause, \
+                 stopped_at = COALESCE(t.stopped_at, e.stopped_at), \
+                 last_event_id = t.last_event_id, state_name = t.state_name \
+             FROM t WHERE e.id = t.id) \
          INSERT INTO {schema}.events (execution, id, previous_id, at, kind, state, data) \
-         SELECT $1, e.id, e.previous_id, e.at, e.kind, e.state, e.data::json \
-         FROM unnest($15::bigint[], $16::bigint[], $17::bigint[], $18::text[], $19::text[], \
-             $20::text[]) AS e(id, previous_id, at, kind, state, data)"
+         SELECT v.execution, v.id, v.previous_id, v.at, v.kind, v.state, v.data::json \
+         FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], \
+             $20::text[], $21::text[]) AS v(execution, id, previous_id, at, kind, state, data)"
     );
     let ids = time_ordered_ids(EXECUTIONS);
     let owner = format!("engine-{:016x}", fastrand::u64(..));
     let version = format!("{:016x}", fastrand::u64(..));
+    let shares = |count: usize| -> Vec<Vec<(u64, String)>> {
+        (0..count)
+            .map(|share| {
+                ids.iter()
+                    .enumerate()
+                    .filter(|(n, _)| n % count == share)
+                    .map(|(n, id)| (n as u64, id.clone()))
+                    .collect()
+            })
+            .collect()
+    };
     runtime.block_on(async {
         // The store lays out the schema (every migration), so the loop
         // writes the very tables the store does; then it steps aside.
@@ -365,8 +407,8 @@ fn plain_run(
                 .expect("the store creates its schema"),
         );
         let mut clients = Vec::new();
-        for _ in 0..connections {
-            let client = connect(url).await;
+        for _ in 0..COMMITS_IN_FLIGHT * workers {
+            let client = Arc::new(connect(url).await);
             let statements = (
                 client.prepare(&create).await.expect("prepares"),
                 client.prepare(&commit).await.expect("prepares"),
@@ -374,106 +416,135 @@ fn plain_run(
             clients.push((client, statements));
         }
         let started = Instant::now();
-        let writers: Vec<_> = clients
-            .into_iter()
-            .enumerate()
-            .map(|(share, (client, (create, commit)))| {
-                let mine: Vec<(u64, String)> = ids
-                    .iter()
-                    .enumerate()
-                    .filter(|(n, _)| n % connections == share)
-                    .map(|(n, id)| (n as u64, id.clone()))
-                    .collect();
+        // The client's starts: one store, its group starts.
+        let starting: Vec<_> = clients
+            .iter()
+            .zip(shares(COMMITS_IN_FLIGHT))
+            .map(|((client, (create, _)), mine)| {
+                let (client, create) = (Arc::clone(client), create.clone());
                 let (owner, version) = (owner.clone(), version.clone());
-                let template = Arc::clone(template);
                 tokio::spawn(async move {
-                    for (n, id) in &mine {
+                    for batch in mine.chunks(MAX_BATCH) {
+                        let at = now_nanos();
                         client
                             .execute(
                                 &create,
                                 &[
-                                    id,
-                                    &format!("e{n}"),
-                                    &"Ten",
+                                    &batch.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(),
+                                    &batch
+                                        .iter()
+                                        .map(|(n, _)| format!("e{n}"))
+                                        .collect::<Vec<_>>(),
+                                    &batch.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>(),
+                                    &batch
+                                        .iter()
+                                        .map(|(n, _)| checkpoint(0, *n))
+                                        .collect::<Vec<_>>(),
+                                    &vec![at; batch.len()],
                                     &version,
-                                    &n.to_string(),
-                                    &checkpoint(0, *n),
-                                    &0i64,
-                                    &1i64,
-                                    &Vec::<i64>::new(),
-                                    &None::<String>,
-                                    &None::<i64>,
-                                    &"Running",
-                                    &None::<String>,
-                                    &None::<String>,
-                                    &None::<String>,
-                                    &now_nanos(),
                                     &owner,
-                                    &0i64,
-                                    &"S1",
                                     // A row of the store's size: its callback secret
                                     // is 64 hex digits.
                                     &"0123456789abcdef".repeat(4),
                                 ],
                             )
                             .await
-                            .expect("inserts an execution");
-                    }
-                    let mut last_event = 0i64;
-                    for (index, events) in template.commits.iter().enumerate() {
-                        let ends = index == STATES as usize;
-                        let state = index.min(STATES as usize - 1);
-                        let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
-                        let states: Vec<Option<&str>> =
-                            events.iter().map(|e| e.state.as_deref()).collect();
-                        let data: Vec<Option<&str>> =
-                            events.iter().map(|e| e.data.as_deref()).collect();
-                        let event_ids: Vec<i64> =
-                            (1..=events.len() as i64).map(|i| last_event + i).collect();
-                        let previous: Vec<i64> = event_ids.iter().map(|i| i - 1).collect();
-                        for (n, id) in &mine {
-                            let at = now_nanos();
-                            let ats = vec![at; events.len()];
-                            let (status, output, stopped_at) = if ends {
-                                ("Succeeded", Some((n + 9).to_string()), Some(at))
-                            } else {
-                                ("Running", None, None)
-                            };
-                            client
-                                .execute(
-                                    &commit,
-                                    &[
-                                        id,
-                                        &checkpoint(state, *n),
-                                        &(if ends { 0 } else { index as i64 }),
-                                        &(if ends { 0i64 } else { 1 }),
-                                        &Vec::<i64>::new(),
-                                        &None::<String>,
-                                        &None::<i64>,
-                                        &status,
-                                        &output,
-                                        &None::<String>,
-                                        &None::<String>,
-                                        &stopped_at,
-                                        &(last_event + events.len() as i64),
-                                        &format!("S{}", state + 1),
-                                        &event_ids,
-                                        &previous,
-                                        &ats,
-                                        &kinds,
-                                        &states,
-                                        &data,
-                                    ],
-                                )
-                                .await
-                                .expect("commits a transition");
-                        }
-                        last_event += events.len() as i64;
+                            .expect("inserts executions");
                     }
                 })
             })
             .collect();
-        for writer in writers {
+        for start in starting {
+            start.await.expect("joins");
+        }
+        let committing: Vec<_> = clients
+            .iter()
+            .zip(shares(COMMITS_IN_FLIGHT * workers))
+            .map(|((client, (_, commit)), mine)| {
+                let (client, commit) = (Arc::clone(client), commit.clone());
+                let template = Arc::clone(template);
+                tokio::spawn(async move {
+                    let mut last_event = 0i64;
+                    for (index, events) in template.commits.iter().enumerate() {
+                        let ends = index == STATES as usize;
+                        let state = index.min(STATES as usize - 1);
+                        let event_ids: Vec<i64> =
+                            (1..=events.len() as i64).map(|i| last_event + i).collect();
+                        last_event += events.len() as i64;
+                        for batch in mine.chunks(MAX_BATCH) {
+                            let at = now_nanos();
+                            let rows = batch.len();
+                            let per_event = |n: usize| n * events.len();
+                            let (status, stopped_at) = if ends {
+                                ("Succeeded", Some(at))
+                            } else {
+                                ("Running", None)
+                            };
+                            let outputs: Vec<Option<String>> = batch
+                                .iter()
+                                .map(|(n, _)| ends.then(|| (n + 9).to_string()))
+                                .collect();
+                            let event_executions: Vec<&str> = batch
+                                .iter()
+                                .flat_map(|(_, id)| vec![id.as_str(); events.len()])
+                                .collect();
+                            client
+                                .execute(
+                                    &commit,
+                                    &[
+                                        &batch
+                                            .iter()
+                                            .map(|(_, id)| id.as_str())
+                                            .collect::<Vec<_>>(),
+                                        &batch
+                                            .iter()
+                                            .map(|(n, _)| checkpoint(state, *n))
+                                            .collect::<Vec<_>>(),
+                                        &vec![if ends { 0 } else { index as i64 }; rows],
+                                        &vec![if ends { 0i64 } else { 1 }; rows],
+                                        &vec!["{}"; rows],
+                                        &vec![None::<&str>; rows],
+                                        &vec![None::<i64>; rows],
+                                        &vec![status; rows],
+                                        &outputs,
+                                        &vec![None::<&str>; rows],
+                                        &vec![None::<&str>; rows],
+                                        &vec![stopped_at; rows],
+                                        &vec![last_event; rows],
+                                        &vec![format!("S{}", state + 1); rows],
+                                        &event_executions,
+                                        &event_ids.repeat(rows),
+                                        &event_ids
+                                            .iter()
+                                            .map(|i| i - 1)
+                                            .collect::<Vec<_>>()
+                                            .repeat(rows),
+                                        &vec![at; per_event(rows)],
+                                        &events
+                                            .iter()
+                                            .map(|e| e.kind)
+                                            .collect::<Vec<_>>()
+                                            .repeat(rows),
+                                        &events
+                                            .iter()
+                                            .map(|e| e.state.as_deref())
+                                            .collect::<Vec<_>>()
+                                            .repeat(rows),
+                                        &events
+                                            .iter()
+                                            .map(|e| e.data.as_deref())
+                                            .collect::<Vec<_>>()
+                                            .repeat(rows),
+                                    ],
+                                )
+                                .await
+                                .expect("commits a batch of transitions");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for writer in committing {
             writer.await.expect("joins");
         }
         let elapsed = started.elapsed();
@@ -543,17 +614,13 @@ fn postgres(c: &mut Criterion, url: &str) {
                     .sum()
             })
         });
-        let connections = POOL * workers;
-        group.bench_function(
-            format!("plain_insert_limit_{connections}_connections"),
-            |b| {
-                b.iter_custom(|iterations| {
-                    (0..iterations)
-                        .map(|_| plain_run(&runtime, url, &template, connections))
-                        .sum()
-                })
-            },
-        );
+        group.bench_function(format!("plain_insert_limit_{workers}_workers"), |b| {
+            b.iter_custom(|iterations| {
+                (0..iterations)
+                    .map(|_| plain_run(&runtime, url, &template, workers))
+                    .sum()
+            })
+        });
     }
     group.finish();
     underway(url);

@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batches;
 mod children;
 mod commits;
 mod io;
@@ -44,6 +45,7 @@ mod pending;
 mod rows;
 mod schema;
 mod sql;
+mod starts;
 mod store;
 
 use std::sync::Arc;
@@ -53,12 +55,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio_postgres::NoTls;
-use workflow_runtime::store::StoreError;
+use workflow_runtime::store::{StoreError, Transition};
 
-use crate::commits::Commits;
-pub use crate::commits::GroupCommits;
+use crate::batches::Batches;
+pub use crate::batches::GroupedWrites;
 use crate::io::{Io, Thread};
 use crate::rows::{database, pool};
+use crate::starts::Start;
 
 /// Executions in one PostgreSQL schema, shared by every process that
 /// connects to it.
@@ -68,8 +71,9 @@ pub struct PostgresStore {
     io: Io,
     /// The wake-up listener, stopped with the store.
     listener: AbortHandle,
-    /// The queue of group commits.
-    commits: Arc<Commits>,
+    /// The queues of group commits and group starts.
+    commits: Arc<Batches<Transition>>,
+    starts: Arc<Batches<Start>>,
 }
 
 /// What every operation needs, moved into its future.
@@ -146,8 +150,14 @@ impl PostgresStore {
     /// How this store's commits were grouped so far: how many statements
     /// carried how many transitions (see
     /// [`PostgresStoreBuilder::commits_in_flight`]).
-    pub fn group_commits(&self) -> GroupCommits {
+    pub fn group_commits(&self) -> GroupedWrites {
         self.commits.counts()
+    }
+
+    /// How this store's starts were grouped so far: how many statements
+    /// created (or found) how many executions.
+    pub fn group_starts(&self) -> GroupedWrites {
+        self.starts.counts()
     }
 }
 
@@ -183,15 +193,16 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// How many group commits may be on their way to the database at once.
-    /// Default: 4.
+    /// How many group commits may be on their way to the database at once,
+    /// and as many group starts. Default: 4.
     ///
     /// Every transition this store commits joins a queue; a batch is what
     /// queued while the batches before it were written (up to 256
-    /// transitions), written as one statement in one transaction. Fewer
-    /// batches in flight make larger batches and fewer round trips, more
-    /// make a lone transition wait less behind others. Each batch in
-    /// flight holds one of the pool's connections.
+    /// transitions), written as one statement in one transaction. Starts
+    /// are grouped the same way, in a queue of their own. Fewer batches in
+    /// flight make larger batches and fewer round trips, more make a lone
+    /// transition wait less behind others. Each batch in flight holds one
+    /// of the pool's connections.
     pub fn commits_in_flight(mut self, batches: usize) -> Self {
         self.commits_in_flight = batches.max(1);
         self
@@ -323,12 +334,15 @@ fn finish(
         woken,
         retry_for: settings.retry_for,
     });
-    let commits = Commits::start(Arc::clone(&shared), &io, settings.commits_in_flight)?;
+    let in_flight = settings.commits_in_flight;
+    let commits = Batches::start(Arc::clone(&shared), &io, in_flight)?;
+    let starts = Batches::start(Arc::clone(&shared), &io, in_flight)?;
     Ok(PostgresStore {
         shared,
         io,
         listener,
         commits: Arc::new(commits),
+        starts: Arc::new(starts),
     })
 }
 

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{Checkpoint, Claimed, StoreError, StoredExecution, check_events};
 use workflow_runtime::{ErrorInfo, Event, Status};
 
@@ -216,5 +217,63 @@ impl<'a> EventColumns<'a> {
             self.states.push(event.state.as_deref());
             self.data.push(event.data.as_deref());
         }
+    }
+}
+
+/// Checkpoints as the columns `unnest` takes, one entry per execution, in
+/// the order the batch statements list them: state, entry, attempt,
+/// retries, waiting, wake_at, status, output, error_name, error_cause,
+/// state_name.
+#[derive(Default)]
+pub(crate) struct CheckpointColumns<'a> {
+    pub(crate) states: Vec<&'a str>,
+    pub(crate) entries: Vec<i64>,
+    pub(crate) attempts: Vec<i64>,
+    /// Each checkpoint's retry counters as an array literal (`{1,0}`): an
+    /// array of arrays would have to be rectangular.
+    pub(crate) retries: Vec<String>,
+    pub(crate) waiting: Vec<Option<&'a str>>,
+    pub(crate) wake_at: Vec<Option<i64>>,
+    pub(crate) statuses: Vec<&'a str>,
+    pub(crate) outputs: Vec<Option<&'a str>>,
+    pub(crate) error_names: Vec<Option<&'a str>>,
+    pub(crate) error_causes: Vec<Option<&'a str>>,
+    pub(crate) state_names: Vec<&'a str>,
+}
+
+impl<'a> CheckpointColumns<'a> {
+    /// Adds one execution's checkpoint.
+    pub(crate) fn push(&mut self, c: &'a Checkpoint) {
+        self.states.push(&c.state);
+        self.entries.push(big(c.entry));
+        self.attempts.push(i64::from(c.attempt));
+        let counters: Vec<String> = c.retries.iter().map(u32::to_string).collect();
+        self.retries.push(format!("{{{}}}", counters.join(",")));
+        self.waiting.push(c.waiting.as_deref());
+        self.wake_at.push(c.wake_at.map(nanos));
+        self.statuses.push(c.status.name());
+        self.outputs.push(c.output.as_deref());
+        self.error_names
+            .push(c.error.as_ref().map(|e| e.name.as_str()));
+        self.error_causes
+            .push(c.error.as_ref().map(|e| e.cause.as_str()));
+        self.state_names.push(&c.state_name);
+    }
+
+    /// The columns, as statement parameters.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+        [
+            &self.states,
+            &self.entries,
+            &self.attempts,
+            &self.retries,
+            &self.waiting,
+            &self.wake_at,
+            &self.statuses,
+            &self.outputs,
+            &self.error_names,
+            &self.error_causes,
+            &self.state_names,
+        ]
     }
 }

@@ -27,23 +27,55 @@ pub(crate) struct Sql {
     pub(crate) definitions: String,
 }
 
+/// The checkpoint columns of the batch statements, in the order of
+/// `CheckpointColumns::params`.
+const CHECKPOINT_COLUMNS: &str = "state, entry, attempt, retries, waiting, wake_at, status, \
+     output, error_name, error_cause, state_name";
+
+/// The parameters that carry the checkpoint columns, from `$first` on.
+fn checkpoint_params(first: usize) -> String {
+    const TYPES: [&str; 11] = [
+        "text", "bigint", "bigint", "text", "text", "bigint", "text", "text", "text", "text",
+        "text",
+    ];
+    let params: Vec<String> = TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| format!("${}::{kind}[]", first + i))
+        .collect();
+    params.join(", ")
+}
+
 impl Sql {
     pub(crate) fn new(s: &str) -> Sql {
+        let (checkpoint_at_6, checkpoint_at_11) = (checkpoint_params(6), checkpoint_params(11));
         Sql {
-            // Notifies only for an execution nobody holds (created by a
-            // client, for any worker to take): a NOTIFY serializes commits
-            // on the server, so writes that wake nobody do not send one.
+            // A batch of starts (`starts.rs`): each goes in unless its
+            // name is taken; the ids that went in come back. Notifies only
+            // for an execution nobody holds (created by a client, for any
+            // worker to take): a NOTIFY serializes commits on the server,
+            // so writes that wake nobody do not send one; and the batch's
+            // notifications have one payload, which the server delivers
+            // once per transaction.
             create: format!(
-                "WITH inserted AS ( \
+                "WITH n AS MATERIALIZED ( \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                         $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::text[], \
+                         $10::text[], {checkpoint_at_11}) \
+                     AS n(id, name, workflow, version, input, started_at, lease_owner, \
+                         lease_until, callback_secret, workflow_path, {CHECKPOINT_COLUMNS})), \
+                 inserted AS ( \
                      INSERT INTO {s}.executions (id, name, workflow, version, input, state, \
                          entry, attempt, retries, waiting, wake_at, status, output, error_name, \
                          error_cause, started_at, stopped_at, last_event_id, fence, lease_owner, \
                          lease_until, state_name, callback_secret, workflow_path) \
-                     VALUES ($1, $2, $3, $4, $5::text::json, $6::text::json, $7, $8, $9, $10, \
-                         $11, $12, $13::text::json, $14, $15, $16, NULL, 0, 1, $17, $18, $19, \
-                         $21, $22) \
-                     ON CONFLICT (name) DO NOTHING RETURNING lease_until, started_at) \
-                 SELECT CASE WHEN lease_until <= started_at THEN pg_notify($20, 'start') END \
+                     SELECT id, name, workflow, version, input::json, state::json, entry, \
+                         attempt, retries::bigint[], waiting, wake_at, status, output::json, \
+                         error_name, error_cause, started_at, NULL, 0, 1, lease_owner, \
+                         lease_until, state_name, callback_secret, workflow_path \
+                     FROM n \
+                     ON CONFLICT (name) DO NOTHING RETURNING id, lease_until, started_at) \
+                 SELECT id, CASE WHEN lease_until <= started_at THEN pg_notify($22, 'start') END \
                  FROM inserted"
             ),
             by_name: format!("SELECT {COLUMNS} FROM {s}.executions WHERE name = $1"),
@@ -69,13 +101,9 @@ impl Sql {
             commit: format!(
                 "WITH t AS MATERIALIZED ( \
                      SELECT t.*, $24::text AS running \
-                     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], \
-                         $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[], \
-                         $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], \
-                         $15::bigint[], $16::text[]) \
-                     AS t(id, fence, follows, state, entry, attempt, retries, waiting, wake_at, \
-                         status, output, error_name, error_cause, stopped_at, last_event_id, \
-                         state_name)), \
+                     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
+                         $5::bigint[], {checkpoint_at_6}) \
+                     AS t(id, fence, follows, stopped_at, last_event_id, {CHECKPOINT_COLUMNS})), \
                  locked AS MATERIALIZED ( \
                      SELECT e.id FROM t JOIN {s}.executions AS e ON e.id = t.id \
                      ORDER BY e.id FOR UPDATE OF e), \

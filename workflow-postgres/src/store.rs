@@ -15,6 +15,7 @@ use workflow_runtime::store::{
 use workflow_runtime::{Event, EventKind, Status};
 
 use crate::rows::{big, count, database, execution, nanos, scan, time};
+use crate::starts::Start;
 use crate::{PostgresStore, Shared};
 
 /// Runs an operation (an expression giving a future, made again for each
@@ -71,7 +72,7 @@ impl Shared {
     }
 
     /// [`query`](Shared::query) for at most one row.
-    async fn query_opt(
+    pub(crate) async fn query_opt(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -194,57 +195,14 @@ impl Store for PostgresStore {
         lease_until: SystemTime,
     ) -> StoreFuture<'_, Created> {
         let shared = Arc::clone(&self.shared);
-        let owner = owner.to_owned();
-        self.io.run(async move {
-            retrying!(shared, async {
-                let c = &new.checkpoint;
-                let retries: Vec<i64> = c.retries.iter().map(|&r| i64::from(r)).collect();
-                let inserted = shared
-                    .execute(
-                        &shared.sql.create,
-                        &[
-                            &new.id,
-                            &new.name,
-                            &new.workflow,
-                            &new.version,
-                            &new.input,
-                            &c.state,
-                            &big(c.entry),
-                            &i64::from(c.attempt),
-                            &retries,
-                            &c.waiting,
-                            &c.wake_at.map(nanos),
-                            &c.status.name(),
-                            &c.output,
-                            &c.error.as_ref().map(|e| e.name.as_str()),
-                            &c.error.as_ref().map(|e| e.cause.as_str()),
-                            &nanos(new.started_at),
-                            &owner,
-                            &nanos(lease_until),
-                            &c.state_name,
-                            &shared.channel,
-                            &new.callback_secret,
-                            &new.path,
-                        ],
-                    )
-                    .await?;
-                if inserted == 1 {
-                    return Ok(Created::New { fence: 1 });
-                }
-                let row = shared
-                    .query_opt(&shared.sql.by_name, &[&new.name])
-                    .await?
-                    // The name's row was there a moment ago: only a purge in
-                    // between removes it, and then a retry creates it.
-                    .ok_or_else(|| {
-                        StoreError::Database(format!(
-                            "execution `{}` disappeared while it was being started",
-                            new.name
-                        ))
-                    })?;
-                Ok(Created::Existing(Box::new(execution(&row)?)))
-            })
-        })
+        let starts = Arc::clone(&self.starts);
+        let start = Arc::new(Start {
+            new,
+            owner: owner.to_owned(),
+            lease_until,
+        });
+        self.io
+            .run(async move { retrying!(shared, starts.write(Arc::clone(&start))) })
     }
 
     fn commit(&self, transition: Transition) -> StoreFuture<'_, ()> {
@@ -258,7 +216,7 @@ impl Store for PostgresStore {
                 .unwrap_or_default();
             check_events(&transition.execution, previous, &transition.events)?;
             let transition = Arc::new(transition);
-            retrying!(shared, commits.commit(Arc::clone(&transition)))
+            retrying!(shared, commits.write(Arc::clone(&transition)))
         })
     }
 

@@ -1,5 +1,7 @@
-//! Group commit (included by `store.rs`): the transitions that queue while a batch is written go
-//! in one statement, and each still lands, or is refused, on its own.
+//! Group commits and group starts (included by `store.rs`): what queues
+//! while a batch is written goes in one statement, and each transition
+//! still lands, or is refused, on its own; each start is new or finds the
+//! execution that has its name.
 //!
 //! The stores here run on the test's current-thread runtime, where the
 //! commit tasks a test spawns all queue before the store's writer runs:
@@ -10,9 +12,9 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use workflow_postgres::PostgresStore;
 use workflow_runtime::Status;
-use workflow_runtime::store::{Store, StoreError, Transition};
+use workflow_runtime::store::{Created, Store, StoreError, Transition};
 
-use super::contract::{checkpoint, create, events, transition};
+use super::contract::{at, checkpoint, create, events, new, transition};
 use super::support;
 
 /// A store in a fresh schema, writing one batch at a time.
@@ -74,7 +76,7 @@ async fn transitions_of_many_executions_share_a_statement_and_each_lands() {
         assert_eq!(store.history(&step.execution).await.unwrap(), step.events);
     }
     let after = store.group_commits();
-    assert_eq!(after.transitions - before.transitions, 40);
+    assert_eq!(after.items - before.items, 40);
     assert!(
         after.batches - before.batches < 40,
         "40 queued transitions took {} statements",
@@ -181,4 +183,46 @@ async fn two_transitions_of_one_execution_go_in_two_statements_in_order() {
     assert_eq!(store.history("e1").await.unwrap(), events(1, 3));
     let stored = store.execution("e1").await.unwrap().unwrap();
     assert_eq!(stored.checkpoint, checkpoint("b", Status::Running, None));
+}
+
+#[tokio::test]
+async fn starts_share_a_statement_and_a_taken_name_finds_the_execution() {
+    let Some(store) = store().await else { return };
+    // Taken before the batch, and twice within it.
+    create(&*store, "old", "order-taken").await;
+    let mut starts = Vec::new();
+    for i in 0..30 {
+        starts.push(new(&format!("e{i}"), &format!("order-{i}"), "Order"));
+    }
+    starts.push(new("late", "order-taken", "Order"));
+    starts.push(new("twin-1", "order-twin", "Order"));
+    starts.push(new("twin-2", "order-twin", "Order"));
+    let before = store.group_starts();
+    let creating: Vec<_> = starts
+        .into_iter()
+        .map(|start| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.create(start, "w1", at(30)).await })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for start in creating {
+        created.push(start.await.expect("the start task").expect("starts"));
+    }
+    for (i, outcome) in created.iter().take(30).enumerate() {
+        assert_eq!(outcome, &Created::New { fence: 1 }, "start {i}");
+        let stored = store.execution(&format!("e{i}")).await.unwrap().unwrap();
+        assert_eq!(stored.name, format!("order-{i}"));
+    }
+    let found = |outcome: &Created| match outcome {
+        Created::Existing(existing) => existing.id.clone(),
+        Created::New { .. } => "new".to_owned(),
+    };
+    assert_eq!(found(&created[30]), "old");
+    assert_eq!(created[31], Created::New { fence: 1 });
+    assert_eq!(found(&created[32]), "twin-1");
+    let after = store.group_starts();
+    assert_eq!(after.items - before.items, 33);
+    // The second twin waited for the next statement.
+    assert_eq!(after.batches - before.batches, 2);
 }
