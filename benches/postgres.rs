@@ -14,16 +14,17 @@
 //!   not count). 10 transitions per execution. `WORKFLOW_BENCH_VERBOSE=1`
 //!   prints each run's spread (when executions took their first step, and
 //!   ended).
-//! - **The plain-insert limit:** the same server, as many connections as
-//!   the N workers' pools (16 × N), each writing its share of the rows the
-//!   store writes for the same executions with plain `tokio-postgres`
-//!   statements, one autocommit round trip per write as the store makes
-//!   them (it has no group commit): an `executions` INSERT per start, then
-//!   per commit one statement that UPDATEs the execution row (every column
-//!   the store's commit sets) and INSERTs that commit's history events
-//!   (taken from a real execution), in the store's own schema. No engine,
-//!   no claims, no fences, no NOTIFY, no reads. In transitions per second
-//!   as well.
+//! - **The plain-insert limit:** the same server, the rows the store
+//!   writes for the same executions with plain `tokio-postgres`
+//!   statements, batched as the store batches them (group starts, group
+//!   commits: up to 256 rows a statement, 4 statements in flight per
+//!   store): the starts over 4 connections (the client's one store), then
+//!   per step of the executions one statement per batch that UPDATEs the
+//!   execution rows (every column the store's commit sets) and INSERTs
+//!   that step's history events (taken from a real execution), over 4
+//!   connections per worker, in the store's own schema. No engine, no
+//!   claims, no fences, no locks, no NOTIFY, no reads. In transitions per
+//!   second as well.
 //! - **underway** 0.2 (durable step functions on PostgreSQL): a 10-step
 //!   job (each step adds one; the tenth ends it), the same 2,000 jobs
 //!   enqueued at once, its workers in 2 processes of 16 connections, each
@@ -41,16 +42,17 @@
 //! Reading the numbers: the engine's runs once spread far wider than the
 //! plain loop's (2 s to 12 s for one worker on the same server). The cause
 //! was in the store, not the engine: on a new schema (every run here; a new
-//! deployment's too, likely until the table is first analyzed), the generic
-//! plan PostgreSQL cached for the store's prepared commit statement could
-//! take the partial index `executions_claimable` (`WHERE status =
-//! 'Running'`, which the statement's literal `status = 'Running'` matched)
-//! over the primary key, and then every commit on that connection read
-//! every running execution (seen with auto_explain). The store now passes
-//! the status as a parameter, and one worker's runs take about 2 s (about
-//! 10,000 transitions/s, 0.66x the plain loop, on a quiet 2-core machine);
-//! with `plan_cache_mode = force_custom_plan` on the server instead, about
-//! 3.1 s each (planning every commit costs that much).
+//! deployment's too, likely until the table is first analyzed), the
+//! planner could take an index on the status for a commit's condition
+//! `status = 'Running'` over the primary key, and then every commit read
+//! every running execution (seen with auto_explain). The store's statements
+//! now put no condition on an execution row alone (the status they require
+//! is a parameter, a column of the batch), so the planner sees only joins
+//! on the primary key. With group starts and group commits, a worker's
+//! statements carry about 100 to 230 transitions each
+//! (`WORKFLOW_BENCH_VERBOSE=1` prints each worker's mean); the server, not
+//! the round trips, is then the limit: on a 2-core machine the plain loop
+//! gives about the same with 1, 2 or 4 workers.
 //!
 //! Needs a PostgreSQL server: `WORKFLOW_BENCH_POSTGRES` names it (its URL);
 //! without it the benchmark is skipped with a note. `scripts/bench` starts
