@@ -40,7 +40,7 @@ use crate::store::{
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::token::Secret;
-use crate::typing::{Restored, RunsOn, Stored};
+use crate::typing::{Persisted, RunsOn, Stored};
 use crate::workflow::Workflow;
 
 pub use crate::status::Status;
@@ -158,17 +158,17 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// [`EngineError::Ambiguous`], rather than one run as the other.
     ///
     /// The enum and its output are written to the store at every
-    /// transition, so they must be `Serialize` and `DeserializeOwned` (and
-    /// the input, kept beside the execution, `Serialize`); and the
-    /// workflow's context type must be the engine's. One bound per
-    /// requirement, each with a message of its own, so a workflow that
-    /// misses one gets one error here. They are checked here only:
-    /// [`start`](Self::start) uses what this made of them.
+    /// transition, so they must be `Serialize` and `DeserializeOwned`
+    /// ([`Persisted`]; and the input, kept beside the execution,
+    /// `Serialize`); and the workflow's context type must be the engine's.
+    /// One bound per requirement, each with a message of its own, so a
+    /// workflow that misses one gets one error here. They are checked here
+    /// only: [`start`](Self::start) uses what this made of them.
     pub fn register<W>(&self) -> &Self
     where
-        W: RunsOn<C> + Stored + Restored,
+        W: RunsOn<C> + Persisted,
         W::Input: Stored,
-        W::Output: Stored + Restored,
+        W::Output: Persisted,
     {
         let def = W::definition();
         let launch: Launch<C, W> = Launch {
