@@ -61,7 +61,7 @@ pub use workflow_runtime::{
 // The bounds a workflow meets to run on an engine, and the one a task
 // handler's error type meets: public here, so that the compiler's messages
 // name them by this path rather than the macro's support module.
-pub use workflow_runtime::{HandlerError, Restored, RunsOn, Stored};
+pub use workflow_runtime::{HandlerError, Persisted, Restored, RunsOn, Stored};
 
 /// The many-machines store: [`PostgresStore`](postgres::PostgresStore)
 /// (feature `postgres`).

@@ -48,6 +48,6 @@ pub use error::{ErrorInfo, ExecutionError, Failure, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};
 #[doc(hidden)]
 pub use step::{Attempted, Step, StepCx, WaitUntil, branch_info};
-pub use typing::{HandlerError, Restored, RunsOn, Stored};
+pub use typing::{HandlerError, Persisted, Restored, RunsOn, Stored};
 pub use workflow::Workflow;
 pub use workflow_core as core;

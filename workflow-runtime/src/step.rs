@@ -2,6 +2,7 @@
 //! run once ([`StepCx`]) and what it reports back ([`Step`]).
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
@@ -199,7 +200,14 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// `max_concurrency` at once (a finished item frees its slot at once,
     /// whatever its position), outputs in item order. The first failure
     /// fails the state and cancels the items still running.
-    pub async fn map<W, I>(&self, items: I) -> Result<Vec<W::Output>, TaskError<ExecutionError>>
+    ///
+    /// The workflow is named last, by `_workflow`, so that the items' type
+    /// is known when `W` is checked against it (see [`Branch`]).
+    pub async fn map<I, W>(
+        &self,
+        items: I,
+        _workflow: PhantomData<fn() -> W>,
+    ) -> Result<Vec<W::Output>, TaskError<ExecutionError>>
     where
         W: Branch<I::Item, C>,
         I: IntoIterator,
@@ -216,10 +224,12 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// Runs a Map state that tolerates failures: every item runs, each output
     /// is the item's result, and the state fails with
     /// `States.ExceedToleratedFailureThreshold` only when more items failed
-    /// than its tolerance allows.
-    pub async fn map_tolerant<W, I>(
+    /// than its tolerance allows. The workflow is named last, as in
+    /// [`map`](Self::map).
+    pub async fn map_tolerant<I, W>(
         &self,
         items: I,
+        _workflow: PhantomData<fn() -> W>,
     ) -> Result<Vec<Result<W::Output, ExecutionError>>, TaskError<ExecutionError>>
     where
         W: Branch<I::Item, C>,

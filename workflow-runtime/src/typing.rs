@@ -428,8 +428,26 @@ pub trait RunsOn<C>: Workflow<Context = C> {}
 
 impl<W, C> RunsOn<C> for W where W: Workflow + Branch<<W as Workflow>::Input, C> {}
 
+/// A value an engine writes and reads back: the workflow's enum (every
+/// checkpoint, with its states' data) and its output, which must be both
+/// [`Stored`] and [`Restored`].
+///
+/// One bound for the two derives, so that a type missing both is one error,
+/// not one per derive: its impl is `#[diagnostic::do_not_recommend]`, so the
+/// compiler reports this trait, once, rather than each of serde's traits
+/// the impl asks for.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must derive Serialize and Deserialize to run on an Engine (it is stored, and read back to resume)",
+    label = "`{Self}` is not both `Serialize` and `Deserialize`",
+    note = "an engine writes every checkpoint (the workflow's enum, with its states' data) and the output to its store, and reads them back to resume: `#[derive(Serialize, Deserialize)]`"
+)]
+pub trait Persisted: serde::Serialize + serde::de::DeserializeOwned {}
+
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Persisted for T {}
+
 /// A value an engine writes: the workflow's enum (every checkpoint, with
-/// its states' data) and its output.
+/// its states' data) and its output, with the input kept beside them.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` must derive Serialize to run on an Engine (it is stored)",
     label = "`{Self}` is not `Serialize`",
@@ -440,7 +458,8 @@ pub trait Stored: serde::Serialize {}
 impl<T: serde::Serialize> Stored for T {}
 
 /// A value an engine reads back to resume: the workflow's enum and its
-/// output.
+/// output. `register` asks for [`Persisted`], which holds with this and
+/// [`Stored`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` must derive Deserialize to run on an Engine (it is read back to resume)",
     label = "`{Self}` is not `Deserialize`",

@@ -31,4 +31,10 @@ async fn count(_cx: Ctx<'_, ()>, n: u32) -> Result<u32, Oops> {
     Ok(n)
 }
 
-fn main() {}
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    match Order::run(&(), vec!["one".to_owned()]).await {
+        Ok(counts) => assert_eq!(counts, vec![1u32]),
+        Err(e) => panic!("{e}"),
+    }
+}

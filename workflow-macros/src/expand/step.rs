@@ -184,7 +184,14 @@ impl Gen<'_> {
                 } else {
                     quote_spanned!(span=> map)
                 };
-                let run = quote_spanned!(span=> #cx.#method::<#item_workflow, _>(#items_var).await);
+                // The workflow comes last, as a value, so that the compiler
+                // knows the items' type before it checks the workflow
+                // against it: a misfit is `Branch`'s one message, not also
+                // a mismatch of `Item` types found while that type was open.
+                let run = quote_spanned!(span=> #cx.#method(
+                    #items_var,
+                    ::core::marker::PhantomData::<fn() -> #item_workflow>,
+                ).await);
                 let out = local("__out", Span::call_site());
                 let deliver = self.deliver(next, &out);
                 let failure = self.failure(s, ErrorMode::Branch);

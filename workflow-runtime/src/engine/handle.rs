@@ -17,15 +17,31 @@ pub struct ExecutionHandle<W: Workflow> {
     id: String,
     engine: Engine<W::Context>,
     created: bool,
+    /// The output from JSON: made where the output type was checked to be
+    /// serde's (`register`, or the bound of [`Engine::handle`]), so that
+    /// awaiting the handle asks for no bound of its own.
+    output: fn(&str) -> Result<W::Output, serde_json::Error>,
     _workflow: PhantomData<fn() -> W>,
 }
 
+/// A value from JSON: what a handle reads its output with, for a serde
+/// output type.
+pub(super) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
 impl<W: Workflow> ExecutionHandle<W> {
-    pub(crate) fn new(id: String, engine: Engine<W::Context>, created: bool) -> Self {
+    pub(crate) fn new(
+        id: String,
+        engine: Engine<W::Context>,
+        created: bool,
+        output: fn(&str) -> Result<W::Output, serde_json::Error>,
+    ) -> Self {
         ExecutionHandle {
             id,
             engine,
             created,
+            output,
             _workflow: PhantomData,
         }
     }
@@ -57,10 +73,7 @@ impl<W: Workflow> ExecutionHandle<W> {
     }
 }
 
-impl<W: Workflow> ExecutionHandle<W>
-where
-    W::Output: DeserializeOwned,
-{
+impl<W: Workflow> ExecutionHandle<W> {
     /// Waits for the execution to end and returns its outcome.
     pub async fn outcome(self) -> Result<W::Output, ExecutionError> {
         self.engine
@@ -74,7 +87,7 @@ where
             .map_err(ExecutionError::Store)?
             .ok_or_else(|| ExecutionError::Store(StoreError::NotFound(self.id.clone())))?;
         let output = stored.checkpoint.output.unwrap_or_default();
-        serde_json::from_str(&output).map_err(|e| {
+        (self.output)(&output).map_err(|e| {
             ExecutionError::Store(StoreError::Corrupt {
                 execution: self.id.clone(),
                 what: "output",
@@ -84,10 +97,7 @@ where
     }
 }
 
-impl<W: Workflow> IntoFuture for ExecutionHandle<W>
-where
-    W::Output: DeserializeOwned,
-{
+impl<W: Workflow> IntoFuture for ExecutionHandle<W> {
     type Output = Result<W::Output, ExecutionError>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 

@@ -40,7 +40,7 @@ use crate::store::{
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::token::Secret;
-use crate::typing::{Restored, RunsOn, Stored};
+use crate::typing::{Persisted, RunsOn, Stored};
 use crate::workflow::Workflow;
 
 pub use crate::status::Status;
@@ -58,7 +58,7 @@ use lifecycle::Tasks;
 use live::{Live, let_go};
 use recorder::DurableRecorder;
 use recovery::resume;
-use registry::{Registered, enroll};
+use registry::{Launch, Registered, enroll};
 
 /// The engine's maps, looked up by execution id a few times per execution:
 /// foldhash, seeded at random per map (ids and names can come from users),
@@ -158,16 +158,26 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// [`EngineError::Ambiguous`], rather than one run as the other.
     ///
     /// The enum and its output are written to the store at every
-    /// transition, so they must be `Serialize` and `DeserializeOwned`; and
-    /// the workflow's context type must be the engine's. One bound per
-    /// requirement, each with a message of its own, so a workflow that
-    /// misses one gets one error here.
+    /// transition, so they must be `Serialize` and `DeserializeOwned`
+    /// ([`Persisted`]; and the input, kept beside the execution,
+    /// `Serialize`); and the workflow's context type must be the engine's.
+    /// One bound per requirement, each with a message of its own, so a
+    /// workflow that misses one gets one error here. They are checked here
+    /// only: [`start`](Self::start) uses what this made of them.
     pub fn register<W>(&self) -> &Self
     where
-        W: RunsOn<C> + Stored + Restored,
-        W::Output: Stored + Restored,
+        W: RunsOn<C> + Persisted,
+        W::Input: Stored,
+        W::Output: Persisted,
     {
         let def = W::definition();
+        let launch: Launch<C, W> = Launch {
+            input: json::<W::Input>,
+            state: json::<W>,
+            spawn: Self::spawn::<W>,
+            engine: std::convert::identity,
+            output: handle::decode::<W::Output>,
+        };
         enroll(
             &mut lock(&self.shared.registry),
             W::path(),
@@ -176,6 +186,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 name: def.name.to_string(),
                 version: version_of(def),
                 resume: resume::<C, W>,
+                launch: Box::new(launch),
                 unsaved: std::iter::once(def)
                     .chain(W::children())
                     .map(|def| StoredDefinition {
@@ -197,16 +208,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// the same input exists, its handle is returned and nothing new runs;
     /// with another input, the start is refused with
     /// [`EngineError::NameConflict`].
-    pub async fn start<W>(
+    ///
+    /// `W` must be [registered](Self::register) first, which checks its
+    /// serde and context once; `start` asks for nothing more than a
+    /// [`Workflow`], and refuses one that is not registered with
+    /// [`EngineError::NotRegistered`].
+    pub async fn start<W: Workflow>(
         &self,
         name: impl Into<String>,
         input: W::Input,
-    ) -> Result<ExecutionHandle<W>, EngineError>
-    where
-        W: RunsOn<C> + Stored + Restored,
-        W::Input: Serialize,
-        W::Output: Stored + Restored,
-    {
+    ) -> Result<ExecutionHandle<W>, EngineError> {
         if self.is_stopped() {
             return Err(EngineError::Stopped);
         }
@@ -215,15 +226,26 @@ impl<C: Send + Sync + 'static> Engine<C> {
         tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
         let def = W::definition();
         let path = W::path();
-        let (version, unsaved) = match lock(&self.shared.registry).get_mut(path) {
-            Some(registered) if registered.type_id == Some(std::any::TypeId::of::<W>()) => (
+        let (version, unsaved, launch) = {
+            let mut registry = lock(&self.shared.registry);
+            let registered = match registry.get_mut(path) {
+                Some(registered) if registered.type_id.is_none() => {
+                    return Err(EngineError::Ambiguous(path.to_owned()));
+                }
+                Some(registered) if registered.type_id == Some(std::any::TypeId::of::<W>()) => {
+                    registered
+                }
+                _ => return Err(EngineError::NotRegistered(def.name.to_string())),
+            };
+            // `register::<W>` made this very type, on this engine.
+            let Some(&launch) = registered.launch.downcast_ref::<Launch<C, W>>() else {
+                return Err(EngineError::NotRegistered(def.name.to_string()));
+            };
+            (
                 registered.version.clone(),
                 std::mem::take(&mut registered.unsaved),
-            ),
-            Some(registered) if registered.type_id.is_none() => {
-                return Err(EngineError::Ambiguous(path.to_owned()));
-            }
-            _ => return Err(EngineError::NotRegistered(def.name.to_string())),
+                launch,
+            )
         };
         // The first start keeps the definitions, so tools reading the store
         // can draw what ran. Saving twice (a start racing this one, another
@@ -237,9 +259,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
             }
         }
         let name = name.into();
-        let input_json = json(&input)?;
+        let input_json = (launch.input)(&input)?;
         let checkpoint = W::start(input);
-        let state = json(&checkpoint)?;
+        let state = (launch.state)(&checkpoint)?;
         let clock = self.shared.clock;
         let id = self.shared.ids.next(clock.now());
         let secret = Secret::draw().map_err(EngineError::NoRandomness)?;
@@ -278,7 +300,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 let same_workflow = existing.workflow == *def.name
                     && existing.path.as_deref().is_none_or(|p| p == path);
                 return if same_workflow && existing.input == input_json {
-                    Ok(ExecutionHandle::new(existing.id, self.clone(), false))
+                    let engine = (launch.engine)(self.clone());
+                    Ok(ExecutionHandle::new(
+                        existing.id,
+                        engine,
+                        false,
+                        launch.output,
+                    ))
                 } else {
                     Err(EngineError::NameConflict {
                         name,
@@ -303,9 +331,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 elapsed: Duration::ZERO,
                 secret,
             };
-            self.spawn::<W>(run, checkpoint, progress);
+            (launch.spawn)(self, run, checkpoint, progress);
         }
-        Ok(ExecutionHandle::new(id, self.clone(), true))
+        let engine = (launch.engine)(self.clone());
+        Ok(ExecutionHandle::new(id, engine, true, launch.output))
     }
 
     /// A handle to an existing execution of `W`, to await or cancel it.
@@ -313,7 +342,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     where
         W::Output: DeserializeOwned,
     {
-        ExecutionHandle::new(id.into(), self.clone(), false)
+        ExecutionHandle::new(id.into(), self.clone(), false, handle::decode)
     }
 
     /// The execution with this id or, failing that, this name, described.
@@ -360,7 +389,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         Ok(self
             .find(id_or_name)
             .await?
-            .map(|found| ExecutionHandle::new(found.id, self.clone(), false)))
+            .map(|found| ExecutionHandle::new(found.id, self.clone(), false, handle::decode)))
     }
 
     /// Cancels the execution with this id or name (see

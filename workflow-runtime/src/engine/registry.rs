@@ -13,10 +13,40 @@ pub(super) struct Registered<C> {
     pub(super) name: String,
     pub(super) version: String,
     pub(super) resume: ResumeFn<C>,
+    /// The workflow's [`Launch`], for `start` to find by its type.
+    pub(super) launch: Box<dyn std::any::Any + Send + Sync>,
     /// The workflow's and its children's definitions, until the first start
     /// has kept them in the store.
     pub(super) unsaved: Vec<StoredDefinition>,
 }
+
+/// What `start` needs of a workflow beyond [`Workflow`]: its serde and the
+/// engine's context, as functions made by `register`, whose bounds check
+/// them. `start` finds them here by the workflow's type, so it carries no
+/// such bound itself, and a workflow that misses one is told so once, at
+/// `register`, not again at every `start`.
+pub(super) struct Launch<C, W: Workflow> {
+    /// The input as JSON, kept beside the execution (a second start of the
+    /// same name compares it).
+    pub(super) input: fn(&W::Input) -> Result<String, EngineError>,
+    /// A checkpoint as JSON.
+    pub(super) state: fn(&W) -> Result<String, EngineError>,
+    /// Drives an execution from a checkpoint, in a task of its own.
+    pub(super) spawn: fn(&Engine<C>, Run<'_>, W, Progress),
+    /// The engine as the handle's type: the identity, since `register`
+    /// checked that the workflow's context is the engine's.
+    pub(super) engine: fn(Engine<C>) -> Engine<W::Context>,
+    /// The output from JSON, for the handle.
+    pub(super) output: fn(&str) -> Result<W::Output, serde_json::Error>,
+}
+
+impl<C, W: Workflow> Clone for Launch<C, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C, W: Workflow> Copy for Launch<C, W> {}
 
 /// Adds a workflow to the registry under its path. A second type under
 /// the same path (`module_path!` names no functions, so enums of one name
