@@ -9,9 +9,9 @@ use syn::{Ident, ItemEnum, Type, Visibility};
 use crate::attr::{Catch, MachineArgs, Retry};
 
 /// The leaves of the AST are the attributes' values, as serde_derive's
-/// `ast::Field` holds an `attr::Field`. The later passes read them from
-/// here, the matchers and waits by the names they have always had there.
-pub(crate) use crate::attr::{FailCause, KindSpec, Matcher as MatcherAst, Target, Wait as WaitAst};
+/// `ast::Field` holds an `attr::Field`; the later passes read them from
+/// here.
+pub(crate) use crate::attr::{FailCause, KindSpec, Matcher, Target, Wait};
 
 /// The whole workflow.
 pub(crate) struct Machine {

@@ -3,7 +3,7 @@
 
 use workflow_core::{Definition, ProblemKind};
 
-use crate::ast::{KindSpec, Machine, MatcherAst, Target};
+use crate::ast::{KindSpec, Machine, Matcher, Target};
 use crate::ctxt::Errors;
 use crate::lower;
 
@@ -141,7 +141,7 @@ fn check_timeout_matchers(m: &Machine, errors: &Errors) {
         for (policy, on) in matchers {
             for matcher in on {
                 match matcher {
-                    MatcherAst::Timeout(span) if timeout.is_none() && heartbeat.is_none() => {
+                    Matcher::Timeout(span) if timeout.is_none() && heartbeat.is_none() => {
                         errors.at(
                             *span,
                             format!(
@@ -151,7 +151,7 @@ fn check_timeout_matchers(m: &Machine, errors: &Errors) {
                             ),
                         )
                     }
-                    MatcherAst::HeartbeatTimeout(span) if heartbeat.is_none() => errors.at(
+                    Matcher::HeartbeatTimeout(span) if heartbeat.is_none() => errors.at(
                         *span,
                         format!(
                             "this #[{policy}] on `heartbeat_timeout` can never match: task `{}` has no `heartbeat`; \

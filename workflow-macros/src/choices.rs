@@ -9,7 +9,7 @@ use syn::ext::IdentExt;
 use syn::{Ident, Visibility};
 
 use crate::ast::{KindSpec, Machine, StateAst};
-use crate::expand::respan;
+use crate::tokens::respan;
 
 /// The module's name: `#[workflow(module = ...)]` or the enum's in
 /// snake_case (raw if it is a keyword, such as `r#loop`). Names that cannot

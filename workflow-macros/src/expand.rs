@@ -254,26 +254,6 @@ fn context_alias_ident(m: &Machine) -> Ident {
     format_ident!("__{}_Context", m.ident())
 }
 
-/// The same tokens, every one spanned on `span`: a path into the runtime
-/// written inside a check then points at the user's token, not at the call.
-pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
-    tokens
-        .clone()
-        .into_iter()
-        .map(|mut tree| {
-            if let proc_macro2::TokenTree::Group(group) = &tree {
-                let mut inner =
-                    proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
-                inner.set_span(span);
-                tree = proc_macro2::TokenTree::Group(inner);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
-}
-
 /// A local variable of generated code, spanned on `span` so that expressions
 /// that mention it are reported at `span`.
 fn local(name: &str, span: Span) -> Ident {

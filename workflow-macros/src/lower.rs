@@ -11,7 +11,7 @@ use workflow_core::{
     Catcher, Definition, ErrorMatcher, Kind, Locus, Retrier, State, Tolerance, Transition, WaitFor,
 };
 
-use crate::ast::{FailCause, KindSpec, Machine, MatcherAst, StateAst, Target, WaitAst};
+use crate::ast::{FailCause, KindSpec, Machine, Matcher, StateAst, Target, Wait};
 
 /// The definition the macro embeds and checks.
 pub(crate) fn definition(m: &Machine) -> Definition {
@@ -54,10 +54,10 @@ fn state(s: &StateAst) -> State {
         },
         Some(KindSpec::Wait { how, next }) => Kind::Wait {
             wait: match how {
-                WaitAst::Seconds(n) => WaitFor::Seconds(*n),
-                WaitAst::Duration(d) => WaitFor::Duration(d.value),
-                WaitAst::Until(f) => WaitFor::Until(path_text(f).into()),
-                WaitAst::Delay(f) => WaitFor::Delay(path_text(f).into()),
+                Wait::Seconds(n) => WaitFor::Seconds(*n),
+                Wait::Duration(d) => WaitFor::Duration(d.value),
+                Wait::Until(f) => WaitFor::Until(path_text(f).into()),
+                Wait::Delay(f) => WaitFor::Delay(path_text(f).into()),
             },
             next: next.to_string().into(),
         },
@@ -127,13 +127,13 @@ fn transition(target: &Target) -> Transition {
     }
 }
 
-fn matcher(m: &MatcherAst) -> ErrorMatcher {
+fn matcher(m: &Matcher) -> ErrorMatcher {
     match m {
-        MatcherAst::Any(_) => ErrorMatcher::Any,
-        MatcherAst::TaskFailed(_) => ErrorMatcher::TaskFailed,
-        MatcherAst::Timeout(_) => ErrorMatcher::Timeout,
-        MatcherAst::HeartbeatTimeout(_) => ErrorMatcher::HeartbeatTimeout,
-        MatcherAst::Variant(path) => ErrorMatcher::Named(error_name(path).into()),
+        Matcher::Any(_) => ErrorMatcher::Any,
+        Matcher::TaskFailed(_) => ErrorMatcher::TaskFailed,
+        Matcher::Timeout(_) => ErrorMatcher::Timeout,
+        Matcher::HeartbeatTimeout(_) => ErrorMatcher::HeartbeatTimeout,
+        Matcher::Variant(path) => ErrorMatcher::Named(error_name(path).into()),
     }
 }
 
@@ -232,14 +232,14 @@ pub(crate) fn span_of(m: &Machine, state: Option<&str>, locus: Locus) -> Span {
             .retry
             .get(i)
             .and_then(|r| r.on.get(j))
-            .map_or(kind_span, MatcherAst::span),
+            .map_or(kind_span, Matcher::span),
         Locus::Catcher(i) => s.catch.get(i).map_or(kind_span, |c| c.span),
         Locus::CatcherNext(i) => s.catch.get(i).map_or(kind_span, |c| c.next.span()),
         Locus::CatcherOn(i, j) => s
             .catch
             .get(i)
             .and_then(|c| c.on.get(j))
-            .map_or(kind_span, MatcherAst::span),
+            .map_or(kind_span, Matcher::span),
     }
 }
 

@@ -1,13 +1,14 @@
-//! A checked definition as the tokens of a `static`, so what runs is exactly
-//! what was judged.
+//! Values as the tokens of generated code: a checked definition as a
+//! `static` (so what runs is exactly what was judged), durations, and
+//! tokens respanned onto the user's.
 
-use proc_macro2::TokenStream;
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use workflow_core::{
     Catcher, Definition, ErrorMatcher, Jitter, Kind, Retrier, State, Transition, WaitFor,
 };
-
-use crate::attr::duration_tokens;
 
 pub(crate) fn definition(def: &Definition, core: &TokenStream) -> TokenStream {
     let name = def.name.as_ref();
@@ -195,4 +196,31 @@ fn float(value: f64) -> TokenStream {
     } else {
         quote!(::core::primitive::f64::NEG_INFINITY)
     }
+}
+
+/// A duration as the tokens of a `Duration` constant, for generated code.
+pub(crate) fn duration_tokens(d: Duration) -> TokenStream {
+    let secs = d.as_secs();
+    let nanos = d.subsec_nanos();
+    quote!(::core::time::Duration::new(#secs, #nanos))
+}
+
+/// The same tokens, every one spanned on `span`: a path into the runtime
+/// written inside a check then points at the user's token, not at the call.
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

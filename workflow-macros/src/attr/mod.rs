@@ -13,7 +13,6 @@ mod values;
 
 use std::time::Duration;
 
-use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr};
 
@@ -89,11 +88,4 @@ fn duration(key: &str, value: &Expr, errors: &Errors) -> Option<Dur> {
             None
         }
     }
-}
-
-/// A duration as the tokens of a `Duration` constant, for generated code.
-pub(crate) fn duration_tokens(d: Duration) -> TokenStream {
-    let secs = d.as_secs();
-    let nanos = d.subsec_nanos();
-    quote::quote!(::core::time::Duration::new(#secs, #nanos))
 }

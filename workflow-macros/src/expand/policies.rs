@@ -5,9 +5,10 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::local;
 use super::step::Gen;
-use super::{local, respan};
-use crate::ast::{MatcherAst, StateAst};
+use crate::ast::{Matcher, StateAst};
+use crate::tokens::respan;
 
 /// How a state's errors are matched: by pattern on the handler's typed error,
 /// or by name on a branch's failure.
@@ -84,35 +85,35 @@ impl Gen<'_> {
     }
 
     /// Whether the error at hand is one of `on`.
-    fn matches(&self, on: &[MatcherAst], mode: ErrorMode) -> TokenStream {
+    fn matches(&self, on: &[Matcher], mode: ErrorMode) -> TokenStream {
         let rt = self.rt;
         let each = on.iter().map(|m| match (m, mode) {
-            (MatcherAst::Any(_), _) => quote!(true),
-            (MatcherAst::TaskFailed(_), ErrorMode::Task) => quote!(!__error.is_timeout()),
+            (Matcher::Any(_), _) => quote!(true),
+            (Matcher::TaskFailed(_), ErrorMode::Task) => quote!(!__error.is_timeout()),
             // As States.Timeout in Step Functions: either kind of timeout.
-            (MatcherAst::Timeout(_), ErrorMode::Task) => quote!(__error.is_timeout()),
-            (MatcherAst::HeartbeatTimeout(_), ErrorMode::Task) => {
+            (Matcher::Timeout(_), ErrorMode::Task) => quote!(__error.is_timeout()),
+            (Matcher::HeartbeatTimeout(_), ErrorMode::Task) => {
                 quote!(::core::matches!(&__error, #rt::TaskError::HeartbeatTimeout))
             }
-            (MatcherAst::Variant(path), ErrorMode::Task) => {
+            (Matcher::Variant(path), ErrorMode::Task) => {
                 let span = path.span();
                 let error_at = local("__error", span);
                 let rt = respan(rt, span);
                 quote_spanned!(span=> ::core::matches!(&#error_at, #rt::TaskError::Failed(#path { .. })))
             }
-            (MatcherAst::TaskFailed(_), ErrorMode::Branch) => {
+            (Matcher::TaskFailed(_), ErrorMode::Branch) => {
                 quote!((__info.name != "States.Timeout" && __info.name != "States.HeartbeatTimeout"))
             }
-            (MatcherAst::Timeout(_), ErrorMode::Branch) => {
+            (Matcher::Timeout(_), ErrorMode::Branch) => {
                 quote!((__info.name == "States.Timeout" || __info.name == "States.HeartbeatTimeout"))
             }
-            (MatcherAst::HeartbeatTimeout(_), ErrorMode::Branch) => {
+            (Matcher::HeartbeatTimeout(_), ErrorMode::Branch) => {
                 quote!((__info.name == "States.HeartbeatTimeout"))
             }
             // By name, as a child reports its failure; the name is the
             // runtime's for the variant's own type, and the path is checked
             // by the compiler as a pattern.
-            (MatcherAst::Variant(path), ErrorMode::Branch) => {
+            (Matcher::Variant(path), ErrorMode::Branch) => {
                 let span = path.span();
                 let info_at = local("__info", span);
                 let rt = respan(rt, span);

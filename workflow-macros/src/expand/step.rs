@@ -7,10 +7,11 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
-use super::{local, respan};
-use crate::ast::{FailCause, KindSpec, Machine, StateAst, Target, WaitAst};
+use super::local;
+use crate::ast::{FailCause, KindSpec, Machine, StateAst, Target, Wait};
 use crate::choices::choice_module_ident;
 use crate::expand::policies::ErrorMode;
+use crate::tokens::respan;
 
 pub(super) struct Gen<'a> {
     pub(super) m: &'a Machine,
@@ -106,19 +107,19 @@ impl Gen<'_> {
             }
             KindSpec::Wait { how, next } => {
                 let until = match how {
-                    WaitAst::Seconds(n) => {
+                    Wait::Seconds(n) => {
                         quote!(#rt::WaitUntil::Elapsed(::core::time::Duration::from_secs(#n)))
                     }
-                    WaitAst::Duration(d) => {
-                        let d = crate::attr::duration_tokens(d.value);
+                    Wait::Duration(d) => {
+                        let d = crate::tokens::duration_tokens(d.value);
                         quote!(#rt::WaitUntil::Elapsed(#d))
                     }
-                    WaitAst::Until(f) => {
+                    Wait::Until(f) => {
                         let call = self.call(f, true);
                         let rt = respan(rt, f.span());
                         quote_spanned!(f.span()=> #rt::typing::until(#call))
                     }
-                    WaitAst::Delay(f) => {
+                    Wait::Delay(f) => {
                         let call = self.call(f, true);
                         let rt = respan(rt, f.span());
                         quote_spanned!(f.span()=> #rt::typing::delay(#call))
