@@ -59,6 +59,10 @@ impl<W: Workflow> ExecutionHandle<W> {
     }
 
     /// Where the execution stands now.
+    ///
+    /// # Errors
+    ///
+    /// The store's error ([`EngineError::Store`]) if it cannot be read.
     pub async fn describe(&self) -> Result<Option<Description>, EngineError> {
         self.engine.describe(&self.id).await
     }
@@ -68,6 +72,11 @@ impl<W: Workflow> ExecutionHandle<W> {
     /// with `ExecutionAborted`, and its outcome is
     /// [`ExecutionError::Aborted`]. Cancelling an ended execution does
     /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] if the cancel cannot be written (the store
+    /// is unavailable, say), or the execution is not in the store.
     pub async fn cancel(&self) -> Result<(), EngineError> {
         self.engine.cancel(&self.id).await
     }
@@ -75,6 +84,15 @@ impl<W: Workflow> ExecutionHandle<W> {
 
 impl<W: Workflow> ExecutionHandle<W> {
     /// Waits for the execution to end and returns its outcome.
+    ///
+    /// # Errors
+    ///
+    /// How the execution ended if it did not succeed
+    /// ([`ExecutionError::Failed`], [`ExecutionError::TimedOut`],
+    /// [`ExecutionError::Aborted`], [`ExecutionError::Crashed`]), or why its
+    /// outcome cannot be known here: the engine stopped
+    /// ([`ExecutionError::ShuttingDown`], [`ExecutionError::Halted`]), or
+    /// the store failed ([`ExecutionError::Store`]).
     pub async fn outcome(self) -> Result<W::Output, ExecutionError> {
         self.engine
             .finished(&self.id, W::definition().timeout)

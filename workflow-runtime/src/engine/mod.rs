@@ -213,6 +213,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// serde and context once; `start` asks for nothing more than a
     /// [`Workflow`], and refuses one that is not registered with
     /// [`EngineError::NotRegistered`].
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::NotRegistered`], [`EngineError::NameConflict`],
+    /// [`EngineError::Stopped`] once the engine shut down or halted,
+    /// [`EngineError::NoRuntime`] outside a tokio runtime, and the store's
+    /// error ([`EngineError::Store`]) if the execution cannot be written.
     pub async fn start<W: Workflow>(
         &self,
         name: impl Into<String>,
@@ -406,6 +413,10 @@ impl<C: Send + Sync + 'static> Engine<C> {
 
     /// The executions of `workflow` (all workflows if `None`) whose status is
     /// `status` (any if `None`), in start order.
+    ///
+    /// # Errors
+    ///
+    /// The store's error ([`EngineError::Store`]) if it cannot be read.
     pub async fn list(
         &self,
         workflow: Option<&str>,

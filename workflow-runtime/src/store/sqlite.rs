@@ -91,6 +91,12 @@ impl SqliteStore {
     /// `recover` or `start`, say) fails with [`StoreError::Locked`] instead
     /// of taking over executions that are still running. Reading takes no
     /// lock: the `workflow` CLI can inspect a file a service is using.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Database`] if the file cannot be opened or is not a
+    /// database; [`StoreError::NewerSchema`] if a newer version of this
+    /// library wrote it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let connection = Connection::open(path).map_err(database)?;
@@ -98,6 +104,10 @@ impl SqliteStore {
     }
 
     /// A database in memory, for tests.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Database`] if SQLite cannot set it up.
     pub fn in_memory() -> Result<Self, StoreError> {
         let connection = Connection::open_in_memory().map_err(database)?;
         Self::threaded(prepare(connection)?, EngineLock::none())
@@ -111,6 +121,10 @@ impl SqliteStore {
     /// keeps exact timings there too (see its docs). It is for a caller
     /// that wants no extra thread. It takes the same engine lock as
     /// [`open`](SqliteStore::open).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](SqliteStore::open).
     pub fn open_inline(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let connection = prepare(Connection::open(path).map_err(database)?)?;
@@ -122,6 +136,10 @@ impl SqliteStore {
 
     /// How long a write waits for another process's lock before failing
     /// with [`StoreError::Locked`]. Default: 5 s.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Database`] if SQLite refuses the setting.
     pub async fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
         self.run(move |connection| connection.busy_timeout(timeout).map_err(database))
             .await
@@ -129,6 +147,10 @@ impl SqliteStore {
 
     /// Caps the database at about `bytes` (in whole pages); a write past
     /// it fails with [`StoreError::Full`], as a full disk would.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Database`] if SQLite refuses the setting.
     pub async fn set_max_size(&self, bytes: u64) -> Result<(), StoreError> {
         self.run(move |connection| {
             let page: i64 = connection
