@@ -94,15 +94,6 @@ impl<T: Batched> Drop for Batches<T> {
     }
 }
 
-impl<T> std::fmt::Debug for Queued<T>
-where
-    T: Batched + std::fmt::Debug,
-{
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queued").field("item", &self.item).finish()
-    }
-}
-
 impl<T: Batched> Batches<T> {
     /// Starts the writer where the store's work runs, with at most
     /// `in_flight` batches written at once.
