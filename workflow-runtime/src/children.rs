@@ -12,57 +12,14 @@
 //! state resumes. Only the top level is kept: the children of a child are
 //! part of it, and run again with it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::SystemTime;
 
-use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
+use crate::journal::{ChildEvent, ChildKey, Journal};
+use crate::runner::Runner;
 use crate::typing::Codec;
-use crate::workflow::Workflow;
-
-/// A boxed future of the journal's.
-pub(crate) type JournalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Where children report, in their parent's history. Shared, so many
-/// children can report at once; the engine's serializes their writes.
-pub(crate) trait Journal: Send + Sync {
-    /// The time now, on the engine's clock.
-    fn now(&self) -> SystemTime;
-
-    /// Records a child's events, to be written with the parent's next write.
-    fn record(&self, events: [ChildEvent; 2]);
-
-    /// The output of child `key`, if it finished in an earlier run of this
-    /// execution.
-    fn finished(&self, key: ChildKey) -> JournalFuture<'_, Result<Option<String>, ExecutionError>>;
-
-    /// Records a child's events and writes them now, with its output.
-    fn checkpoint(
-        &self,
-        key: ChildKey,
-        events: [ChildEvent; 2],
-        output: String,
-    ) -> JournalFuture<'static, Result<(), ExecutionError>>;
-}
-
-/// Which child: its state's entry and attempt, and its position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ChildKey {
-    pub(crate) entry: u64,
-    pub(crate) attempt: u32,
-    pub(crate) index: usize,
-}
-
-/// One event of a child, not numbered yet.
-#[derive(Debug)]
-pub(crate) struct ChildEvent {
-    pub(crate) kind: EventKind,
-    pub(crate) state: &'static str,
-    pub(crate) data: Option<String>,
-    pub(crate) at: SystemTime,
-}
+use crate::workflow::Drive;
 
 /// Which events a state's children record.
 #[derive(Clone, Copy)]
@@ -99,7 +56,7 @@ pub(crate) struct Which<T> {
 
 /// Runs a child (workflow `W` on `input`), or reuses its output if it
 /// finished in an earlier run.
-pub(crate) async fn run<W: Workflow>(
+pub(crate) async fn run<W: Drive>(
     runner: Runner,
     context: &W::Context,
     input: W::Input,
@@ -121,7 +78,7 @@ pub(crate) async fn run<W: Workflow>(
         return Ok(output);
     }
     let record = Record::start(journal, events, state, key);
-    let result = runner.run::<W>(context, input).await;
+    let result = W::drive(runner, context, input).await;
     match &result {
         Ok(output) => {
             let json = codec.and_then(|codec| (codec.encode)(output).ok());

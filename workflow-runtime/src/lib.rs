@@ -22,6 +22,8 @@ mod error;
 mod error_info;
 mod hash;
 mod history;
+mod journal;
+mod runner;
 mod serde_time;
 mod status;
 mod step;
@@ -34,12 +36,12 @@ mod workflow;
 pub use callback::{CallbackError, CallbackToken};
 pub use clock::Clock;
 pub use context::{Caught, Ctx, IdempotencyKey};
-pub use driver::Runner;
 pub use engine::{
     Description, Engine, EngineBuilder, EngineError, ExecutionHandle, Limits, PendingCallback,
     PendingCallbacks, PendingFilter, Recovery, RecoveryError, Shutdown, Status, VersionPolicy,
     version_of,
 };
+pub use runner::Runner;
 // The macro's plumbing is public for the code it generates, and hidden:
 // the step protocol below, `Interrupt` and `typing`.
 #[doc(hidden)]
@@ -47,7 +49,9 @@ pub use error::Interrupt;
 pub use error::{ErrorInfo, ExecutionError, Failure, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};
 #[doc(hidden)]
-pub use step::{Attempted, Step, StepCx, WaitUntil, branch_info};
+pub use step::{StepCx, branch_info};
 pub use typing::{HandlerError, Persisted, Restored, RunsOn, Stored};
 pub use workflow::Workflow;
+#[doc(hidden)]
+pub use workflow::{Attempted, Step, WaitUntil};
 pub use workflow_core as core;

@@ -1,81 +1,24 @@
-//! The protocol between generated code and the driver: what a state gets to
-//! run once ([`StepCx`]) and what it reports back ([`Step`]).
+//! What a state gets to run once: [`StepCx`], with the driver's services (a
+//! task's attempt under its timers, branches and map items run as children
+//! through `children.rs`). What it reports back, [`Step`](crate::Step), is
+//! `workflow.rs`'s.
 
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use workflow_core::{Kind, State, Tolerance};
 
 use crate::attempt;
-use crate::children::{self, ChildEvents, ChildKey, Journal, Which};
+use crate::children::{self, ChildEvents, Which};
 use crate::clock::Clock;
 use crate::context::{Ctx, ExecutionId, Heartbeat};
-use crate::driver::Runner;
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
+use crate::journal::{ChildKey, Journal};
+use crate::runner::Runner;
 use crate::typing::{Branch, TaskFuture, TaskOutput};
-use crate::workflow::Workflow;
-
-/// What running one state once led to.
-///
-/// Generated code returns it from [`Workflow::step`]; the driver acts on it.
-pub enum Step<W: Workflow> {
-    /// The state finished; the execution moves to this checkpoint.
-    Next(W),
-    /// The attempt failed and retrier `retrier` (which matched and is not
-    /// spent) retries it: the driver waits the retrier's delay and runs this
-    /// same checkpoint again.
-    Retry {
-        /// The state to run again, with its input.
-        state: W,
-        /// The position of the retrier that matched.
-        retrier: usize,
-        /// The error that is being retried.
-        error: ErrorInfo,
-    },
-    /// The attempt failed, retrying is over, and catcher `catcher` sends the
-    /// execution to `next`.
-    Caught {
-        /// The catch target's checkpoint.
-        next: W,
-        /// The position of the catcher that matched.
-        catcher: usize,
-        /// The error that was caught.
-        error: ErrorInfo,
-    },
-    /// A Wait state: the execution moves to `next` once the wait is over.
-    Wait {
-        /// The checkpoint after the wait.
-        next: W,
-        /// How long to wait.
-        until: WaitUntil,
-    },
-    /// The execution succeeded with this output.
-    Succeeded(W::Output),
-    /// The execution failed.
-    Failed(Failure),
-}
-
-/// A failed task attempt: the typed error, and its name and cause (computed
-/// here, where the error type is known to be describable).
-#[derive(Debug)]
-pub struct Attempted<E> {
-    /// The error, as a catch target receives it.
-    pub error: TaskError<E>,
-    /// Its name and cause.
-    pub info: ErrorInfo,
-}
-
-/// How long a Wait state waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitUntil {
-    /// For this long from now.
-    Elapsed(Duration),
-    /// Until this time (no wait if it has passed).
-    Time(SystemTime),
-}
 
 /// What generated code gets to run one state: the context, the state's
 /// definition, the retry counters of this entry, and the driver's services.

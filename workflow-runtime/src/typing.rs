@@ -9,8 +9,7 @@ use std::future::Future;
 
 use crate::context::{Caught, Ctx};
 use crate::error::TaskError;
-use crate::step::Attempted;
-use crate::workflow::Workflow;
+use crate::workflow::{Attempted, Workflow};
 
 mod probes;
 
@@ -541,8 +540,8 @@ impl WaitTime for std::time::SystemTime {
 }
 
 /// Checks what `#[wait(until = f)]` returns.
-pub fn until<T: WaitTime>(time: T) -> crate::step::WaitUntil {
-    crate::step::WaitUntil::Time(time.time())
+pub fn until<T: WaitTime>(time: T) -> crate::workflow::WaitUntil {
+    crate::workflow::WaitUntil::Time(time.time())
 }
 
 /// What `#[wait(delay = f)]` computes: a duration.
@@ -563,6 +562,6 @@ impl WaitDelay for std::time::Duration {
 }
 
 /// Checks what `#[wait(delay = f)]` returns.
-pub fn delay<T: WaitDelay>(duration: T) -> crate::step::WaitUntil {
-    crate::step::WaitUntil::Elapsed(duration.duration())
+pub fn delay<T: WaitDelay>(duration: T) -> crate::workflow::WaitUntil {
+    crate::workflow::WaitUntil::Elapsed(duration.duration())
 }

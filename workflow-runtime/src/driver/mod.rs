@@ -2,18 +2,18 @@
 //! for inline runs and for the engine alike.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tracing::Instrument;
 use workflow_core::Kind;
 
-use crate::callback::CallbackLink;
 use crate::clock::Clock;
 use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
-use crate::step::{Step, StepCx, WaitUntil};
-use crate::workflow::Workflow;
+use crate::runner::Runner;
+use crate::step::StepCx;
+use crate::workflow::{Drive, Step, WaitUntil, Workflow};
 
 mod events;
 mod recorder;
@@ -21,23 +21,16 @@ mod recorder;
 use self::events::Events;
 pub(crate) use self::recorder::{Data, Recorder, Silent};
 
-/// Runs executions inline, in memory, with the definition's semantics.
-///
-/// `W::run(&ctx, input)` is `Runner::new().run::<W>(&ctx, input)`; build a
-/// runner yourself to fix the jitter seed (reproducible delays) or the
-/// execution id (stable idempotency keys).
-#[derive(Debug, Clone, Default)]
-pub struct Runner {
-    seed: Option<u64>,
-    execution_id: Option<String>,
-    /// How long the execution ran before this run (it is being resumed), so
-    /// the workflow's timeout counts from its real start.
-    elapsed: Duration,
-    /// The clock to run on; the engine shares its own, so that every time
-    /// it records is on one clock.
-    clock: Option<Clock>,
-    /// The engine's callbacks, for callback tasks.
-    callbacks: Option<CallbackLink>,
+/// Every workflow runs on the driver's loop: what [`Workflow::run`] and a
+/// state's children call.
+impl<W: Workflow> Drive for W {
+    fn drive(
+        runner: Runner,
+        context: &W::Context,
+        input: W::Input,
+    ) -> impl Future<Output = Result<W::Output, ExecutionError>> + Send + '_ {
+        runner.run::<W>(context, input)
+    }
 }
 
 /// Where an execution stands between steps: everything the driver needs,
@@ -69,58 +62,8 @@ impl Progress {
     }
 }
 
+// The runner's settings are `runner.rs`'s; how a run goes is here.
 impl Runner {
-    /// A runner with a random seed and a random execution id.
-    pub fn new() -> Self {
-        Runner::default()
-    }
-
-    /// Seeds the generator that draws retry jitter.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// Sets the execution's id (which idempotency keys start with).
-    pub fn execution_id(mut self, id: impl Into<String>) -> Self {
-        self.execution_id = Some(id.into());
-        self
-    }
-
-    /// Gives tasks the engine's callbacks.
-    pub(crate) fn with_callbacks(mut self, callbacks: CallbackLink) -> Self {
-        self.callbacks = Some(callbacks);
-        self
-    }
-
-    /// The engine's callbacks, if the run has an engine.
-    pub(crate) fn callbacks(&self) -> Option<&CallbackLink> {
-        self.callbacks.as_ref()
-    }
-
-    /// Runs on `clock`.
-    pub(crate) fn clock(mut self, clock: Clock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Counts `elapsed` as already run against the workflow's timeout.
-    pub(crate) fn elapsed(mut self, elapsed: Duration) -> Self {
-        self.elapsed = elapsed;
-        self
-    }
-
-    /// A runner for a child execution (a branch or a map item).
-    pub(crate) fn child(&self, id: String) -> Runner {
-        Runner {
-            seed: self.seed.map(|seed| derive_seed(seed, &id)),
-            execution_id: Some(id),
-            elapsed: Duration::ZERO,
-            clock: self.clock,
-            callbacks: self.callbacks.clone(),
-        }
-    }
-
     /// Runs one execution of `W` to its end.
     // An async block, not `async fn`: the arguments are then held once.
     #[allow(clippy::manual_async_fn)]
@@ -488,12 +431,6 @@ impl From<ExecutionError> for Halt {
     fn from(error: ExecutionError) -> Self {
         Halt::Failed(error)
     }
-}
-
-/// A seed for one execution or child, derived from a base seed and its id,
-/// so the same seed gives the same jitter run after run.
-pub(crate) fn derive_seed(seed: u64, label: &str) -> u64 {
-    seed ^ crate::hash::fnv1a(label)
 }
 
 /// Records how the execution ended and writes its last transition; a

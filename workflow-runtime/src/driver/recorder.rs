@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::Progress;
-use crate::children::Journal;
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
+use crate::journal::Journal;
 use crate::workflow::Workflow;
 
 /// Hears what the driver does. Inline runs use [`Silent`]; the engine

@@ -22,10 +22,10 @@ use futures_util::FutureExt;
 use futures_util::future::Shared;
 
 use super::lock;
-use crate::children::{ChildEvent, ChildKey, Journal, JournalFuture};
 use crate::clock::Clock;
 use crate::error::ExecutionError;
 use crate::history::{Event, EventKind};
+use crate::journal::{ChildEvent, ChildKey, Journal, JournalFuture};
 use crate::store::{ChildTransition, FinishedChild, Store, StoreError};
 
 /// A child's write, awaited by the write after it.

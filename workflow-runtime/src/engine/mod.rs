@@ -32,9 +32,10 @@ use workflow_core::Definition;
 use self::ids::Ids;
 use crate::callback::{CallbackLink, CallbackState, CallbackToken, Callbacks};
 use crate::clock::Clock;
-use crate::driver::{Progress, Ran, Runner};
+use crate::driver::{Progress, Ran};
 use crate::error::ExecutionError;
 use crate::history::{Event, EventKind};
+use crate::runner::Runner;
 use crate::store::{
     CallbackResult, Checkpoint, Claim, Claimed, Created, Filter, MemoryStore, NewExecution, Store,
     StoreError, StoredDefinition, StoredExecution, Transition,
@@ -491,7 +492,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         if let Some(seed) = shared.seed {
             // From the name, which the caller chose: the same seed and name
             // give the same jitter, run after run.
-            runner = runner.seed(crate::driver::derive_seed(seed, name));
+            runner = runner.seed(crate::runner::derive_seed(seed, name));
         }
         let state_name = checkpoint.state_name().to_owned();
         let key = id.clone();

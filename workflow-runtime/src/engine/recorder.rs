@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use super::journal::{EngineJournal, Pending};
 use super::{Limits, Status, lock};
-use crate::children::Journal;
 use crate::clock::Clock;
 use crate::driver::{Data, Progress, Recorder};
 use crate::error::{ErrorInfo, ExecutionError, Failure};
 use crate::history::EventKind;
+use crate::journal::Journal;
 use crate::store::{Checkpoint, Store, Transition};
 use crate::workflow::Workflow;
 
