@@ -46,6 +46,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 pub use workflow_core as core;
 pub use workflow_core::export::{Overlay, Visit};

@@ -69,6 +69,11 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// its error type is checked where the error is described
     /// ([`attempted`](crate::typing::attempted)), so that a misfit there
     /// is reported on its own.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError`]: the handler's own error, a timeout or a missed
+    /// heartbeat, or a panic.
     pub async fn task<F: TaskFuture>(
         &self,
         handler: F,
@@ -146,6 +151,10 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     ///
     /// The workflow is named last, by `_workflow`, so that the items' type
     /// is known when `W` is checked against it (see [`Branch`]).
+    ///
+    /// # Errors
+    ///
+    /// The first item's failure, as [`TaskError::Failed`].
     pub async fn map<I, W>(
         &self,
         items: I,
@@ -169,6 +178,11 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// `States.ExceedToleratedFailureThreshold` only when more items failed
     /// than its tolerance allows. The workflow is named last, as in
     /// [`map`](Self::map).
+    ///
+    /// # Errors
+    ///
+    /// `States.ExceedToleratedFailureThreshold`, as [`TaskError::Failed`],
+    /// when more items failed than the state tolerates.
     pub async fn map_tolerant<I, W>(
         &self,
         items: I,

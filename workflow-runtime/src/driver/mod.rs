@@ -65,6 +65,12 @@ impl Progress {
 // The runner's settings are `runner.rs`'s; how a run goes is here.
 impl Runner {
     /// Runs one execution of `W` to its end.
+    ///
+    /// # Errors
+    ///
+    /// How the execution ended if it did not succeed: a failure no catcher
+    /// took ([`ExecutionError::Failed`]), a timeout of the whole execution,
+    /// or a limit of the runner exceeded.
     // An async block, not `async fn`: the arguments are then held once.
     #[allow(clippy::manual_async_fn)]
     pub fn run<W: Workflow>(
