@@ -33,19 +33,30 @@ pub(crate) trait Batched: Send + Sync + Sized + 'static {
     /// second item with a key already in the batch waits for the next.
     fn key(&self) -> &str;
 
-    /// Writes a batch and answers every item in it.
-    fn write(shared: Arc<Shared>, batch: Vec<Queued<Self>>) -> impl Future<Output = ()> + Send;
+    /// Writes a batch as one statement: the ids of the executions it
+    /// wrote.
+    fn write(
+        shared: &Shared,
+        batch: &[&Self],
+    ) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
+
+    /// One item's outcome, given the executions its statement wrote.
+    fn outcome(
+        &self,
+        shared: &Shared,
+        written: &HashSet<String>,
+    ) -> impl Future<Output = Result<Self::Output, StoreError>> + Send;
 }
 
 /// An item waiting in a queue, and where its outcome goes.
-pub(crate) struct Queued<T: Batched> {
-    pub(crate) item: Arc<T>,
-    pub(crate) answer: oneshot::Sender<Result<T::Output, StoreError>>,
+struct Queued<T: Batched> {
+    item: Arc<T>,
+    answer: oneshot::Sender<Result<T::Output, StoreError>>,
 }
 
 impl<T: Batched> Queued<T> {
     /// Answers the caller (who may have stopped waiting).
-    pub(crate) fn answer(self, outcome: Result<T::Output, StoreError>) {
+    fn answer(self, outcome: Result<T::Output, StoreError>) {
         let _ = self.answer.send(outcome);
     }
 }
@@ -173,8 +184,39 @@ async fn gather<T: Batched>(
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            T::write(shared, batch).await;
+            write_and_answer(&shared, batch).await;
             drop(permit);
         });
+    }
+}
+
+/// Writes a batch and answers every item in it. A batch that fails as a
+/// whole for another reason than an unavailable database (which every
+/// caller retries) is written again one item at a time, so that one bad
+/// item fails alone.
+async fn write_and_answer<T: Batched>(shared: &Shared, batch: Vec<Queued<T>>) {
+    let items: Vec<&T> = batch.iter().map(|q| &*q.item).collect();
+    match T::write(shared, &items).await {
+        Ok(written) => {
+            for queued in batch {
+                let outcome = queued.item.outcome(shared, &written).await;
+                queued.answer(outcome);
+            }
+        }
+        Err(error) if batch.len() == 1 || matches!(error, StoreError::Unavailable(_)) => {
+            for queued in batch {
+                queued.answer(Err(error.clone()));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, size = batch.len(), "a grouped write failed; writing its items one by one");
+            for queued in batch {
+                let outcome = match T::write(shared, &[&*queued.item]).await {
+                    Ok(written) => queued.item.outcome(shared, &written).await,
+                    Err(error) => Err(error),
+                };
+                queued.answer(outcome);
+            }
+        }
     }
 }

@@ -5,18 +5,15 @@
 //! holds (the fence, still running, the history's end where the writer
 //! thought it was), exactly as a single commit would; the rows it changed
 //! come back, and every other transition is told why it was refused, one
-//! by one. A batch that fails as a whole for another reason than an
-//! unavailable database (which every caller retries) is written again one
-//! transition at a time, so one bad transition fails alone.
+//! by one.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use workflow_runtime::Status;
 use workflow_runtime::store::{StoreError, Transition};
 
 use crate::Shared;
-use crate::batches::{Batched, Queued};
+use crate::batches::Batched;
 use tokio_postgres::types::ToSql;
 
 use crate::rows::{CheckpointColumns, EventColumns, big, database, nanos};
@@ -29,57 +26,26 @@ impl Batched for Transition {
         &self.execution
     }
 
-    async fn write(shared: Arc<Shared>, batch: Vec<Queued<Self>>) {
-        shared.write_commits(batch).await;
+    async fn write(shared: &Shared, batch: &[&Self]) -> Result<HashSet<String>, StoreError> {
+        shared.commit_batch(batch).await
+    }
+
+    /// Done if the batch changed the execution; else why it was refused (or
+    /// that the transition had landed and only its reply was lost).
+    async fn outcome(&self, shared: &Shared, written: &HashSet<String>) -> Result<(), StoreError> {
+        shared
+            .written(
+                written.contains(&self.execution),
+                &self.execution,
+                self.fence,
+                &self.events,
+                Some(&self.checkpoint),
+            )
+            .await
     }
 }
 
 impl Shared {
-    /// Writes a batch of transitions and answers each.
-    async fn write_commits(&self, batch: Vec<Queued<Transition>>) {
-        let transitions: Vec<&Transition> = batch.iter().map(|q| &*q.item).collect();
-        match self.commit_batch(&transitions).await {
-            Ok(updated) => {
-                for queued in batch {
-                    let outcome = self.outcome(&queued.item, &updated).await;
-                    queued.answer(outcome);
-                }
-            }
-            Err(error) if batch.len() == 1 || matches!(error, StoreError::Unavailable(_)) => {
-                for queued in batch {
-                    queued.answer(Err(error.clone()));
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, size = batch.len(), "a group commit failed; writing its transitions one by one");
-                for queued in batch {
-                    let transition = &*queued.item;
-                    let outcome = match self.commit_batch(&[transition]).await {
-                        Ok(updated) => self.outcome(transition, &updated).await,
-                        Err(error) => Err(error),
-                    };
-                    queued.answer(outcome);
-                }
-            }
-        }
-    }
-
-    /// A transition's outcome, given the executions its batch changed.
-    async fn outcome(
-        &self,
-        transition: &Transition,
-        updated: &HashSet<String>,
-    ) -> Result<(), StoreError> {
-        self.written(
-            updated.contains(&transition.execution),
-            &transition.execution,
-            transition.fence,
-            &transition.events,
-            Some(&transition.checkpoint),
-        )
-        .await
-    }
-
     /// One statement for the batch: the executions whose guard held, with
     /// their checkpoints and events written.
     async fn commit_batch(

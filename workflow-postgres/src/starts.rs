@@ -2,14 +2,13 @@
 //! gathered by `batches.rs`), idempotent by name as one start is.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio_postgres::types::ToSql;
 use workflow_runtime::store::{Created, NewExecution, StoreError};
 
 use crate::Shared;
-use crate::batches::{Batched, Queued};
+use crate::batches::Batched;
 use crate::rows::{CheckpointColumns, database, execution, nanos};
 
 /// One execution to create, and the lease its creator takes on it.
@@ -28,64 +27,35 @@ impl Batched for Start {
         &self.new.name
     }
 
-    async fn write(shared: Arc<Shared>, batch: Vec<Queued<Self>>) {
-        shared.write_starts(batch).await;
-    }
-}
-
-impl Shared {
-    /// Writes a batch of starts and answers each.
-    async fn write_starts(&self, batch: Vec<Queued<Start>>) {
-        let starts: Vec<&Start> = batch.iter().map(|q| &*q.item).collect();
-        match self.create_batch(&starts).await {
-            Ok(created) => {
-                for queued in batch {
-                    let outcome = self.created(&queued.item.new, &created).await;
-                    queued.answer(outcome);
-                }
-            }
-            Err(error) if batch.len() == 1 || matches!(error, StoreError::Unavailable(_)) => {
-                for queued in batch {
-                    queued.answer(Err(error.clone()));
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, size = batch.len(), "a group of starts failed; writing them one by one");
-                for queued in batch {
-                    let outcome = match self.create_batch(&[&queued.item]).await {
-                        Ok(created) => self.created(&queued.item.new, &created).await,
-                        Err(error) => Err(error),
-                    };
-                    queued.answer(outcome);
-                }
-            }
-        }
+    async fn write(shared: &Shared, batch: &[&Self]) -> Result<HashSet<String>, StoreError> {
+        shared.create_batch(batch).await
     }
 
-    /// A start's outcome, given the executions its batch created: new, or
-    /// the execution that has its name.
-    async fn created(
+    /// New if the batch created it; else the execution that has its name.
+    async fn outcome(
         &self,
-        new: &NewExecution,
+        shared: &Shared,
         created: &HashSet<String>,
     ) -> Result<Created, StoreError> {
-        if created.contains(&new.id) {
+        if created.contains(&self.new.id) {
             return Ok(Created::New { fence: 1 });
         }
-        let row = self
-            .query_opt(&self.sql.by_name, &[&new.name])
+        let row = shared
+            .query_opt(&shared.sql.by_name, &[&self.new.name])
             .await?
             // The name's row was there a moment ago: only a purge in
             // between removes it, and then a retry creates it.
             .ok_or_else(|| {
                 StoreError::Database(format!(
                     "execution `{}` disappeared while it was being started",
-                    new.name
+                    self.new.name
                 ))
             })?;
         Ok(Created::Existing(Box::new(execution(&row)?)))
     }
+}
 
+impl Shared {
     /// One statement for the batch: the ids of the executions it created.
     async fn create_batch(&self, starts: &[&Start]) -> Result<HashSet<String>, StoreError> {
         let mut columns = StartColumns::default();
