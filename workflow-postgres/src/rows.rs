@@ -172,6 +172,16 @@ pub(crate) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
+/// Checks that the events execution `id` is to record follow one another
+/// (a write's statement checks that the first follows the stored history).
+pub(crate) fn follow_one_another(id: &str, events: &[Event]) -> Result<(), StoreError> {
+    let previous = events
+        .first()
+        .map(|e| e.previous_event_id)
+        .unwrap_or_default();
+    check_events(id, previous, events)
+}
+
 /// Lists of events as the columns `unnest` takes, and where the history
 /// must end for them to follow it.
 #[derive(Default)]
@@ -193,11 +203,7 @@ impl<'a> EventColumns<'a> {
     /// are found to follow one another (the statement checks that the
     /// first follows the stored history).
     pub(crate) fn checked(id: &'a str, events: &'a [Event]) -> Result<Self, StoreError> {
-        let previous = events
-            .first()
-            .map(|e| e.previous_event_id)
-            .unwrap_or_default();
-        check_events(id, previous, events)?;
+        follow_one_another(id, events)?;
         let mut columns = EventColumns {
             follows: events.first().map(|e| big(e.previous_event_id)),
             ..EventColumns::default()

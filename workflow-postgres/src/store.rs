@@ -14,7 +14,7 @@ use workflow_runtime::store::{
 };
 use workflow_runtime::{Event, EventKind, Status};
 
-use crate::rows::{big, count, database, execution, nanos, scan, time};
+use crate::rows::{big, count, database, execution, follow_one_another, nanos, scan, time};
 use crate::starts::Start;
 use crate::{PostgresStore, Shared};
 
@@ -209,12 +209,7 @@ impl Store for PostgresStore {
         let shared = Arc::clone(&self.shared);
         let commits = Arc::clone(&self.commits);
         self.io.run(async move {
-            let previous = transition
-                .events
-                .first()
-                .map(|e| e.previous_event_id)
-                .unwrap_or_default();
-            check_events(&transition.execution, previous, &transition.events)?;
+            follow_one_another(&transition.execution, &transition.events)?;
             let transition = Arc::new(transition);
             retrying!(shared, commits.write(Arc::clone(&transition)))
         })
