@@ -1,5 +1,6 @@
 //! Time as the driver sees it.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -27,11 +28,6 @@ impl Clock {
         self.wall_origin + self.origin.elapsed()
     }
 
-    /// The instant the clock started at, on tokio's clock.
-    pub(crate) fn origin(&self) -> Instant {
-        self.origin
-    }
-
     /// Sleeps for `duration` on tokio's clock.
     pub async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
@@ -47,5 +43,26 @@ impl Clock {
 impl Default for Clock {
     fn default() -> Self {
         Clock::new()
+    }
+}
+
+/// A run's clock, read from the system when first needed: most inline runs
+/// never wait, retry or time out, and reading the wall clock and tokio's
+/// clock costs them more than a state does.
+#[derive(Debug)]
+pub(crate) struct LazyClock(OnceLock<Clock>);
+
+impl LazyClock {
+    /// The clock `given` (the engine's), or one read at its first use.
+    pub(crate) fn new(given: Option<Clock>) -> Self {
+        let cell = OnceLock::new();
+        if let Some(clock) = given {
+            let _ = cell.set(clock);
+        }
+        LazyClock(cell)
+    }
+
+    pub(crate) fn get(&self) -> &Clock {
+        self.0.get_or_init(Clock::new)
     }
 }

@@ -233,21 +233,18 @@ impl fmt::Display for ExecutionId<'_> {
     }
 }
 
-/// The last heartbeat of the running attempt, as an offset from its start.
-#[derive(Debug)]
+/// The last heartbeat of the running attempt, as an offset from an origin
+/// read at the first beat (an attempt's start beats), so that a run whose
+/// tasks have no heartbeat never reads the time for it.
+#[derive(Debug, Default)]
 pub(crate) struct Heartbeat {
-    origin: Instant,
+    origin: OnceLock<Instant>,
     last_nanos: AtomicU64,
 }
 
 impl Heartbeat {
-    /// Heartbeats measured from `origin`, any instant before the first of
-    /// them (the run's clock's origin, which saves reading the time again).
-    pub(crate) fn new(origin: Instant) -> Self {
-        Heartbeat {
-            origin,
-            last_nanos: AtomicU64::new(0),
-        }
+    fn origin(&self) -> Instant {
+        *self.origin.get_or_init(Instant::now)
     }
 
     /// Starts a new attempt: the gap is measured from now.
@@ -256,12 +253,12 @@ impl Heartbeat {
     }
 
     fn beat(&self) {
-        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos = u64::try_from(self.origin().elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.last_nanos.store(nanos, Ordering::Relaxed);
     }
 
     pub(crate) fn last(&self) -> Instant {
-        self.origin + std::time::Duration::from_nanos(self.last_nanos.load(Ordering::Relaxed))
+        self.origin() + std::time::Duration::from_nanos(self.last_nanos.load(Ordering::Relaxed))
     }
 }
 

@@ -13,7 +13,7 @@ use workflow_core::{Kind, State, Tolerance};
 
 use crate::attempt;
 use crate::children::{self, ChildEvents, Which};
-use crate::clock::Clock;
+use crate::clock::{Clock, LazyClock};
 use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 use crate::journal::{ChildKey, Journal};
@@ -33,7 +33,7 @@ pub struct StepCx<'a, C> {
     pub(crate) attempt: u32,
     pub(crate) retries_used: &'a [u32],
     pub(crate) heartbeat: &'a Heartbeat,
-    pub(crate) clock: &'a Clock,
+    pub(crate) clock: &'a LazyClock,
     pub(crate) runner: &'a Runner,
     pub(crate) journal: Option<&'a dyn Journal>,
 }
@@ -59,7 +59,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
 
     /// The clock the driver runs on; its wall time follows tokio's clock.
     pub fn clock(&self) -> &'a Clock {
-        self.clock
+        self.clock.get()
     }
 
     /// Runs one attempt of a task: the handler's future under the state's

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use tracing::Instrument;
 use workflow_core::Kind;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, LazyClock};
 use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
@@ -111,9 +111,11 @@ impl Runner {
                 workflow = &*def.name,
                 id = self.execution_id.as_deref()
             );
-            let clock = self.clock.unwrap_or_default();
+            // The clock is read here only for a deadline; without one, when
+            // the run first needs the time.
+            let mut clock = self.clock;
             let left = def.timeout.map(|after| after.saturating_sub(self.elapsed));
-            let deadline = left.map(|left| clock.now() + left);
+            let deadline = left.map(|left| clock.get_or_insert_with(Clock::new).now() + left);
             let result = match (def.timeout, left) {
                 (Some(after), Some(left)) if left.is_zero() => {
                     // Resumed after its deadline (the process was down past it):
@@ -153,15 +155,16 @@ impl Runner {
         mut checkpoint: W,
         mut progress: Progress,
         recorder: &mut R,
-        clock: Clock,
+        clock: Option<Clock>,
         deadline: Option<SystemTime>,
     ) -> impl Future<Output = Result<W::Output, Halt>> {
         async move {
             let def = W::definition();
+            let clock = LazyClock::new(clock);
             let execution_id = ExecutionId::new(self.execution_id.as_deref());
             // Drawn at the first retry: most runs never need it.
             let mut rng = None;
-            let heartbeat = Heartbeat::new(clock.origin());
+            let heartbeat = Heartbeat::default();
             // A run that resumes in the middle of a state may find some of
             // its children finished already.
             let journal = recorder.journal(
@@ -221,7 +224,7 @@ impl Runner {
                     {
                         return Err(Halt::Parked);
                     }
-                    clock.sleep_until(wake_at).await;
+                    clock.get().sleep_until(wake_at).await;
                 }
                 recorder.resumed();
                 if let Some(waited_in) = progress.waiting.take()
@@ -325,7 +328,7 @@ impl Runner {
                         );
                         checkpoint = same;
                         progress.attempt += 1;
-                        progress.wake_at = Some(clock.now() + delay);
+                        progress.wake_at = Some(clock.get().now() + delay);
                         // The backoff is a stored deadline: a restart sleeps out
                         // only what is left of it.
                         if R::RECORDS {
@@ -358,7 +361,7 @@ impl Runner {
                     }
                     Step::Wait { next, until } => {
                         let wake_at = match until {
-                            WaitUntil::Elapsed(duration) => clock.now() + duration,
+                            WaitUntil::Elapsed(duration) => clock.get().now() + duration,
                             WaitUntil::Time(time) => time,
                         };
                         checkpoint = next;
