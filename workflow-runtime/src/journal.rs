@@ -2,7 +2,7 @@
 //! [`Journal`] the driver hands them (the engine's writes their events and
 //! checkpoints, `engine/journal.rs`), and what they report. Plain data, so
 //! that the step protocol can hold a journal without knowing how children
-//! run (`children.rs`).
+//! run (`workflow/children.rs`).
 
 use std::future::Future;
 use std::pin::Pin;

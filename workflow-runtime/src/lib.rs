@@ -14,7 +14,6 @@
 
 mod attempt;
 mod callback;
-mod children;
 mod clock;
 mod context;
 mod driver;
@@ -27,11 +26,8 @@ mod journal;
 mod runner;
 mod serde_time;
 mod status;
-mod step;
 pub mod store;
 mod token;
-#[doc(hidden)]
-pub mod typing;
 mod workflow;
 
 pub use callback::{CallbackError, CallbackToken};
@@ -49,10 +45,12 @@ pub use runner::Runner;
 pub use error::Interrupt;
 pub use error::{ErrorInfo, ExecutionError, Failure, TaskError};
 pub use history::{Event, EventKind, Timeline, overlay, timeline};
-#[doc(hidden)]
-pub use step::{StepCx, branch_info};
 pub use typing::{HandlerError, Persisted, Restored, RunsOn, Stored};
 pub use workflow::Workflow;
 #[doc(hidden)]
+pub use workflow::typing;
+#[doc(hidden)]
 pub use workflow::{Attempted, Step, WaitUntil};
+#[doc(hidden)]
+pub use workflow::{StepCx, branch_info};
 pub use workflow_core as core;

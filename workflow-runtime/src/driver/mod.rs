@@ -12,8 +12,7 @@ use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
 use crate::runner::Runner;
-use crate::step::StepCx;
-use crate::workflow::{Drive, Step, WaitUntil, Workflow};
+use crate::workflow::{Drive, Step, StepCx, WaitUntil, Workflow};
 
 mod events;
 mod recorder;

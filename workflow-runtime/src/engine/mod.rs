@@ -42,8 +42,8 @@ use crate::store::{
     StoreError, StoredDefinition, StoredExecution, Transition,
 };
 use crate::token::Secret;
-use crate::typing::{Persisted, RunsOn, Stored};
 use crate::workflow::Workflow;
+use crate::workflow::typing::{Persisted, RunsOn, Stored};
 
 pub use crate::status::Status;
 pub use builder::{EngineBuilder, Limits, VersionPolicy};

@@ -14,12 +14,12 @@
 
 use std::time::SystemTime;
 
+use super::Drive;
+use super::typing::Codec;
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
 use crate::journal::{ChildEvent, ChildKey, Journal};
 use crate::runner::Runner;
-use crate::typing::Codec;
-use crate::workflow::Drive;
 
 /// Which events a state's children record.
 #[derive(Clone, Copy)]
@@ -46,7 +46,7 @@ impl ChildEvents {
 }
 
 /// Which child of which state, and how its output is kept: a codec only
-/// where the output type is serde's (see [`Branch::codec`](crate::typing::Branch::codec)).
+/// where the output type is serde's (see [`Branch::codec`](super::typing::Branch::codec)).
 pub(crate) struct Which<T> {
     pub(crate) events: ChildEvents,
     pub(crate) state: &'static str,

@@ -1,7 +1,7 @@
 //! What a state gets to run once: [`StepCx`], with the driver's services (a
 //! task's attempt under its timers, branches and map items run as children
 //! through `children.rs`). What it reports back, [`Step`](crate::Step), is
-//! `workflow.rs`'s.
+//! `mod.rs`'s.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -11,14 +11,14 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use workflow_core::{Kind, State, Tolerance};
 
+use super::children::{self, ChildEvents, Which};
+use super::typing::{Branch, TaskFuture, TaskOutput};
 use crate::attempt;
-use crate::children::{self, ChildEvents, Which};
 use crate::clock::{Clock, LazyClock};
 use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
 use crate::journal::{ChildKey, Journal};
 use crate::runner::Runner;
-use crate::typing::{Branch, TaskFuture, TaskOutput};
 
 /// What generated code gets to run one state: the context, the state's
 /// definition, the retry counters of this entry, and the driver's services.
@@ -67,7 +67,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// output or a [`TaskError`]. One bound (`F: TaskFuture`) checks the
     /// handler's future, so a handler of the wrong shape gives one error;
     /// its error type is checked where the error is described
-    /// ([`attempted`](crate::typing::attempted)), so that a misfit there
+    /// (`typing::attempted`), so that a misfit there
     /// is reported on its own.
     ///
     /// # Errors

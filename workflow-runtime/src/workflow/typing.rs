@@ -7,9 +7,9 @@
 
 use std::future::Future;
 
+use super::{Attempted, WaitUntil, Workflow};
 use crate::context::{Caught, Ctx};
 use crate::error::TaskError;
-use crate::workflow::{Attempted, Workflow};
 
 mod probes;
 
@@ -540,8 +540,8 @@ impl WaitTime for std::time::SystemTime {
 }
 
 /// Checks what `#[wait(until = f)]` returns.
-pub fn until<T: WaitTime>(time: T) -> crate::workflow::WaitUntil {
-    crate::workflow::WaitUntil::Time(time.time())
+pub fn until<T: WaitTime>(time: T) -> WaitUntil {
+    WaitUntil::Time(time.time())
 }
 
 /// What `#[wait(delay = f)]` computes: a duration.
@@ -562,6 +562,6 @@ impl WaitDelay for std::time::Duration {
 }
 
 /// Checks what `#[wait(delay = f)]` returns.
-pub fn delay<T: WaitDelay>(duration: T) -> crate::workflow::WaitUntil {
-    crate::workflow::WaitUntil::Elapsed(duration.duration())
+pub fn delay<T: WaitDelay>(duration: T) -> WaitUntil {
+    WaitUntil::Elapsed(duration.duration())
 }
