@@ -120,6 +120,20 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE {schema}.executions ADD COLUMN workflow_path text;
 "#,
+    // What a claim and the next wake-up read, each through an index of its
+    // own: executions no worker holds, by wake-up time, and leases, by
+    // when they expire. The one index before, of every running execution
+    // by wake-up time, made each claim read past all the executions that
+    // workers hold (with no timer, they sorted first): the more in flight,
+    // the longer every claim took. Commits, which change neither column,
+    // leave these indexes alone.
+    r#"
+    DROP INDEX {schema}.executions_claimable;
+    CREATE INDEX executions_unowned ON {schema}.executions (wake_at)
+        WHERE status = 'Running' AND lease_until IS NULL;
+    CREATE INDEX executions_leases ON {schema}.executions (lease_until)
+        WHERE status = 'Running' AND lease_until IS NOT NULL;
+"#,
 ];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier

@@ -159,17 +159,38 @@ impl Sql {
             ),
             // Due first: an execution without a timer counts as due at the
             // claim's time, so a burst of starts does not starve timers
-            // that came due before it.
+            // that came due before it. Three sources, each a range of an
+            // index: what no worker holds and is due, or has no timer
+            // (new, or let go mid-way), and leases that expired (a worker
+            // that died). Executions that workers hold, most of those in
+            // flight on a busy service, and those parked on a later timer
+            // are not read. `= ANY(ARRAY(..))` makes the ids a value, so
+            // the update finds them by the primary key instead of joining
+            // the whole table with them.
             claim: format!(
-                "UPDATE {s}.executions SET fence = fence + 1, lease_owner = $1, \
-                     lease_until = $2 \
-                 WHERE id IN ( \
-                     SELECT id FROM {s}.executions \
-                     WHERE status = 'Running' AND (wake_at IS NULL OR wake_at <= $3) \
-                         AND (lease_until IS NULL OR lease_until <= $4) \
-                     ORDER BY COALESCE(wake_at, $3) \
+                "WITH due AS ( \
+                     SELECT id, wake_at FROM {s}.executions \
+                     WHERE status = 'Running' AND lease_until IS NULL AND wake_at <= $3 \
+                     ORDER BY wake_at LIMIT $5 \
+                     FOR UPDATE SKIP LOCKED), \
+                 untimed AS ( \
+                     SELECT id, wake_at FROM {s}.executions \
+                     WHERE status = 'Running' AND lease_until IS NULL AND wake_at IS NULL \
                      LIMIT $5 \
+                     FOR UPDATE SKIP LOCKED), \
+                 expired AS ( \
+                     SELECT id, wake_at FROM {s}.executions \
+                     WHERE status = 'Running' AND lease_until <= $4 \
+                         AND (wake_at IS NULL OR wake_at <= $3) \
+                     ORDER BY COALESCE(wake_at, $3) LIMIT $5 \
                      FOR UPDATE SKIP LOCKED) \
+                 UPDATE {s}.executions SET fence = fence + 1, lease_owner = $1, \
+                     lease_until = $2 \
+                 WHERE id = ANY(ARRAY( \
+                     SELECT id FROM ( \
+                         SELECT * FROM due UNION ALL SELECT * FROM untimed \
+                         UNION ALL SELECT * FROM expired) AS runnable \
+                     ORDER BY COALESCE(wake_at, $3) LIMIT $5)) \
                  RETURNING {COLUMNS}"
             ),
             release: format!(
@@ -195,9 +216,17 @@ impl Sql {
                      AND e.lease_until IS NOT NULL AND (SELECT count(*) FROM locked) > 0 \
                  RETURNING e.id"
             ),
+            // The same sources as a claim, each its own index's first
+            // entry (written out: `MIN` over a partial index reads all of
+            // it on a schema without statistics).
             next_wake: format!(
-                "SELECT MIN(wake_at) FROM {s}.executions \
-                 WHERE status = 'Running' AND (lease_until IS NULL OR lease_until <= $1)"
+                "SELECT LEAST( \
+                     (SELECT wake_at FROM {s}.executions \
+                      WHERE status = 'Running' AND lease_until IS NULL \
+                          AND wake_at IS NOT NULL \
+                      ORDER BY wake_at LIMIT 1), \
+                     (SELECT MIN(wake_at) FROM {s}.executions \
+                      WHERE status = 'Running' AND lease_until <= $1))"
             ),
             history: format!(
                 "SELECT id, previous_id, at, kind, state, data::text FROM {s}.events \
@@ -280,3 +309,6 @@ impl Sql {
         }
     }
 }
+
+#[cfg(test)]
+mod plans;

@@ -392,7 +392,11 @@ mod shared_database {
 /// Undoes every migration after the first: a schema as version 1 wrote it.
 fn back_to_version_1(schema: &str) -> String {
     format!(
-        "DROP INDEX \"{schema}\".executions_ended; \
+        "DROP INDEX \"{schema}\".executions_unowned; \
+         DROP INDEX \"{schema}\".executions_leases; \
+         CREATE INDEX executions_claimable ON \"{schema}\".executions (wake_at NULLS FIRST) \
+             WHERE status = 'Running'; \
+         DROP INDEX \"{schema}\".executions_ended; \
          DROP TABLE \"{schema}\".children; \
          DROP TABLE \"{schema}\".awaited_callbacks; \
          ALTER TABLE \"{schema}\".executions DROP COLUMN callback_secret; \

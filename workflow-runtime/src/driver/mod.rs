@@ -301,11 +301,7 @@ impl Runner {
                         error,
                     } => {
                         if R::RECORDS {
-                            recorder.record(
-                                events.failed(&error),
-                                Some(name),
-                                Data::Error(&error),
-                            )?;
+                            record_failure(recorder, events, name, &error)?;
                         }
                         let (Some(used), Some(policy)) =
                             (progress.retries.get_mut(retrier), state.retry.get(retrier))
@@ -346,11 +342,7 @@ impl Runner {
                             error = %error, "caught"
                         );
                         if R::RECORDS {
-                            recorder.record(
-                                events.failed(&error),
-                                Some(name),
-                                Data::Error(&error),
-                            )?;
+                            record_failure(recorder, events, name, &error)?;
                             if let Some(exited) = events.exited {
                                 recorder.record(exited, Some(name), Data::Checkpoint(&next))?;
                             }
@@ -387,11 +379,7 @@ impl Runner {
                         if R::RECORDS && !matches!(state.kind, Kind::Fail { .. }) {
                             let error =
                                 ErrorInfo::new(failure.error.clone(), failure.cause.clone());
-                            recorder.record(
-                                events.failed(&error),
-                                Some(name),
-                                Data::Error(&error),
-                            )?;
+                            record_failure(recorder, events, name, &error)?;
                         }
                         tracing::debug!(execution = %execution_id, %failure, "execution failed");
                         return Err(Halt::Failed(ExecutionError::Failed(failure)));
@@ -420,6 +408,17 @@ fn record_success<W: Workflow, R: Recorder<W>>(
         recorder.record(exited, Some(name), data)?;
     }
     Ok(())
+}
+
+/// Records that state `name` failed with `error`, as its kind records a
+/// failure.
+fn record_failure<W: Workflow, R: Recorder<W>>(
+    recorder: &mut R,
+    events: &Events,
+    name: &'static str,
+    error: &ErrorInfo,
+) -> Result<(), ExecutionError> {
+    recorder.record(events.failed(error), Some(name), Data::Error(error))
 }
 
 /// How a run ended: with the execution's end, or parked on a timer until

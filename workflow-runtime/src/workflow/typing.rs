@@ -115,6 +115,10 @@ pub trait TaskOutput {
     /// reported through this trait and the future's, not on the error type.
     type Err;
     /// The result.
+    ///
+    /// # Errors
+    ///
+    /// The handler's own error, as it returned it.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
