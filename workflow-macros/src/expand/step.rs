@@ -30,7 +30,12 @@ impl Gen<'_> {
             return TokenStream::new();
         };
         match &kind.spec {
-            KindSpec::Task { handler, next, .. } => {
+            KindSpec::Task {
+                handler,
+                next,
+                timeout,
+                heartbeat,
+            } => {
                 let span = handler.span();
                 let cx = local("__cx", span);
                 let input_at = local("__input", span);
@@ -46,8 +51,15 @@ impl Gen<'_> {
                 let rt_at = respan(rt, span);
                 // The types are named, not inferred, so that a misfit's
                 // message spells out the whole signature the task expects.
+                // Without timers, the attempt is the handler's future alone:
+                // no timer code is generated for the state.
+                let attempt = if timeout.is_none() && heartbeat.is_none() {
+                    format_ident!("untimed_task", span = span)
+                } else {
+                    format_ident!("task", span = span)
+                };
                 let run = quote_spanned! {span=>
-                    #cx.task(#rt_at::typing::task::<#context_ty, #ty, #out_ty, _, _>(
+                    #cx.#attempt(#rt_at::typing::task::<#context_ty, #ty, #out_ty, _, _>(
                         #cx.task_ctx(), #arg, #handler,
                     )).await
                 };

@@ -91,6 +91,25 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         }
     }
 
+    /// [`task`](Self::task) for a state with neither a `timeout` nor a
+    /// `heartbeat`, which `#[workflow]` knows when it expands: the
+    /// handler's own future with panics caught. No timer code is compiled
+    /// for it, which, over a workflow of many states, is most of what the
+    /// compiler would generate for them.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError`]: the handler's own error, or a panic.
+    pub async fn untimed_task<F: TaskFuture>(
+        &self,
+        handler: F,
+    ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
+        match attempt::unguarded(handler).await {
+            Ok(result) => result.into_result().map_err(TaskError::Failed),
+            Err(panic) => Err(attempt::panicked(panic).into()),
+        }
+    }
+
     /// Runs one attempt of a future under the state's `timeout` and
     /// `heartbeat`, turning a panic into [`Interrupt::Panicked`].
     pub fn attempt<F: Future>(
