@@ -21,7 +21,8 @@
 //!   in the benchmark has 2 as well), running up to CONCURRENCY jobs at
 //!   once and fetching BATCH jobs per query, with apalis-sqlite's defaults
 //!   otherwise: each job is locked before it runs and its result stored
-//!   when it ends (the two in batched transactions of their own). The
+//!   when it ends (both queued as events, and written a batch of events per
+//!   transaction, apart from the fetches' transactions). The
 //!   handler that completes the JOBS-th job stops the worker, which then
 //!   finishes its jobs in flight and writes their results; processing ends
 //!   when the worker has stopped.
