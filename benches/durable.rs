@@ -21,10 +21,20 @@
 //!
 //! Every benchmark reports transitions per second (10 per execution).
 //!
+//! After them, a peer, once: apalis with its SQLite storage
+//! (`apalis-sqlite`), one job per transition, run by the program in
+//! benches/apalis that `WORKFLOW_BENCH_APALIS` names (left out, with a
+//! note, when it is not named); in jobs per second, beside the engine's
+//! transitions per second on SQLite in the same run. See durable/apalis.rs
+//! for what it runs and times.
+//!
 //! ```text
-//! cargo bench -p workflow-benches --bench durable
+//! cargo build --release --manifest-path benches/apalis/Cargo.toml --target-dir target/apalis
+//! WORKFLOW_BENCH_APALIS=target/apalis/release/apalis-bench \
+//!     cargo bench -p workflow-benches --bench durable
 //! ```
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -35,6 +45,9 @@ use workflow::store::{MemoryStore, SqliteStore, Store};
 
 /// Executions per measured run, on either store and in the plain loop.
 const EXECUTIONS: u64 = 10_000;
+/// The most jobs `SqliteStore`'s group commit puts in one transaction
+/// (the peer fetches as many jobs per query).
+const MAX_BATCH: usize = 512;
 
 mod common {
     #[path = "../common/template.rs"]
@@ -42,6 +55,9 @@ mod common {
     #[path = "../common/ten.rs"]
     pub mod ten;
 }
+
+#[path = "durable/apalis.rs"]
+mod apalis;
 
 use common::template::{STATES, Template, checkpoint, now_nanos, time_ordered_ids};
 use common::ten::Ten;
@@ -311,13 +327,17 @@ fn durable(c: &mut Criterion) {
                 .sum()
         })
     });
+    // Every run's time, for the peer's comparison.
+    let sqlite_runs = RefCell::new(Vec::new());
     group.bench_function("sqlite_file_group_commit", |b| {
         b.iter_custom(|iterations| {
             (0..iterations)
                 .map(|_| {
                     let dir = tempfile::tempdir().expect("a temporary directory");
                     let store = SqliteStore::open(dir.path().join("bench.db")).expect("opens");
-                    run(&runtime, store)
+                    let elapsed = run(&runtime, store);
+                    sqlite_runs.borrow_mut().push(elapsed);
+                    elapsed
                 })
                 .sum()
         })
@@ -330,6 +350,19 @@ fn durable(c: &mut Criterion) {
         })
     });
     group.finish();
+    // The engine's mean over its runs but the first (criterion's warm-up),
+    // if criterion ran it (a filter may leave it out).
+    let runs = sqlite_runs.into_inner();
+    let measured = if runs.len() > 1 {
+        &runs[1..]
+    } else {
+        &runs[..]
+    };
+    let ours = (!measured.is_empty()).then(|| {
+        (measured.len() as u64 * EXECUTIONS * STATES) as f64
+            / measured.iter().sum::<Duration>().as_secs_f64()
+    });
+    apalis::peer(ours);
 }
 
 criterion_group!(benches, durable);
