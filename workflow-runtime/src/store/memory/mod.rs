@@ -1,6 +1,7 @@
 //! A store in memory: the reference semantics, and the default.
 
 mod codec;
+mod due;
 mod history;
 mod keys;
 mod names;
@@ -10,13 +11,13 @@ mod row;
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::ops::Bound;
 use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use self::codec::encoded;
+use self::due::{Due, DueKey};
 use self::keys::Keys;
 use self::names::Names;
 use self::pending::Awaited;
@@ -77,7 +78,7 @@ struct Inner {
     by_name: Keys,
     /// Running executions nobody holds, by when they are due. `None` (no
     /// timer) sorts first: such an execution is due at once.
-    due: BTreeSet<(Option<SystemTime>, Slot)>,
+    due: Due,
     /// Running executions someone holds, by when the lease expires, so a
     /// claim finds expired leases without looking at live ones.
     leased: BTreeSet<(SystemTime, Slot)>,
@@ -240,7 +241,7 @@ impl Inner {
         let after = row.index_key();
         if before != after {
             match before {
-                Some(IndexKey::Due(at)) => self.due.remove(&(at, slot)),
+                Some(IndexKey::Due(at)) => self.due.remove(DueKey::new(at, slot)),
                 Some(IndexKey::Leased(until)) => self.leased.remove(&(until, slot)),
                 None => false,
             };
@@ -261,7 +262,7 @@ impl Inner {
 
     fn index(&mut self, slot: Slot, key: Option<IndexKey>) {
         match key {
-            Some(IndexKey::Due(at)) => self.due.insert((at, slot)),
+            Some(IndexKey::Due(at)) => self.due.insert(DueKey::new(at, slot)),
             Some(IndexKey::Leased(until)) => self.leased.insert((until, slot)),
             None => false,
         };
@@ -276,21 +277,22 @@ impl Inner {
 
     /// The slots a claim takes, earliest due first.
     fn claimable(&self, claim: &Claim) -> Vec<Slot> {
-        let due = |at: Option<SystemTime>| at.is_none_or(|t| t <= claim.due_by);
+        // Due by then: no timer, or one at `due_by` or before.
+        let due_by = DueKey::last(Some(claim.due_by));
         // Leases that expired: their holders are gone. The engine leases
         // until far ahead and releases on parking, so this range is empty
         // but after a crash (or on `recover`, which takes over all).
-        let mut expired: Vec<(Option<SystemTime>, Slot)> = self
+        let mut expired: Vec<DueKey> = self
             .leased
             .range(..=(claim.leases_expired_by, Slot::MAX))
-            .map(|&(_, slot)| (self.wake_at(slot), slot))
-            .filter(|&(at, _)| due(at))
+            .map(|&(_, slot)| DueKey::new(self.wake_at(slot), slot))
+            .filter(|&key| key <= due_by)
             .collect();
         expired.sort_unstable();
-        let free = self.due.iter().copied().take_while(|&(at, _)| due(at));
+        let free = self.due.iter().take_while(|&key| key <= due_by);
         merge(free, expired)
             .take(claim.limit)
-            .map(|(_, slot)| slot)
+            .map(|key| key.slot)
             .collect()
     }
 
@@ -298,9 +300,8 @@ impl Inner {
         // Past every `None` key: the first row with a timer.
         let free = self
             .due
-            .range((Bound::Excluded((None, Slot::MAX)), Bound::Unbounded))
-            .next()
-            .and_then(|&(at, _)| at);
+            .first_after(DueKey::last(None))
+            .and_then(|key| key.at());
         let expired = self
             .leased
             .range(..=(leases_expired_by, Slot::MAX))

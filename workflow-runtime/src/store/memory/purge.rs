@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::time::SystemTime;
 
-use super::{IndexKey, Inner, Row, Slot};
+use super::{DueKey, IndexKey, Inner, Row, Slot};
 use crate::status::Status;
 use crate::store::callback_execution;
 
@@ -91,7 +91,7 @@ impl Inner {
             self.by_id.insert(row.id_key(), slot);
             self.by_name.insert(row.name_key(), slot);
             match row.index_key() {
-                Some(IndexKey::Due(at)) => self.due.insert((at, slot)),
+                Some(IndexKey::Due(at)) => self.due.insert(DueKey::new(at, slot)),
                 Some(IndexKey::Leased(until)) => self.leased.insert((until, slot)),
                 None => false,
             };

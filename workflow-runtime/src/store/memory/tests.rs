@@ -49,12 +49,13 @@ fn assert_indexed(store: &MemoryStore) {
             assert_eq!(inner.named(&row.name().unwrap()), Some(slot));
         }
         match row.index_key() {
-            Some(IndexKey::Due(at)) => due.insert((at, slot)),
+            Some(IndexKey::Due(at)) => due.insert(DueKey::new(at, slot)),
             Some(IndexKey::Leased(until)) => leased.insert((until, slot)),
             None => false,
         };
     }
-    assert_eq!(inner.due, due, "the due index is stale");
+    let indexed: BTreeSet<DueKey> = inner.due.iter().collect();
+    assert_eq!(indexed, due, "the due index is stale");
     assert_eq!(inner.leased, leased, "the lease index is stale");
 }
 
