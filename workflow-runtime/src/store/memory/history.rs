@@ -20,22 +20,26 @@ const STATE_NONE: u8 = 0;
 const STATE_SAME: u8 = 1 << 6;
 const STATE_NAMED: u8 = 2 << 6;
 
-/// Data tags: none, the previous event's data, the execution's input, or
-/// (the tag minus [`DATA_TEXT`]) a text that follows.
+/// Data modes, in the time's low two bits: none, the previous event's
+/// data, the execution's input, or a text that follows.
 const DATA_NONE: u128 = 0;
 const DATA_SAME: u128 = 1;
 const DATA_INPUT: u128 = 2;
 const DATA_TEXT: u128 = 3;
+/// The bits under a time's offset: the data mode, then whether the offset
+/// is from the previous event.
+const TIME_SHIFT: u32 = 3;
+const RELATIVE: u128 = 4;
 
 /// Appends one commit's `events` to a row's encoded history. Per event:
 /// a byte with its kind and whether its state is none, the previous
-/// event's or a [`Name`] that follows (the name, as a varint); its
-/// timestamp, as signed nanoseconds from the previous event in the same
-/// commit (the low bit set) or from the execution's start (a commit's
-/// first event); and its data: none, the previous event's, the
-/// execution's `input`, or a text of its own. A state's data mostly
-/// repeats what the event before it carried, or the input, so most events
-/// take three to five bytes. Ids are not kept: the store's `check_events`
+/// event's or a [`Name`] that follows (the name, as a varint); then one
+/// varint with its timestamp, as signed nanoseconds from the previous
+/// event in the same commit or from the execution's start (a commit's
+/// first event), whether it is the one or the other, and the mode of its
+/// data: none, the previous event's, the execution's `input`, or a text
+/// that follows. A state's data mostly repeats what the event before it
+/// carried, or the input, so most events take two to four bytes. Ids are not kept: the store's `check_events`
 /// makes them 1, 2, 3, ... with each one's previous the one before.
 ///
 /// Only events of the same commit are referred back to, so appending never
@@ -80,19 +84,19 @@ pub(super) fn encode(
             put(out, u128::from(name));
         }
         let (base, relative) = match previous {
-            Some(p) => (p.timestamp, 1),
+            Some(p) => (p.timestamp, RELATIVE),
             None => (started_at, 0),
         };
+        let mode = match data {
+            None => DATA_NONE,
+            Some(_) if previous.is_some_and(|p| p.data == *data) => DATA_SAME,
+            Some(data) if data == input => DATA_INPUT,
+            Some(_) => DATA_TEXT,
+        };
         let nanos = offset(*timestamp, base);
-        put(out, (zigzag(nanos) << 1) | relative);
-        match data {
-            None => put(out, DATA_NONE),
-            Some(_) if previous.is_some_and(|p| p.data == *data) => put(out, DATA_SAME),
-            Some(data) if data == input => put(out, DATA_INPUT),
-            Some(data) => {
-                put(out, DATA_TEXT);
-                put_text(out, data);
-            }
+        put(out, (zigzag(nanos) << TIME_SHIFT) | relative | mode);
+        if let (DATA_TEXT, Some(data)) = (mode, data) {
+            put_text(out, data);
         }
         previous = Some(event);
     }
@@ -139,15 +143,15 @@ pub(super) fn decode(
             _ => return Err(corrupt("an unknown state mode")),
         };
         let time = take(&mut bytes).ok_or_else(cut)?;
-        let base = match (time & 1, previous) {
+        let base = match (time & RELATIVE, previous) {
             (0, _) => started_at,
             (_, Some(p)) => p.timestamp,
             (_, None) => return Err(corrupt("the first event refers back")),
         };
-        let offset = time >> 1;
+        let offset = time >> TIME_SHIFT;
         let nanos = ((offset >> 1) as i128) ^ -((offset & 1) as i128);
         let timestamp = shifted(base, nanos).ok_or_else(|| corrupt("a time out of range"))?;
-        let data = match take(&mut bytes).ok_or_else(cut)? {
+        let data = match time & DATA_TEXT {
             DATA_NONE => None,
             DATA_SAME => previous
                 .ok_or_else(|| corrupt("the first event refers back"))?
@@ -311,6 +315,6 @@ mod tests {
         encode(&mut bytes, start, "12345", &second, &mut names).unwrap();
         let all: Vec<Event> = first.into_iter().chain(second).collect();
         assert_eq!(decode("e1", &bytes, start, "12345", &names).unwrap(), all);
-        assert!(bytes.len() <= 40, "{} bytes", bytes.len());
+        assert!(bytes.len() <= 34, "{} bytes", bytes.len());
     }
 }

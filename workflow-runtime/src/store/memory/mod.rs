@@ -502,10 +502,11 @@ impl Store for MemoryStore {
                     let row = &inner.rows[slot as usize];
                     !row.purged
                         && filter.status.is_none_or(|s| s == row.status)
-                        && filter
-                            .workflow
-                            .as_ref()
-                            .is_none_or(|w| row.workflow().is_some_and(|n| w == names.get(n)))
+                        && filter.workflow.as_ref().is_none_or(|w| {
+                            row.kind()
+                                .and_then(|k| names.kind_of(k))
+                                .is_some_and(|(n, _, _)| w == names.get(n))
+                        })
                 })
                 .map(|slot| inner.stored(slot))
                 .collect()

@@ -73,7 +73,7 @@ impl Inner {
                 let waits = row.status == Status::Running
                     && self.names.get(state_name) == awaited.anchor_state
                     && entry == awaited.anchor_entry;
-                let workflow = self.names.get(row.workflow()?);
+                let workflow = self.names.get(self.names.kind_of(row.kind()?)?.0);
                 let listed = waits && query.workflow.as_ref().is_none_or(|w| w == workflow);
                 listed.then(|| PendingRow {
                     seq,

@@ -5,15 +5,16 @@
 //!
 //! - the head, what never changes: the start time (from the Unix epoch),
 //!   the id and name (see [`put_text`]: the engine's hex ids take 16
-//!   bytes), the workflow, path and version as [`Name`]s, the input and
-//!   the callback secret;
+//!   bytes), the workflow, path and version as one number (see
+//!   [`Names::kind`]), the input and the callback secret;
 //! - the history, appended to by each commit (see `history.rs`);
 //! - the tail, rewritten by each commit and claim: the [`Meta`] (fence,
-//!   last event id, lease, wake-up and stop times, from the start) and the
-//!   rest of the checkpoint, its state's JSON last.
+//!   last event id, one byte of flags, then the lease, wake-up and stop
+//!   times, from the start) and the rest of the checkpoint, its state's
+//!   JSON last.
 //!
 //! One allocation per execution, numbers as varints, times as offsets from
-//! the start: a parked execution of a small workflow takes about 150 bytes
+//! the start: a parked execution of a small workflow takes about 135 bytes
 //! here, where separate fields and strings took about 600.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -64,28 +65,26 @@ struct Head<'a> {
     started_at: SystemTime,
     id: &'a [u8],
     name: &'a [u8],
-    workflow: Name,
-    path: Option<Name>,
-    version: Name,
+    kind: Name,
     input: &'a [u8],
     secret: &'a [u8],
     /// Where the history starts.
     end: usize,
 }
 
-/// Meta flags: which times follow.
+/// A tail's flags: which times of the meta follow it,
 const LEASED: u8 = 1;
 const WAKES: u8 = 2;
 const STOPPED: u8 = 4;
-
-/// Checkpoint flags: which of its optional parts follow.
-const WAITING: u8 = 1;
+/// and which optional parts of the checkpoint.
+const CHECKPOINT_FLAGS: u8 = !(LEASED | WAKES | STOPPED);
+const WAITING: u8 = 8;
 /// Waiting in the state it is in (a Wait state's usual case), so the name
 /// is not written twice.
-const WAITING_HERE: u8 = 2;
-const OUTPUT: u8 = 4;
-const ERROR: u8 = 8;
-const RETRIES: u8 = 16;
+const WAITING_HERE: u8 = 16;
+const OUTPUT: u8 = 32;
+const ERROR: u8 = 64;
+const RETRIES: u8 = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum IndexKey {
@@ -126,10 +125,8 @@ impl Row {
         put_time(&mut data, started_at, UNIX_EPOCH);
         put_text(&mut data, &id);
         put_text(&mut data, &name);
-        put(&mut data, u128::from(names.intern(&workflow)?));
-        let path = path.map(|p| names.intern(&p)).transpose()?;
-        put(&mut data, path.map_or(0, |p| u128::from(p) + 1));
-        put(&mut data, u128::from(names.intern(&version)?));
+        let kind = names.kind(&workflow, path.as_deref(), &version)?;
+        put(&mut data, u128::from(kind));
         put_text(&mut data, &input);
         put_text(&mut data, &callback_secret);
         let tail = u32::try_from(data.len()).map_err(|_| too_big())?;
@@ -157,21 +154,14 @@ impl Row {
         let started_at = take_epoch_time(&mut bytes)?;
         let id = take_raw_text(&mut bytes)?;
         let name = take_raw_text(&mut bytes)?;
-        let workflow = take_u32(&mut bytes)?;
-        let path = match take_u32(&mut bytes)? {
-            0 => None,
-            n => Some(n - 1),
-        };
-        let version = take_u32(&mut bytes)?;
+        let kind = take_u32(&mut bytes)?;
         let input = take_raw_text(&mut bytes)?;
         let secret = take_raw_text(&mut bytes)?;
         Some(Head {
             started_at,
             id,
             name,
-            workflow,
-            path,
-            version,
+            kind,
             input,
             secret,
             end: whole - bytes.len(),
@@ -198,8 +188,9 @@ impl Row {
         read_text(self.head()?.id)
     }
 
-    pub(super) fn workflow(&self) -> Option<Name> {
-        self.head().map(|head| head.workflow)
+    /// The workflow, path and version (see [`Names::kind`]).
+    pub(super) fn kind(&self) -> Option<Name> {
+        self.head().map(|head| head.kind)
     }
 
     fn started_at(&self) -> Option<SystemTime> {
@@ -210,16 +201,17 @@ impl Row {
         self.data.get(self.tail as usize..).unwrap_or_default()
     }
 
-    /// The meta, and the bytes of the checkpoint after it.
-    fn meta_and_rest(&self) -> Option<(Meta, &[u8])> {
+    /// The meta, the checkpoint's flags, and the bytes of the checkpoint
+    /// after the meta.
+    fn meta_and_rest(&self) -> Option<(Meta, u8, &[u8])> {
         let started_at = self.started_at()?;
         let mut bytes = self.tail_bytes();
-        let meta = take_meta(&mut bytes, started_at)?;
-        Some((meta, bytes))
+        let (meta, flags) = take_meta(&mut bytes, started_at)?;
+        Some((meta, flags, bytes))
     }
 
     pub(super) fn meta(&self) -> Option<Meta> {
-        self.meta_and_rest().map(|(meta, _)| meta)
+        self.meta_and_rest().map(|(meta, _, _)| meta)
     }
 
     /// Rewrites the meta, the rest of the tail as it was.
@@ -228,12 +220,12 @@ impl Row {
             return;
         };
         let mut bytes = self.tail_bytes();
-        if take_meta(&mut bytes, started_at).is_none() {
+        let Some((_, flags)) = take_meta(&mut bytes, started_at) else {
             return;
-        }
+        };
         let old_end = self.data.len() - bytes.len();
         let mut written = Vec::with_capacity(24);
-        put_meta(&mut written, started_at, meta);
+        put_meta(&mut written, started_at, meta, flags);
         self.data.splice(self.tail as usize..old_end, written);
         self.fit();
     }
@@ -241,9 +233,7 @@ impl Row {
     /// The state the execution is in and how many it entered before: what
     /// a callback task is anchored to.
     pub(super) fn anchor(&self) -> Option<(Name, u64)> {
-        let (_, mut bytes) = self.meta_and_rest()?;
-        let flags = *bytes.first()?;
-        bytes = &bytes[1..];
+        let (_, flags, mut bytes) = self.meta_and_rest()?;
         let state_name = take_u32(&mut bytes)?;
         if flags & WAITING != 0 && flags & WAITING_HERE == 0 {
             take_u32(&mut bytes)?;
@@ -276,7 +266,7 @@ impl Row {
     ) -> Result<(), StoreError> {
         let unreadable = || corrupt("", "its head or tail does not read back");
         let head = self.head().ok_or_else(unreadable)?;
-        let (meta, rest) = self.meta_and_rest().ok_or_else(unreadable)?;
+        let (meta, flags, rest) = self.meta_and_rest().ok_or_else(unreadable)?;
         let started_at = head.started_at;
         let input = read_text(head.input).ok_or_else(unreadable)?;
         let mut history = Vec::new();
@@ -291,7 +281,7 @@ impl Row {
         match checkpoint {
             Some(checkpoint) => put_tail(&mut tail, started_at, &meta, checkpoint, names)?,
             None => {
-                put_meta(&mut tail, started_at, &meta);
+                put_meta(&mut tail, started_at, &meta, flags);
                 tail.extend_from_slice(rest);
             }
         }
@@ -310,10 +300,11 @@ impl Row {
         if let Some(checkpoint) = checkpoint {
             self.status = checkpoint.status;
         }
-        if self.status != Status::Running {
-            self.data.shrink_to_fit();
+        if self.status == Status::Running {
+            self.fit();
+        } else {
+            self.park();
         }
-        self.fit();
         Ok(())
     }
 
@@ -325,23 +316,28 @@ impl Row {
         }
     }
 
-    /// Drops all spare capacity: the execution parks, and will not grow
-    /// for a while.
+    /// Drops all spare capacity: the execution parks (or ends), and will
+    /// not grow for a while.
     pub(super) fn park(&mut self) {
-        self.data.shrink_to_fit();
+        // A copy, not `shrink_to_fit`: glibc shrinks a chunk in place and
+        // keeps a remainder under 32 bytes in it, so a buffer that was
+        // longer while it was leased (its tail held the lease) would keep
+        // the larger chunk.
+        self.data = self.data.to_vec();
     }
 
     /// The execution as the [`Store`](crate::store::Store) trait gives it.
     pub(super) fn stored(&self, names: &Names) -> Option<StoredExecution> {
         let head = self.head()?;
-        let (meta, rest) = self.meta_and_rest()?;
-        let checkpoint = take_checkpoint(rest, &meta, self.status, names)?;
+        let (meta, flags, rest) = self.meta_and_rest()?;
+        let checkpoint = take_checkpoint(rest, flags, &meta, self.status, names)?;
+        let (workflow, path, version) = names.kind_of(head.kind)?;
         Some(StoredExecution {
             id: read_text(head.id)?,
             name: read_text(head.name)?,
-            workflow: names.get(head.workflow).to_owned(),
-            path: head.path.map(|p| names.get(p).to_owned()),
-            version: names.get(head.version).to_owned(),
+            workflow: names.get(workflow).to_owned(),
+            path: path.map(|p| names.get(p).to_owned()),
+            version: names.get(version).to_owned(),
             input: read_text(head.input)?,
             checkpoint,
             started_at: head.started_at,
@@ -390,7 +386,8 @@ fn too_big() -> StoreError {
     StoreError::Full("an execution too large for memory".to_owned())
 }
 
-fn put_meta(out: &mut Vec<u8>, started_at: SystemTime, meta: &Meta) {
+/// Writes a meta, with the checkpoint's `flags` in its flags' byte.
+fn put_meta(out: &mut Vec<u8>, started_at: SystemTime, meta: &Meta, flags: u8) {
     let Meta {
         fence,
         last_event_id,
@@ -400,7 +397,8 @@ fn put_meta(out: &mut Vec<u8>, started_at: SystemTime, meta: &Meta) {
     } = *meta;
     put(out, u128::from(fence));
     put(out, u128::from(last_event_id));
-    let flags = flag(lease_until.is_some(), LEASED)
+    let flags = (flags & CHECKPOINT_FLAGS)
+        | flag(lease_until.is_some(), LEASED)
         | flag(wake_at.is_some(), WAKES)
         | flag(stopped_at.is_some(), STOPPED);
     out.push(flags);
@@ -409,7 +407,8 @@ fn put_meta(out: &mut Vec<u8>, started_at: SystemTime, meta: &Meta) {
     }
 }
 
-fn take_meta(bytes: &mut &[u8], started_at: SystemTime) -> Option<Meta> {
+/// Reads a meta, and the checkpoint's flags.
+fn take_meta(bytes: &mut &[u8], started_at: SystemTime) -> Option<(Meta, u8)> {
     let fence = take_u64(bytes)?;
     let last_event_id = take_u64(bytes)?;
     let (&flags, rest) = bytes.split_first()?;
@@ -420,13 +419,14 @@ fn take_meta(bytes: &mut &[u8], started_at: SystemTime) -> Option<Meta> {
         }
         take_time(bytes, started_at).map(Some)
     };
-    Some(Meta {
+    let meta = Meta {
         fence,
         last_event_id,
         lease_until: time(LEASED)?,
         wake_at: time(WAKES)?,
         stopped_at: time(STOPPED)?,
-    })
+    };
+    Some((meta, flags & CHECKPOINT_FLAGS))
 }
 
 /// Writes a tail: the meta, then the checkpoint but for its status (kept
@@ -439,7 +439,6 @@ fn put_tail(
     checkpoint: &Checkpoint,
     names: &mut Names,
 ) -> Result<(), StoreError> {
-    put_meta(out, started_at, meta);
     // Destructured whole, so a field added to `Checkpoint` fails to
     // compile here instead of being dropped.
     let Checkpoint {
@@ -460,7 +459,7 @@ fn put_tail(
         | flag(output.is_some(), OUTPUT)
         | flag(error.is_some(), ERROR)
         | flag(!retries.is_empty(), RETRIES);
-    out.push(flags);
+    put_meta(out, started_at, meta, flags);
     put(out, u128::from(names.intern(state_name)?));
     if let Some(waiting) = waiting.as_ref().filter(|_| !here) {
         put(out, u128::from(names.intern(waiting)?));
@@ -487,12 +486,11 @@ fn put_tail(
 /// Reads the checkpoint [`put_tail`] wrote after the meta.
 fn take_checkpoint(
     mut bytes: &[u8],
+    flags: u8,
     meta: &Meta,
     status: Status,
     names: &Names,
 ) -> Option<Checkpoint> {
-    let (&flags, rest) = bytes.split_first()?;
-    bytes = rest;
     let state_name = take_u32(&mut bytes)?;
     let waiting = if flags & WAITING == 0 {
         None

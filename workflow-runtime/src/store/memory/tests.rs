@@ -365,7 +365,7 @@ async fn an_execution_reads_back_as_written() {
 
 /// An execution parked in a Wait state after a task (what
 /// `benches/memory.rs` parks by the hundred thousand) takes one buffer of
-/// about 150 bytes, and nothing spare.
+/// about 135 bytes, and nothing spare.
 #[tokio::test]
 async fn a_parked_execution_is_one_small_buffer() {
     use crate::history::EventKind::*;
@@ -433,5 +433,6 @@ async fn a_parked_execution_is_one_small_buffer() {
         std::mem::size_of::<Row>()
     );
     assert_eq!(std::mem::size_of::<Row>(), 32);
-    assert!(bytes <= 150, "{bytes} bytes");
+    // 136 bytes and glibc's 8-byte chunk header fit a 144-byte chunk.
+    assert!(bytes <= 136, "{bytes} bytes");
 }
