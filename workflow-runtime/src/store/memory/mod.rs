@@ -1,5 +1,6 @@
 //! A store in memory: the reference semantics, and the default.
 
+mod buffer;
 mod codec;
 mod due;
 mod history;

@@ -6,7 +6,7 @@
 //! tombstone: out of `by_id` and `by_name` (so no read finds it, and its
 //! name and id are free again), its bytes freed at once, and flagged so
 //! `list` skips it. An ended row is in no claim index already. What a
-//! tombstone still takes is its fixed-size part (32 bytes); once
+//! tombstone still takes is its fixed-size part (24 bytes); once
 //! tombstones outnumber the live rows, the purge that made them so
 //! compacts the `Vec` and
 //! rebuilds the maps and indexes with the new slots. Each compaction costs
@@ -22,7 +22,7 @@ use crate::status::Status;
 use crate::store::callback_execution;
 
 /// What a purged row held, freed once the store's lock is released.
-pub(super) type Freed = Vec<u8>;
+pub(super) type Freed = Box<[u8]>;
 
 impl Row {
     /// Whether a purge before `ended_before` deletes this row.

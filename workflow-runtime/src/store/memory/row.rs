@@ -19,6 +19,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::buffer::Buffer;
 use super::codec::{
     put, put_text, put_time, read_text, take, take_epoch_time, take_raw_text, take_text, take_time,
     take_u32, take_u64,
@@ -30,16 +31,10 @@ use crate::history::Event;
 use crate::status::Status;
 use crate::store::{Checkpoint, NewExecution, StoreError, StoredExecution};
 
-/// Below this size a row's buffer is kept without spare capacity, even
-/// while it grows; above it, it grows by doubling (a long history would
-/// otherwise be copied whole at each commit), and is cut to size when the
-/// execution parks or ends.
-const EXACT_UP_TO: usize = 4096;
-
 /// One execution (see the module's documentation for the layout).
 #[derive(Debug)]
 pub(super) struct Row {
-    data: Vec<u8>,
+    data: Buffer,
     /// Where the tail starts, and the history ends.
     tail: u32,
     /// Kept outside the bytes: every claim, commit and list looks at it.
@@ -139,9 +134,8 @@ impl Row {
         };
         let status = checkpoint.status;
         put_tail(&mut data, started_at, &meta, &checkpoint, names)?;
-        data.shrink_to_fit();
         Ok(Row {
-            data,
+            data: Buffer::new(&data).ok_or_else(too_big)?,
             tail,
             status,
             purged: false,
@@ -149,7 +143,7 @@ impl Row {
     }
 
     fn head(&self) -> Option<Head<'_>> {
-        let mut bytes = &self.data[..];
+        let mut bytes = self.data.bytes();
         let whole = bytes.len();
         let started_at = take_epoch_time(&mut bytes)?;
         let id = take_raw_text(&mut bytes)?;
@@ -194,11 +188,14 @@ impl Row {
     }
 
     fn started_at(&self) -> Option<SystemTime> {
-        take_epoch_time(&mut &self.data[..])
+        take_epoch_time(&mut self.data.bytes())
     }
 
     fn tail_bytes(&self) -> &[u8] {
-        self.data.get(self.tail as usize..).unwrap_or_default()
+        self.data
+            .bytes()
+            .get(self.tail as usize..)
+            .unwrap_or_default()
     }
 
     /// The meta, the checkpoint's flags, and the bytes of the checkpoint
@@ -223,11 +220,11 @@ impl Row {
         let Some((_, flags)) = take_meta(&mut bytes, started_at) else {
             return;
         };
-        let old_end = self.data.len() - bytes.len();
-        let mut written = Vec::with_capacity(24);
+        let mut written = Vec::with_capacity(24 + bytes.len());
         put_meta(&mut written, started_at, meta, flags);
-        self.data.splice(self.tail as usize..old_end, written);
-        self.fit();
+        written.extend_from_slice(bytes);
+        // As long as it was, give or take a byte of a varint: it fits.
+        self.data.replace_from(self.tail as usize, &[&written]);
     }
 
     /// The state the execution is in and how many it entered before: what
@@ -287,43 +284,26 @@ impl Row {
         }
         let events_end = self.tail as usize + history.len();
         let tail_at = u32::try_from(events_end).map_err(|_| too_big())?;
-        self.data.truncate(self.tail as usize);
-        let extra = history.len() + tail.len();
-        if self.data.len() + extra <= EXACT_UP_TO {
-            self.data.reserve_exact(extra);
-        } else {
-            self.data.reserve(extra);
+        if !self
+            .data
+            .replace_from(self.tail as usize, &[&history, &tail])
+        {
+            return Err(too_big());
         }
-        self.data.extend_from_slice(&history);
-        self.data.extend_from_slice(&tail);
         self.tail = tail_at;
         if let Some(checkpoint) = checkpoint {
             self.status = checkpoint.status;
         }
-        if self.status == Status::Running {
-            self.fit();
-        } else {
+        if self.status != Status::Running {
             self.park();
         }
         Ok(())
     }
 
-    /// Drops spare capacity from a small buffer, which a shorter tail
-    /// leaves.
-    fn fit(&mut self) {
-        if self.data.len() <= EXACT_UP_TO {
-            self.data.shrink_to_fit();
-        }
-    }
-
     /// Drops all spare capacity: the execution parks (or ends), and will
     /// not grow for a while.
     pub(super) fn park(&mut self) {
-        // A copy, not `shrink_to_fit`: glibc shrinks a chunk in place and
-        // keeps a remainder under 32 bytes in it, so a buffer that was
-        // longer while it was leased (its tail held the lease) would keep
-        // the larger chunk.
-        self.data = self.data.to_vec();
+        self.data.trim();
     }
 
     /// The execution as the [`Store`](crate::store::Store) trait gives it.
@@ -357,6 +337,7 @@ impl Row {
             .ok_or_else(|| corrupt(execution, "its input does not read back"))?;
         let events = self
             .data
+            .bytes()
             .get(head.end..self.tail as usize)
             .ok_or_else(|| corrupt(execution, "its history is out of bounds"))?;
         history::decode(execution, events, head.started_at, &input, names)
@@ -364,16 +345,16 @@ impl Row {
 
     /// Makes the row a tombstone: its bytes are returned, to be freed
     /// once the store's lock is released.
-    pub(super) fn tombstone(&mut self) -> Vec<u8> {
+    pub(super) fn tombstone(&mut self) -> Box<[u8]> {
         self.purged = true;
         self.tail = 0;
-        std::mem::take(&mut self.data)
+        self.data.take()
     }
 
     /// The bytes the row holds, spare capacity included.
     #[cfg(test)]
     pub(super) fn capacity(&self) -> usize {
-        self.data.capacity()
+        self.data.allocated()
     }
 }
 

@@ -432,7 +432,7 @@ async fn a_parked_execution_is_one_small_buffer() {
         "a parked execution: a {}-byte row and a {bytes}-byte buffer",
         std::mem::size_of::<Row>()
     );
-    assert_eq!(std::mem::size_of::<Row>(), 32);
+    assert_eq!(std::mem::size_of::<Row>(), 24);
     // 136 bytes and glibc's 8-byte chunk header fit a 144-byte chunk.
     assert!(bytes <= 136, "{bytes} bytes");
 }
