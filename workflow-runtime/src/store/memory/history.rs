@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use super::codec::{offset, put, put_text, shifted, take, take_text, take_u32};
+use super::codec::{offset, put, put_text, shifted, take, take_text, take_u32, text_is};
 use super::names::{Name, Names};
 use crate::history::{Event, EventKind};
 use crate::store::StoreError;
@@ -47,7 +47,7 @@ const RELATIVE: u128 = 4;
 pub(super) fn encode(
     out: &mut Vec<u8>,
     started_at: SystemTime,
-    input: &str,
+    input: &[u8],
     events: &[Event],
     names: &mut Names,
 ) -> Result<(), StoreError> {
@@ -90,7 +90,7 @@ pub(super) fn encode(
         let mode = match data {
             None => DATA_NONE,
             Some(_) if previous.is_some_and(|p| p.data == *data) => DATA_SAME,
-            Some(data) if data == input => DATA_INPUT,
+            Some(data) if text_is(input, data) => DATA_INPUT,
             Some(_) => DATA_TEXT,
         };
         let nanos = offset(*timestamp, base);
@@ -177,6 +177,7 @@ pub(super) fn decode(
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
+    use super::super::codec::encoded;
     use super::*;
 
     fn at(secs: u64) -> SystemTime {
@@ -241,13 +242,13 @@ mod tests {
                 break;
             }
             let (batch, after) = rest.split_at(size.min(rest.len()));
-            encode(&mut bytes, start, input, batch, &mut names).unwrap();
+            encode(&mut bytes, start, &encoded(input), batch, &mut names).unwrap();
             rest = after;
         }
         assert_eq!(decode("e1", &bytes, start, input, &names).unwrap(), events);
         // Repeated states and data are referred back to, not written again.
         let mut once = Vec::new();
-        encode(&mut once, start, input, &events, &mut names).unwrap();
+        encode(&mut once, start, &encoded(input), &events, &mut names).unwrap();
         assert!(once.len() < bytes.len(), "{} {}", once.len(), bytes.len());
         assert_eq!(decode("e1", &once, start, input, &names).unwrap(), events);
         // Cut short, it is a typed error or fewer events, never a panic.
@@ -311,8 +312,9 @@ mod tests {
         ];
         let mut names = Names::default();
         let mut bytes = Vec::new();
-        encode(&mut bytes, start, "12345", &first, &mut names).unwrap();
-        encode(&mut bytes, start, "12345", &second, &mut names).unwrap();
+        let input = encoded("12345");
+        encode(&mut bytes, start, &input, &first, &mut names).unwrap();
+        encode(&mut bytes, start, &input, &second, &mut names).unwrap();
         let all: Vec<Event> = first.into_iter().chain(second).collect();
         assert_eq!(decode("e1", &bytes, start, "12345", &names).unwrap(), all);
         assert!(bytes.len() <= 34, "{} bytes", bytes.len());

@@ -157,6 +157,11 @@ impl Inner {
 
     /// The slot of the execution with this id, if its fence is current.
     fn fenced(&self, id: &str, fence: u64) -> Result<Slot, StoreError> {
+        self.fenced_meta(id, fence).map(|(slot, _)| slot)
+    }
+
+    /// [`fenced`](Inner::fenced), and the row's meta with it.
+    fn fenced_meta(&self, id: &str, fence: u64) -> Result<(Slot, row::Meta), StoreError> {
         let slot = self
             .slot(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
@@ -173,15 +178,7 @@ impl Inner {
         if row.status != Status::Running {
             return Err(StoreError::Ended(id.to_owned()));
         }
-        Ok(slot)
-    }
-
-    /// The id of the last event of the execution in `slot`.
-    fn last_event_id(&self, id: &str, slot: Slot) -> Result<u64, StoreError> {
-        self.rows[slot as usize]
-            .meta()
-            .map(|meta| meta.last_event_id)
-            .ok_or_else(|| corrupt(id, "its tail does not read back"))
+        Ok((slot, meta))
     }
 
     /// Writes one transition.
@@ -193,8 +190,8 @@ impl Inner {
         events: &[Event],
         stopped_at: Option<SystemTime>,
     ) -> Result<(), StoreError> {
-        let slot = self.fenced(execution, fence)?;
-        check_events(execution, self.last_event_id(execution, slot)?, events)?;
+        let (slot, meta) = self.fenced_meta(execution, fence)?;
+        check_events(execution, meta.last_event_id, events)?;
         self.update(slot, |row, names| {
             row.commit(Some(checkpoint), events, stopped_at, names)
         })
@@ -213,8 +210,8 @@ impl Inner {
             children,
             events,
         } = transition;
-        let slot = self.fenced(&execution, fence)?;
-        check_events(&execution, self.last_event_id(&execution, slot)?, &events)?;
+        let (slot, meta) = self.fenced_meta(&execution, fence)?;
+        check_events(&execution, meta.last_event_id, &events)?;
         // The checkpoint stays as it is; only the history grows.
         self.update(slot, |row, names| row.commit(None, &events, None, names))
             .map_err(|error| named_corrupt(error, &execution))?;

@@ -188,7 +188,7 @@ mod tests {
         {
             let inner = store.lock();
             let e0 = &inner.rows[0];
-            assert!(e0.purged && e0.capacity() == 0);
+            assert!(e0.purged && e0.allocated() == 0);
         }
         assert_eq!(store.execution("e0").await.unwrap(), None);
         assert_eq!(

@@ -19,7 +19,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::buffer::Buffer;
 use super::codec::{
     put, put_text, put_time, read_text, take, take_epoch_time, take_raw_text, take_text, take_time,
     take_u32, take_u64,
@@ -34,7 +33,10 @@ use crate::store::{Checkpoint, NewExecution, StoreError, StoredExecution};
 /// One execution (see the module's documentation for the layout).
 #[derive(Debug)]
 pub(super) struct Row {
-    data: Buffer,
+    /// See `buffer.rs`.
+    pub(super) data: Box<[u8]>,
+    /// Whether `data` has room to grow (see `buffer.rs`).
+    pub(super) roomy: bool,
     /// Where the tail starts, and the history ends.
     tail: u32,
     /// Kept outside the bytes: every claim, commit and list looks at it.
@@ -134,16 +136,27 @@ impl Row {
         };
         let status = checkpoint.status;
         put_tail(&mut data, started_at, &meta, &checkpoint, names)?;
-        Ok(Row {
-            data: Buffer::new(&data).ok_or_else(too_big)?,
-            tail,
+        let mut row = Row::empty(status);
+        if !row.replace_from(0, &[&data]) {
+            return Err(too_big());
+        }
+        row.tail = tail;
+        Ok(row)
+    }
+
+    /// A row with no bytes yet.
+    pub(super) fn empty(status: Status) -> Row {
+        Row {
+            data: Box::default(),
+            roomy: false,
+            tail: 0,
             status,
             purged: false,
-        })
+        }
     }
 
     fn head(&self) -> Option<Head<'_>> {
-        let mut bytes = self.data.bytes();
+        let mut bytes = self.bytes();
         let whole = bytes.len();
         let started_at = take_epoch_time(&mut bytes)?;
         let id = take_raw_text(&mut bytes)?;
@@ -162,14 +175,23 @@ impl Row {
         })
     }
 
+    /// The id and the name, encoded (see [`put_text`]): the head's start,
+    /// read without the rest of it, as lookups do.
+    fn keys(&self) -> Option<(&[u8], &[u8])> {
+        let mut bytes = self.bytes();
+        take(&mut bytes)?;
+        let id = take_raw_text(&mut bytes)?;
+        Some((id, take_raw_text(&mut bytes)?))
+    }
+
     /// The id, encoded (see [`put_text`]); empty once purged.
     pub(super) fn id_key(&self) -> &[u8] {
-        self.head().map_or(&[], |head| head.id)
+        self.keys().map_or(&[], |(id, _)| id)
     }
 
     /// The name, encoded (see [`put_text`]); empty once purged.
     pub(super) fn name_key(&self) -> &[u8] {
-        self.head().map_or(&[], |head| head.name)
+        self.keys().map_or(&[], |(_, name)| name)
     }
 
     /// The name, as given.
@@ -188,14 +210,11 @@ impl Row {
     }
 
     fn started_at(&self) -> Option<SystemTime> {
-        take_epoch_time(&mut self.data.bytes())
+        take_epoch_time(&mut self.bytes())
     }
 
     fn tail_bytes(&self) -> &[u8] {
-        self.data
-            .bytes()
-            .get(self.tail as usize..)
-            .unwrap_or_default()
+        self.bytes().get(self.tail as usize..).unwrap_or_default()
     }
 
     /// The meta, the checkpoint's flags, and the bytes of the checkpoint
@@ -224,7 +243,7 @@ impl Row {
         put_meta(&mut written, started_at, meta, flags);
         written.extend_from_slice(bytes);
         // As long as it was, give or take a byte of a varint: it fits.
-        self.data.replace_from(self.tail as usize, &[&written]);
+        self.replace_from(self.tail as usize, &[&written]);
     }
 
     /// The state the execution is in and how many it entered before: what
@@ -265,29 +284,26 @@ impl Row {
         let head = self.head().ok_or_else(unreadable)?;
         let (meta, flags, rest) = self.meta_and_rest().ok_or_else(unreadable)?;
         let started_at = head.started_at;
-        let input = read_text(head.input).ok_or_else(unreadable)?;
-        let mut history = Vec::new();
-        history::encode(&mut history, started_at, &input, events, names)?;
+        // The history and the tail, in one allocation.
+        let mut written = Vec::with_capacity(64 + rest.len());
+        history::encode(&mut written, started_at, head.input, events, names)?;
+        let history = written.len();
         let meta = Meta {
             last_event_id: events.last().map_or(meta.last_event_id, |e| e.id),
             wake_at: checkpoint.map_or(meta.wake_at, |c| c.wake_at),
             stopped_at: stopped_at.or(meta.stopped_at),
             ..meta
         };
-        let mut tail = Vec::new();
         match checkpoint {
-            Some(checkpoint) => put_tail(&mut tail, started_at, &meta, checkpoint, names)?,
+            Some(checkpoint) => put_tail(&mut written, started_at, &meta, checkpoint, names)?,
             None => {
-                put_meta(&mut tail, started_at, &meta, flags);
-                tail.extend_from_slice(rest);
+                put_meta(&mut written, started_at, &meta, flags);
+                written.extend_from_slice(rest);
             }
         }
-        let events_end = self.tail as usize + history.len();
+        let events_end = self.tail as usize + history;
         let tail_at = u32::try_from(events_end).map_err(|_| too_big())?;
-        if !self
-            .data
-            .replace_from(self.tail as usize, &[&history, &tail])
-        {
+        if !self.replace_from(self.tail as usize, &[&written]) {
             return Err(too_big());
         }
         self.tail = tail_at;
@@ -303,7 +319,7 @@ impl Row {
     /// Drops all spare capacity: the execution parks (or ends), and will
     /// not grow for a while.
     pub(super) fn park(&mut self) {
-        self.data.trim();
+        self.trim();
     }
 
     /// The execution as the [`Store`](crate::store::Store) trait gives it.
@@ -336,7 +352,6 @@ impl Row {
         let input = read_text(head.input)
             .ok_or_else(|| corrupt(execution, "its input does not read back"))?;
         let events = self
-            .data
             .bytes()
             .get(head.end..self.tail as usize)
             .ok_or_else(|| corrupt(execution, "its history is out of bounds"))?;
@@ -348,13 +363,7 @@ impl Row {
     pub(super) fn tombstone(&mut self) -> Box<[u8]> {
         self.purged = true;
         self.tail = 0;
-        self.data.take()
-    }
-
-    /// The bytes the row holds, spare capacity included.
-    #[cfg(test)]
-    pub(super) fn capacity(&self) -> usize {
-        self.data.allocated()
+        self.take_bytes()
     }
 }
 

@@ -427,7 +427,7 @@ async fn a_parked_execution_is_one_small_buffer() {
     assert_eq!(store.history(id).await.unwrap(), events);
     let inner = store.lock();
     let row = &inner.rows[0];
-    let bytes = row.capacity();
+    let bytes = row.allocated();
     eprintln!(
         "a parked execution: a {}-byte row and a {bytes}-byte buffer",
         std::mem::size_of::<Row>()
