@@ -1,6 +1,10 @@
 //! A store in memory: the reference semantics, and the default.
 
+mod buffer;
+mod codec;
+mod due;
 mod history;
+mod keys;
 mod names;
 mod pending;
 mod purge;
@@ -8,16 +12,17 @@ mod row;
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::ops::Bound;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use self::history::{decode, encode};
+use self::codec::encoded;
+use self::due::{Due, DueKey};
+use self::keys::Keys;
 use self::names::Names;
 use self::pending::Awaited;
-use self::row::{IndexKey, Row, Saved, SecretText};
+use self::row::{IndexKey, Row, corrupt};
 use super::{
     AwaitedCallback, CallbackResult, Checkpoint, ChildTransition, Claim, Claimed, Created, Filter,
     FinishedChild, NewExecution, PendingQuery, PendingRow, Store, StoreError, StoreFuture,
@@ -41,9 +46,11 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 /// timer before any with one, then by start) and returns them in that
 /// order.
 ///
-/// Each execution is kept compactly (its history encoded, repeated strings
-/// kept once) and rebuilt as a [`StoredExecution`] or a list of [`Event`]s
-/// when read, so reads allocate and writes do not keep spare copies.
+/// Each execution is kept as one buffer of bytes (see `memory/row.rs`:
+/// its history encoded, repeated strings kept once, numbers as varints)
+/// and rebuilt as a [`StoredExecution`] or a list of [`Event`]s when read,
+/// so reads allocate and writes do not keep spare copies; the maps that
+/// find a row by id or name keep a hash of it, not a copy.
 ///
 /// [`purge`](Store::purge) frees a deleted execution's state, input and
 /// history at once, and leaves a small tombstone in its place that no read
@@ -68,11 +75,11 @@ struct Inner {
     rows: Vec<Row>,
     /// How many of `rows` are tombstones.
     tombstones: usize,
-    by_id: HashMap<Arc<str>, Slot>,
-    by_name: HashMap<Arc<str>, Slot>,
+    by_id: Keys,
+    by_name: Keys,
     /// Running executions nobody holds, by when they are due. `None` (no
     /// timer) sorts first: such an execution is due at once.
-    due: BTreeSet<(Option<SystemTime>, Slot)>,
+    due: Due,
     /// Running executions someone holds, by when the lease expires, so a
     /// claim finds expired leases without looking at live ones.
     leased: BTreeSet<(SystemTime, Slot)>,
@@ -84,7 +91,7 @@ struct Inner {
     /// execution, then by entry, attempt and index: a child's write adds
     /// one entry, and a resume reads one entry's range. Dropped when the
     /// execution ends, so ended executions keep none.
-    children: HashMap<Arc<str>, Children>,
+    children: HashMap<Box<str>, Children>,
 }
 
 /// One execution's finished children: (entry, attempt, index) to output.
@@ -134,48 +141,65 @@ fn written(result: Result<(), StoreError>) -> StoreFuture<'static, ()> {
 }
 
 impl Inner {
+    /// The slot of the execution with this id.
+    fn slot(&self, id: &str) -> Option<Slot> {
+        let rows = &self.rows;
+        self.by_id
+            .get(&encoded(id), |slot| rows[slot as usize].id_key())
+    }
+
+    /// The slot of the execution with this name.
+    fn named(&self, name: &str) -> Option<Slot> {
+        let rows = &self.rows;
+        self.by_name
+            .get(&encoded(name), |slot| rows[slot as usize].name_key())
+    }
+
     /// The slot of the execution with this id, if its fence is current.
     fn fenced(&self, id: &str, fence: u64) -> Result<Slot, StoreError> {
-        let slot = *self
-            .by_id
-            .get(id)
+        self.fenced_meta(id, fence).map(|(slot, _)| slot)
+    }
+
+    /// [`fenced`](Inner::fenced), and the row's meta with it.
+    fn fenced_meta(&self, id: &str, fence: u64) -> Result<(Slot, row::Meta), StoreError> {
+        let slot = self
+            .slot(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
         let row = &self.rows[slot as usize];
-        if row.fence != fence {
+        let meta = row
+            .meta()
+            .ok_or_else(|| corrupt(id, "its tail does not read back"))?;
+        if meta.fence != fence {
             return Err(StoreError::Fenced {
                 execution: id.to_owned(),
                 held: fence,
             });
         }
-        if row.checkpoint.status != Status::Running {
+        if row.status != Status::Running {
             return Err(StoreError::Ended(id.to_owned()));
         }
-        Ok(slot)
+        Ok((slot, meta))
     }
 
-    /// Writes one transition; the checkpoint it replaces is returned, to
-    /// be freed once the lock is released.
+    /// Writes one transition.
     fn commit(
         &mut self,
         execution: &str,
         fence: u64,
-        checkpoint: Checkpoint,
+        checkpoint: &Checkpoint,
         events: &[Event],
         stopped_at: Option<SystemTime>,
-    ) -> Result<Saved, StoreError> {
-        let slot = self.fenced(execution, fence)?;
-        check_events(execution, self.rows[slot as usize].last_event_id, events)?;
-        let checkpoint = Saved::new(checkpoint, &mut self.names)?;
-        self.append(slot, events)?;
+    ) -> Result<(), StoreError> {
+        let (slot, meta) = self.fenced_meta(execution, fence)?;
+        check_events(execution, meta.last_event_id, events)?;
+        self.update(slot, |row, names| {
+            row.commit(Some(checkpoint), events, stopped_at, names)
+        })
+        .map_err(|error| named_corrupt(error, execution))?;
         if checkpoint.status != Status::Running && !self.children.is_empty() {
             self.children.remove(execution);
         }
-        Ok(self.update(slot, |row| {
-            if stopped_at.is_some() {
-                row.stopped_at = stopped_at;
-            }
-            std::mem::replace(&mut row.checkpoint, checkpoint)
-        }))
+        Ok(())
     }
 
     /// Writes finished children and their events.
@@ -186,11 +210,12 @@ impl Inner {
             children,
             events,
         } = transition;
-        let slot = self.fenced(&execution, fence)?;
-        check_events(&execution, self.rows[slot as usize].last_event_id, &events)?;
-        self.append(slot, &events)?;
-        let id = Arc::clone(&self.rows[slot as usize].id);
-        let kept = self.children.entry(id).or_default();
+        let (slot, meta) = self.fenced_meta(&execution, fence)?;
+        check_events(&execution, meta.last_event_id, &events)?;
+        // The checkpoint stays as it is; only the history grows.
+        self.update(slot, |row, names| row.commit(None, &events, None, names))
+            .map_err(|error| named_corrupt(error, &execution))?;
+        let kept = self.children.entry(execution.into_boxed_str()).or_default();
         for child in children {
             kept.insert(
                 (child.entry, child.attempt, child.index),
@@ -200,37 +225,21 @@ impl Inner {
         Ok(())
     }
 
-    /// Appends checked events to the history of the row in `slot`.
-    fn append(&mut self, slot: Slot, events: &[Event]) -> Result<(), StoreError> {
-        // Encoded onto the row's history in place; a failure cuts it back,
-        // so the row stays as it was.
-        let row = &mut self.rows[slot as usize];
-        let written = row.events.len();
-        if let Err(error) = encode(&mut row.events, row.started_at, events, &mut self.names) {
-            row.events.truncate(written);
-            return Err(error);
-        }
-        if let Some(last) = events.last() {
-            row.last_event_id = last.id;
-        }
-        Ok(())
-    }
-
     fn get(&self, id: &str) -> Option<&Row> {
-        self.by_id.get(id).map(|&slot| &self.rows[slot as usize])
+        self.slot(id).map(|slot| &self.rows[slot as usize])
     }
 
     /// Changes a row, moving its index entries to match. Every change to a
     /// row's status, timer or lease must go through here, or the indexes
     /// go stale.
-    fn update<T>(&mut self, slot: Slot, f: impl FnOnce(&mut Row) -> T) -> T {
+    fn update<T>(&mut self, slot: Slot, f: impl FnOnce(&mut Row, &mut Names) -> T) -> T {
         let row = &mut self.rows[slot as usize];
         let before = row.index_key();
-        let result = f(row);
+        let result = f(row, &mut self.names);
         let after = row.index_key();
         if before != after {
             match before {
-                Some(IndexKey::Due(at)) => self.due.remove(&(at, slot)),
+                Some(IndexKey::Due(at)) => self.due.remove(DueKey::new(at, slot)),
                 Some(IndexKey::Leased(until)) => self.leased.remove(&(until, slot)),
                 None => false,
             };
@@ -239,31 +248,49 @@ impl Inner {
         result
     }
 
+    /// Changes a row's meta (its fence, lease), through [`update`](Inner::update).
+    fn update_meta(&mut self, slot: Slot, f: impl FnOnce(&mut row::Meta)) {
+        self.update(slot, |row, _| {
+            if let Some(mut meta) = row.meta() {
+                f(&mut meta);
+                row.set_meta(&meta);
+            }
+        });
+    }
+
     fn index(&mut self, slot: Slot, key: Option<IndexKey>) {
         match key {
-            Some(IndexKey::Due(at)) => self.due.insert((at, slot)),
+            Some(IndexKey::Due(at)) => self.due.insert(DueKey::new(at, slot)),
             Some(IndexKey::Leased(until)) => self.leased.insert((until, slot)),
             None => false,
         };
     }
 
+    /// When the row in `slot` is due to wake.
+    fn wake_at(&self, slot: Slot) -> Option<SystemTime> {
+        self.rows[slot as usize]
+            .meta()
+            .and_then(|meta| meta.wake_at)
+    }
+
     /// The slots a claim takes, earliest due first.
     fn claimable(&self, claim: &Claim) -> Vec<Slot> {
-        let due = |at: Option<SystemTime>| at.is_none_or(|t| t <= claim.due_by);
+        // Due by then: no timer, or one at `due_by` or before.
+        let due_by = DueKey::last(Some(claim.due_by));
         // Leases that expired: their holders are gone. The engine leases
         // until far ahead and releases on parking, so this range is empty
         // but after a crash (or on `recover`, which takes over all).
-        let mut expired: Vec<(Option<SystemTime>, Slot)> = self
+        let mut expired: Vec<DueKey> = self
             .leased
             .range(..=(claim.leases_expired_by, Slot::MAX))
-            .map(|&(_, slot)| (self.rows[slot as usize].checkpoint.wake_at, slot))
-            .filter(|&(at, _)| due(at))
+            .map(|&(_, slot)| DueKey::new(self.wake_at(slot), slot))
+            .filter(|&key| key <= due_by)
             .collect();
         expired.sort_unstable();
-        let free = self.due.iter().copied().take_while(|&(at, _)| due(at));
+        let free = self.due.iter().take_while(|&key| key <= due_by);
         merge(free, expired)
             .take(claim.limit)
-            .map(|(_, slot)| slot)
+            .map(|key| key.slot)
             .collect()
     }
 
@@ -271,15 +298,35 @@ impl Inner {
         // Past every `None` key: the first row with a timer.
         let free = self
             .due
-            .range((Bound::Excluded((None, Slot::MAX)), Bound::Unbounded))
-            .next()
-            .and_then(|&(at, _)| at);
+            .first_after(DueKey::last(None))
+            .and_then(|key| key.at());
         let expired = self
             .leased
             .range(..=(leases_expired_by, Slot::MAX))
-            .filter_map(|&(_, slot)| self.rows[slot as usize].checkpoint.wake_at)
+            .filter_map(|&(_, slot)| self.wake_at(slot))
             .min();
         free.into_iter().chain(expired).min()
+    }
+
+    /// The execution in `slot`, as the trait gives it.
+    fn stored(&self, slot: Slot) -> Result<StoredExecution, StoreError> {
+        let row = &self.rows[slot as usize];
+        row.stored(&self.names).ok_or_else(|| {
+            let id = row.id().unwrap_or_default();
+            corrupt(&id, "it does not read back")
+        })
+    }
+}
+
+/// A row's error with the execution's id in it.
+fn named_corrupt(error: StoreError, execution: &str) -> StoreError {
+    match error {
+        StoreError::Corrupt { what, detail, .. } => StoreError::Corrupt {
+            execution: execution.to_owned(),
+            what,
+            detail,
+        },
+        other => other,
     }
 }
 
@@ -302,11 +349,11 @@ impl Store for MemoryStore {
         lease_until: SystemTime,
     ) -> StoreFuture<'_, Created> {
         self.with(move |inner| {
-            if let Some(&slot) = inner.by_name.get(execution.name.as_str()) {
-                let existing = inner.rows[slot as usize].stored(&inner.names);
+            if let Some(slot) = inner.named(&execution.name) {
+                let existing = inner.stored(slot)?;
                 return Ok(Created::Existing(Box::new(existing)));
             }
-            if inner.by_id.contains_key(execution.id.as_str()) {
+            if inner.slot(&execution.id).is_some() {
                 // As the SQLite store's primary key refuses it.
                 return Err(StoreError::Database(format!(
                     "an execution with id `{}` exists",
@@ -315,40 +362,13 @@ impl Store for MemoryStore {
             }
             let slot = Slot::try_from(inner.rows.len())
                 .map_err(|_| StoreError::Full("too many executions in memory".to_owned()))?;
-            let NewExecution {
-                id,
-                name,
-                workflow,
-                path,
-                version,
-                input,
-                checkpoint,
-                started_at,
-                callback_secret,
-            } = execution;
-            let id: Arc<str> = Arc::from(id);
-            let name: Arc<str> = Arc::from(name);
-            let row = Row {
-                id: Arc::clone(&id),
-                name: Arc::clone(&name),
-                workflow: inner.names.intern(&workflow)?,
-                path: path.map(|p| inner.names.intern(&p)).transpose()?,
-                version: inner.names.intern(&version)?,
-                input: input.into_boxed_str(),
-                started_at,
-                stopped_at: None,
-                last_event_id: 0,
-                fence: 1,
-                lease_until: Some(lease_until),
-                checkpoint: Saved::new(checkpoint, &mut inner.names)?,
-                events: Vec::new(),
-                callback_secret: SecretText::new(callback_secret),
-                purged: false,
-            };
+            let id = encoded(&execution.id);
+            let name = encoded(&execution.name);
+            let row = Row::new(execution, lease_until, &mut inner.names)?;
             let key = row.index_key();
             inner.rows.push(row);
-            inner.by_id.insert(id, slot);
-            inner.by_name.insert(name, slot);
+            inner.by_id.insert(&id, slot);
+            inner.by_name.insert(&name, slot);
             inner.index(slot, key);
             Ok(Created::New { fence: 1 })
         })
@@ -358,21 +378,15 @@ impl Store for MemoryStore {
         let Transition {
             execution,
             fence,
-            mut checkpoint,
+            checkpoint,
             events,
             stopped_at,
         } = transition;
-        // Done before the lock is taken, so it is held for less: the
-        // strings lose their spare capacity (the row keeps them boxed), and
-        // the transition and the checkpoint it replaces are freed after.
-        checkpoint.state.shrink_to_fit();
-        if let Some(output) = &mut checkpoint.output {
-            output.shrink_to_fit();
-        }
-        let replaced = self
+        let committed = self
             .lock()
-            .commit(&execution, fence, checkpoint, &events, stopped_at);
-        written(replaced.map(drop))
+            .commit(&execution, fence, &checkpoint, &events, stopped_at);
+        // The transition is freed once the lock is released.
+        written(committed)
     }
 
     fn commit_children(&self, transition: ChildTransition) -> StoreFuture<'_, ()> {
@@ -403,11 +417,11 @@ impl Store for MemoryStore {
             let slots = inner.claimable(&claim);
             let mut claimed = Vec::with_capacity(slots.len());
             for slot in slots {
-                inner.update(slot, |row| {
-                    row.lease_until = Some(claim.lease_until);
-                    row.fence += 1;
+                inner.update_meta(slot, |meta| {
+                    meta.lease_until = Some(claim.lease_until);
+                    meta.fence += 1;
                 });
-                claimed.push(inner.rows[slot as usize].stored(&inner.names));
+                claimed.push(inner.stored(slot)?);
             }
             // Rows are kept as typed values: none is corrupt.
             Ok(Claimed {
@@ -419,9 +433,11 @@ impl Store for MemoryStore {
 
     fn release(&self, execution: &str, fence: u64) -> StoreFuture<'_, ()> {
         let mut inner = self.lock();
-        let released = inner
-            .fenced(execution, fence)
-            .map(|slot| inner.update(slot, |row| row.lease_until = None));
+        let released = inner.fenced(execution, fence).map(|slot| {
+            inner.update_meta(slot, |meta| meta.lease_until = None);
+            // Parked: it will not grow until it is claimed again.
+            inner.rows[slot as usize].park();
+        });
         drop(inner);
         written(released)
     }
@@ -434,12 +450,15 @@ impl Store for MemoryStore {
         self.with(move |inner| {
             let mut lost = Vec::new();
             for (id, fence) in held {
-                let slot = inner
-                    .fenced(&id, fence)
-                    .ok()
-                    .filter(|&slot| inner.rows[slot as usize].lease_until.is_some());
+                let slot = inner.fenced(&id, fence).ok().filter(|&slot| {
+                    inner.rows[slot as usize]
+                        .meta()
+                        .is_some_and(|meta| meta.lease_until.is_some())
+                });
                 match slot {
-                    Some(slot) => inner.update(slot, |row| row.lease_until = Some(lease_until)),
+                    Some(slot) => {
+                        inner.update_meta(slot, |meta| meta.lease_until = Some(lease_until));
+                    }
                     None => lost.push(id),
                 }
             }
@@ -453,17 +472,14 @@ impl Store for MemoryStore {
 
     fn execution_named(&self, name: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let inner = self.lock();
-        let found = inner
-            .by_name
-            .get(name)
-            .map(|&slot| inner.rows[slot as usize].stored(&inner.names));
+        let found = inner.named(name).map(|slot| inner.stored(slot)).transpose();
         drop(inner);
-        Box::pin(std::future::ready(Ok(found)))
+        Box::pin(std::future::ready(found))
     }
 
     fn execution(&self, id: &str) -> StoreFuture<'_, Option<StoredExecution>> {
         let id = id.to_owned();
-        self.with(move |inner| Ok(inner.get(&id).map(|r| r.stored(&inner.names))))
+        self.with(move |inner| inner.slot(&id).map(|slot| inner.stored(slot)).transpose())
     }
 
     fn history(&self, id: &str) -> StoreFuture<'_, Vec<Event>> {
@@ -472,26 +488,26 @@ impl Store for MemoryStore {
             let row = inner
                 .get(&id)
                 .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            decode(&id, &row.events, row.started_at, &inner.names)
+            row.history(&id, &inner.names)
         })
     }
 
     fn list(&self, filter: Filter) -> StoreFuture<'_, Vec<StoredExecution>> {
         self.with(move |inner| {
             let names = &inner.names;
-            Ok(inner
-                .rows
-                .iter()
-                .filter(|r| !r.purged)
-                .filter(|r| {
-                    filter
-                        .workflow
-                        .as_ref()
-                        .is_none_or(|w| w == names.get(r.workflow))
+            (0..inner.rows.len() as Slot)
+                .filter(|&slot| {
+                    let row = &inner.rows[slot as usize];
+                    !row.purged
+                        && filter.status.is_none_or(|s| s == row.status)
+                        && filter.workflow.as_ref().is_none_or(|w| {
+                            row.kind()
+                                .and_then(|k| names.kind_of(k))
+                                .is_some_and(|(n, _, _)| w == names.get(n))
+                        })
                 })
-                .filter(|r| filter.status.is_none_or(|s| s == r.checkpoint.status))
-                .map(|r| r.stored(names))
-                .collect())
+                .map(|slot| inner.stored(slot))
+                .collect()
         })
     }
 

@@ -17,7 +17,14 @@ pub(super) struct Names {
     /// compares faster than the string. Such a string never changes, so its
     /// address stands for it.
     statics: HashMap<(usize, usize), Name>,
+    /// Each workflow, path and version executions were started with, so a
+    /// row keeps one number for the three.
+    kinds: Vec<Kind>,
+    kind_index: HashMap<Kind, Name>,
 }
+
+/// A workflow's name, path and version.
+pub(super) type Kind = (Name, Option<Name>, Name);
 
 /// A string's place in [`Names`].
 pub(super) type Name = u32;
@@ -45,6 +52,33 @@ impl Names {
         let n = self.intern(name)?;
         self.statics.insert(key, n);
         Ok(n)
+    }
+
+    /// The number of a workflow, path and version.
+    pub(super) fn kind(
+        &mut self,
+        workflow: &str,
+        path: Option<&str>,
+        version: &str,
+    ) -> Result<Name, StoreError> {
+        let kind = (
+            self.intern(workflow)?,
+            path.map(|p| self.intern(p)).transpose()?,
+            self.intern(version)?,
+        );
+        if let Some(&n) = self.kind_index.get(&kind) {
+            return Ok(n);
+        }
+        let n = Name::try_from(self.kinds.len())
+            .map_err(|_| StoreError::Full("too many distinct workflows in memory".to_owned()))?;
+        self.kinds.push(kind);
+        self.kind_index.insert(kind, n);
+        Ok(n)
+    }
+
+    /// The workflow, path and version [`kind`](Names::kind) numbered.
+    pub(super) fn kind_of(&self, n: Name) -> Option<Kind> {
+        self.kinds.get(n as usize).copied()
     }
 
     pub(super) fn get(&self, n: Name) -> &str {

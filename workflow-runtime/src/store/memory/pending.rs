@@ -67,19 +67,19 @@ impl Inner {
             })
             .filter(|(_, awaited)| !self.callbacks.contains_key(&awaited.key))
             .filter_map(|(&seq, awaited)| {
-                let slot = *self.by_id.get(awaited.execution.as_str())?;
+                let slot = self.slot(&awaited.execution)?;
                 let row = &self.rows[slot as usize];
-                let checkpoint = &row.checkpoint;
-                let waits = checkpoint.status == Status::Running
-                    && self.names.get(checkpoint.state_name) == awaited.anchor_state
-                    && checkpoint.entry == awaited.anchor_entry;
-                let workflow = self.names.get(row.workflow);
+                let (state_name, entry) = row.anchor()?;
+                let waits = row.status == Status::Running
+                    && self.names.get(state_name) == awaited.anchor_state
+                    && entry == awaited.anchor_entry;
+                let workflow = self.names.get(self.names.kind_of(row.kind()?)?.0);
                 let listed = waits && query.workflow.as_ref().is_none_or(|w| w == workflow);
                 listed.then(|| PendingRow {
                     seq,
                     token: awaited.token.clone(),
                     execution: awaited.execution.clone(),
-                    name: row.name.to_string(),
+                    name: row.name().unwrap_or_default(),
                     workflow: workflow.to_owned(),
                     state: awaited.state.clone(),
                     since: awaited.since,

@@ -4,63 +4,35 @@
 //! indexes, and kept in start order for `list`. Removing a row from the
 //! middle would move every later one; instead a purge turns a row into a
 //! tombstone: out of `by_id` and `by_name` (so no read finds it, and its
-//! name and id are free again), its state, input, output and history freed
-//! at once, and flagged so `list` skips it. An ended row is in no claim
-//! index already. What a tombstone still takes is its fixed-size part (a
-//! couple of hundred bytes) and its id and name; once tombstones outnumber
-//! the live rows, the purge that made them so compacts the `Vec` and
+//! name and id are free again), its bytes freed at once, and flagged so
+//! `list` skips it. An ended row is in no claim index already. What a
+//! tombstone still takes is its fixed-size part (24 bytes); once
+//! tombstones outnumber the live rows, the purge that made them so
+//! compacts the `Vec` and
 //! rebuilds the maps and indexes with the new slots. Each compaction costs
 //! the live rows it moves, at most as many as the tombstones it sweeps, so
 //! a purged row costs `O(1)` amortized, and a store that keeps being purged
 //! keeps memory for about twice what it holds at most.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{IndexKey, Inner, Row, Saved, Slot};
+use super::{DueKey, IndexKey, Inner, Row, Slot};
 use crate::status::Status;
 use crate::store::callback_execution;
 
 /// What a purged row held, freed once the store's lock is released.
-#[derive(Debug)]
-pub(super) struct Freed {
-    _input: Box<str>,
-    _checkpoint: Saved,
-    _events: Vec<u8>,
-}
+pub(super) type Freed = Box<[u8]>;
 
 impl Row {
     /// Whether a purge before `ended_before` deletes this row.
     fn purgeable(&self, ended_before: SystemTime) -> bool {
         !self.purged
-            && self.checkpoint.status != Status::Running
+            && self.status != Status::Running
             && self
-                .stopped_at
+                .meta()
+                .and_then(|meta| meta.stopped_at)
                 .is_some_and(|stopped| stopped < ended_before)
-    }
-
-    /// Makes the row a tombstone; what it held is returned, to be freed.
-    fn tombstone(&mut self) -> Freed {
-        let empty = Saved {
-            state: Box::default(),
-            state_name: self.checkpoint.state_name,
-            waiting: None,
-            entry: 0,
-            attempt: 0,
-            // Ended, as it was: a tombstone stays out of the claim indexes.
-            status: self.checkpoint.status,
-            retries: Box::default(),
-            wake_at: None,
-            output: None,
-            error: None,
-        };
-        self.purged = true;
-        Freed {
-            _input: std::mem::take(&mut self.input),
-            _checkpoint: std::mem::replace(&mut self.checkpoint, empty),
-            _events: std::mem::take(&mut self.events),
-        }
     }
 }
 
@@ -79,16 +51,20 @@ impl Inner {
         if slots.is_empty() {
             return (0, Vec::new());
         }
+        let ids: HashSet<String, foldhash::fast::RandomState> = slots
+            .iter()
+            .filter_map(|&slot| self.rows[slot].id())
+            .collect();
         let mut freed = Vec::with_capacity(slots.len());
         for &slot in &slots {
-            let row = &mut self.rows[slot];
-            self.by_id.remove(&row.id);
-            self.by_name.remove(&row.name);
-            freed.push(row.tombstone());
+            let rows = &self.rows;
+            let key_of = |slot: Slot| rows[slot as usize].id_key();
+            self.by_id.remove(rows[slot].id_key(), key_of);
+            let key_of = |slot: Slot| rows[slot as usize].name_key();
+            self.by_name.remove(rows[slot].name_key(), key_of);
+            freed.push(self.rows[slot].tombstone());
         }
         if !self.callbacks.is_empty() || !self.awaited.is_empty() {
-            let ids: HashSet<&str, foldhash::fast::RandomState> =
-                slots.iter().map(|&slot| &*self.rows[slot].id).collect();
             self.callbacks
                 .retain(|key, _| !ids.contains(callback_execution(key)));
             self.awaited.purged(|execution| ids.contains(execution));
@@ -112,10 +88,10 @@ impl Inner {
         for (slot, row) in self.rows.iter().enumerate() {
             // Fewer rows than before, each of which had a slot: it fits.
             let slot = slot as Slot;
-            self.by_id.insert(Arc::clone(&row.id), slot);
-            self.by_name.insert(Arc::clone(&row.name), slot);
+            self.by_id.insert(row.id_key(), slot);
+            self.by_name.insert(row.name_key(), slot);
             match row.index_key() {
-                Some(IndexKey::Due(at)) => self.due.insert((at, slot)),
+                Some(IndexKey::Due(at)) => self.due.insert(DueKey::new(at, slot)),
                 Some(IndexKey::Leased(until)) => self.leased.insert((until, slot)),
                 None => false,
             };
@@ -174,7 +150,11 @@ mod tests {
 
     fn ids(store: &MemoryStore) -> Vec<String> {
         let inner = store.lock();
-        inner.rows.iter().map(|row| row.id.to_string()).collect()
+        inner
+            .rows
+            .iter()
+            .map(|row| row.id().unwrap_or_default())
+            .collect()
     }
 
     /// Tombstones until they outnumber the live rows, then a compaction:
@@ -203,13 +183,12 @@ mod tests {
 
         // Four of ten: tombstones, not yet swept.
         assert_eq!(store.purge(at(100), 4).await.unwrap(), 4);
-        assert_eq!(ids(&store).len(), 10);
+        assert_eq!(store.lock().rows.len(), 10);
         assert_eq!(store.lock().tombstones, 4);
         {
             let inner = store.lock();
             let e0 = &inner.rows[0];
-            assert!(e0.purged && e0.input.is_empty() && e0.events.is_empty());
-            assert!(e0.checkpoint.state.is_empty());
+            assert!(e0.purged && e0.allocated() == 0);
         }
         assert_eq!(store.execution("e0").await.unwrap(), None);
         assert_eq!(
@@ -237,8 +216,8 @@ mod tests {
             let found = store.execution(id).await.unwrap().unwrap();
             assert_eq!(found.id, id);
             let inner = store.lock();
-            let slot = inner.by_name[format!("name-{id}").as_str()];
-            assert_eq!(&*inner.rows[slot as usize].id, id);
+            let slot = inner.named(&format!("name-{id}")).unwrap();
+            assert_eq!(inner.rows[slot as usize].id().unwrap(), id);
         }
         assert_eq!(store.next_wake(at(0)).await.unwrap(), Some(at(400)));
         let claim = Claim {
