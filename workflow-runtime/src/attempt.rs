@@ -3,6 +3,8 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -34,6 +36,22 @@ pub(crate) fn run<F: Future>(
 /// The handler's own future with panics caught: an attempt without timers.
 pub(crate) fn unguarded<F: Future>(handler: F) -> CatchUnwind<AssertUnwindSafe<F>> {
     AssertUnwindSafe(handler).catch_unwind()
+}
+
+/// Polls `future` once with panics caught. Through `dyn Future`, so the
+/// unwinding machinery is compiled once per output type rather than once
+/// per handler: in a workflow of many tasks, that machinery was a third of
+/// the code generated for them.
+pub(crate) fn poll_caught<T>(
+    future: Pin<&mut (dyn Future<Output = T> + '_)>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, Interrupt>> {
+    // As in `run`: the handler owns nothing read after a panic.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panicked(panic))),
+    }
 }
 
 async fn guard<F: Future<Output = std::thread::Result<T>>, T>(

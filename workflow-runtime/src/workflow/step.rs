@@ -104,9 +104,13 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         &self,
         handler: F,
     ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
-        match attempt::unguarded(handler).await {
+        let mut handler = std::pin::pin!(handler);
+        let attempted =
+            std::future::poll_fn(|cx| attempt::poll_caught::<F::Result>(handler.as_mut(), cx))
+                .await;
+        match attempted {
             Ok(result) => result.into_result().map_err(TaskError::Failed),
-            Err(panic) => Err(attempt::panicked(panic).into()),
+            Err(interrupt) => Err(interrupt.into()),
         }
     }
 
