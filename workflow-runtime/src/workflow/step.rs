@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
@@ -100,18 +101,14 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
     /// # Errors
     ///
     /// [`TaskError`]: the handler's own error, or a panic.
-    pub async fn untimed_task<F: TaskFuture>(
+    #[allow(clippy::type_complexity)]
+    pub fn untimed_task<F: TaskFuture>(
         &self,
         handler: F,
-    ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
-        let mut handler = std::pin::pin!(handler);
-        let attempted =
-            std::future::poll_fn(|cx| attempt::poll_caught::<F::Result>(handler.as_mut(), cx))
-                .await;
-        match attempted {
-            Ok(result) => result.into_result().map_err(TaskError::Failed),
-            Err(interrupt) => Err(interrupt.into()),
-        }
+    ) -> impl Future<
+        Output = Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>>,
+    > + use<F, C> {
+        Untimed { handler }
     }
 
     /// Runs one attempt of a future under the state's `timeout` and
@@ -387,5 +384,29 @@ mod tests {
         assert!(!exceeds(both, 1, 10));
         assert!(exceeds(both, 3, 10), "over the count, under the share");
         assert!(exceeds(both, 2, 3), "over both");
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An untimed task's attempt: the handler's future polled with panics
+    /// caught, its result split into the output or a [`TaskError`]. A
+    /// future of its own rather than an `async` body, whose state machine
+    /// the compiler would generate again for every handler.
+    struct Untimed<F> {
+        #[pin]
+        handler: F,
+    }
+}
+
+impl<F: TaskFuture> Future for Untimed<F> {
+    type Output = Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        attempt::poll_caught::<F::Result>(self.project().handler, cx).map(|attempted| {
+            match attempted {
+                Ok(result) => result.into_result().map_err(TaskError::Failed),
+                Err(interrupt) => Err(interrupt.into()),
+            }
+        })
     }
 }
