@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use futures_util::future::CatchUnwind;
 use futures_util::future::Either;
 
 use crate::context::Heartbeat;
@@ -31,11 +30,6 @@ pub(crate) fn run<F: Future>(
     } else {
         Either::Right(Box::pin(guard(guarded, timeout, heartbeat, beats)))
     }
-}
-
-/// The handler's own future with panics caught: an attempt without timers.
-pub(crate) fn unguarded<F: Future>(handler: F) -> CatchUnwind<AssertUnwindSafe<F>> {
-    AssertUnwindSafe(handler).catch_unwind()
 }
 
 /// Polls `future` once with panics caught. Through `dyn Future`, so the

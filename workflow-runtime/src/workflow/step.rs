@@ -79,14 +79,12 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         &self,
         handler: F,
     ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
-        let attempted = if self.timers() == (None, None) {
-            // No timers: the handler's own future with panics caught, with
-            // none of the layers of `attempt` around it.
-            attempt::unguarded(handler).await.map_err(attempt::panicked)
-        } else {
-            self.attempt(handler).await
-        };
-        match attempted {
+        if self.timers() == (None, None) {
+            // No timers: the untimed attempt, with none of the layers of
+            // `attempt` around it.
+            return Untimed { handler }.await;
+        }
+        match self.attempt(handler).await {
             Ok(result) => result.into_result().map_err(TaskError::Failed),
             Err(interrupt) => Err(interrupt.into()),
         }
