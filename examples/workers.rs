@@ -55,9 +55,12 @@ async fn weigh(cx: Ctx<'_, Depot>, shipment: Shipment) -> Result<Shipment, Depot
 
 async fn approve(cx: Ctx<'_, Depot>, shipment: Shipment) -> Result<Shipment, DepotError> {
     cx.steps.fetch_add(1, Ordering::Relaxed);
-    // Hand the token to whoever approves (here, the client), and wait:
-    // the answer may come from any process.
-    cx.tokens.lock().unwrap().push(cx.callback_token());
+    // Hand the token to whoever approves (here, the client), and wait: the
+    // shipment leaves memory until the answer, which may come from any
+    // process, and the step then runs again with it.
+    if !cx.callback_answered().await.unwrap_or(false) {
+        cx.tokens.lock().unwrap().push(cx.callback_token());
+    }
     let approved: bool = cx.callback().await.unwrap_or(false);
     if !approved {
         return Err(DepotError::Busy);

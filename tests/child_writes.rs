@@ -44,7 +44,8 @@ impl Store for Gated {
     // Everything else goes to the store inside.
     forward_store!(inner:
         create, children, claim, release, renew_leases, next_wake, execution_named,
-        execution, history, list, purge, complete_callback, callback, await_callback,
+        execution, history, list, purge, complete_callback,
+        wake_callback, callback, await_callback,
         pending_callbacks, save_definition, definitions
     );
 }

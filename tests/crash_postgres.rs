@@ -251,7 +251,8 @@ impl Store for Watched {
     // Everything else goes to the store inside.
     forward_store!(inner:
         create, children, claim, next_wake, execution_named, execution, history, list,
-        purge, complete_callback, callback, await_callback, pending_callbacks,
+        purge, complete_callback,
+        wake_callback, callback, await_callback, pending_callbacks,
         save_definition, definitions, wake_up
     );
 }

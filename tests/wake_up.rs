@@ -33,6 +33,7 @@ impl Store for Bell {
     forward_store!(inner:
         create, commit, commit_children, children, claim, release, renew_leases,
         next_wake, execution_named, execution, history, list, purge, complete_callback,
+        wake_callback,
         callback, await_callback, pending_callbacks, save_definition, definitions
     );
 }

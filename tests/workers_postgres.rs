@@ -374,8 +374,17 @@ async fn a_client_answers_a_callback_that_a_task_on_a_worker_waits_for() {
     let client = cluster.client();
     let handle = client.start::<Approval>("approve", 1).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(worker.active_tasks(), 1, "the worker runs it");
+    // The task waits parked in the database: no worker holds it.
+    assert_eq!(worker.active_tasks(), 0, "parked");
+    let stored = client
+        .store()
+        .execution(handle.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.checkpoint.callback.is_some(), "{stored:?}");
     let token = cluster.lab.tokens.lock().unwrap()[0].clone();
+    // The client's answer wakes it on the worker.
     client.complete_task(&token, 41u64).await.unwrap();
     assert_eq!(
         client.complete_task(&token, 7u64).await,
@@ -423,15 +432,15 @@ async fn a_client_lists_what_tasks_on_workers_wait_for_and_a_token_outlives_its_
         )]
     );
 
-    // The worker dies; another takes the execution over once the lease
-    // expires, and its task waits again: with the same token, listed as
-    // waiting since it first did.
+    // The worker dies; its task had parked, so nothing is lost with it and
+    // nothing runs again: the callback is listed as waiting since it
+    // first did, and another worker runs the task when its answer comes.
     first.halt();
     let _second = cluster.worker(cluster.builder(cluster.store())).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(
         *cluster.lab.tokens.lock().unwrap(),
-        [token.clone(), token.clone()]
+        std::slice::from_ref(&token)
     );
     let again = client
         .pending_callbacks(PendingFilter::new())
@@ -441,6 +450,11 @@ async fn a_client_lists_what_tasks_on_workers_wait_for_and_a_token_outlives_its_
 
     client.complete_task(&token, 41u64).await.unwrap();
     assert_eq!(handle.await, Ok(42));
+    assert_eq!(
+        *cluster.lab.tokens.lock().unwrap(),
+        [token.clone(), token.clone()],
+        "run again with its answer"
+    );
     let none = client
         .pending_callbacks(PendingFilter::new())
         .await

@@ -72,7 +72,8 @@ impl Store for HeldClaims {
     }
     forward_store!(inner:
         create, commit, commit_children, children, release, renew_leases, next_wake,
-        execution_named, execution, history, list, purge, complete_callback, callback,
+        execution_named, execution, history, list, purge, complete_callback,
+        wake_callback, callback,
         await_callback, pending_callbacks, save_definition, definitions, wake_up, is_shared,
         engine_started, engine_stopped
     );

@@ -80,6 +80,8 @@ async fn callback_heartbeats_keep_a_task_alive_and_silence_times_it_out() {
     engine.register::<Pay>();
     let alive = engine.start::<Pay>("alive", 1).await.unwrap();
     let token = token_of(&engine).await;
+    // Parked: the heartbeats move its stored deadline.
+    assert_eq!(engine.executions_in_memory(), 0);
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         engine.heartbeat_task(&token).await.unwrap();
@@ -94,7 +96,91 @@ async fn callback_heartbeats_keep_a_task_alive_and_silence_times_it_out() {
     assert_eq!(started.elapsed(), Duration::from_secs(2));
 }
 
+use workflow::store::{ParkedCallback, unanswered};
 use workflow::{CallbackToken, PendingFilter};
+
+/// Hands its token out once (not when it runs again with its answer), and
+/// counts its runs.
+async fn hold(cx: Ctx<'_, Ops>, n: u64) -> Result<u64, Fault> {
+    cx.started.fetch_add(1, Ordering::SeqCst);
+    if !cx.callback_answered().await.map_err(|_| Fault::Broken)? {
+        cx.tokens.lock().unwrap().push(cx.callback_token());
+    }
+    cx.callback::<u64>().await.map(|extra| n + extra).map_err(|_| Fault::Broken)
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum Hold {
+    #[start]
+    #[task(hold, next = Held)]
+    Holding(u64),
+    #[succeed]
+    Held(u64),
+}
+
+#[workflow(context = Ops)]
+#[derive(Serialize, Deserialize)]
+pub enum HoldAnHour {
+    #[start]
+    #[task(hold, next = Held, timeout = "1h")]
+    Holding(u64),
+    #[succeed]
+    Held(u64),
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_task_leaves_memory_while_it_waits_and_runs_again_with_its_answer() {
+    let engine = engine(&[]);
+    engine.register::<Hold>();
+    let handle = engine.start::<Hold>("hold", 1).await.unwrap();
+    let token = token_of(&engine).await;
+    assert_eq!(engine.executions_in_memory(), 0, "no future waits for the answer");
+    let stored = engine.store().execution(handle.id()).await.unwrap().unwrap();
+    let parked = ParkedCallback {
+        timeout_at: None,
+        heartbeat: None,
+    };
+    assert_eq!(stored.checkpoint.callback, Some(parked));
+    assert_eq!(stored.checkpoint.wake_at, Some(unanswered()), "no deadline");
+    // Still listed, and an answer of the wrong type is still refused here.
+    let pending = engine.pending_callbacks(PendingFilter::new()).await.unwrap();
+    assert_eq!(pending.callbacks.len(), 1);
+    assert!(matches!(
+        engine.complete_task(&token, "forty-one").await,
+        Err(EngineError::WrongType { .. })
+    ));
+
+    engine.complete_task(&token, 41u64).await.unwrap();
+    assert_eq!(handle.await, Ok(42));
+    assert_eq!(engine.context().started.load(Ordering::SeqCst), 2, "ran again");
+    assert_eq!(tokens(&engine), [token], "handed out once");
+    let history = engine.history("hold").await.unwrap();
+    let started = history.iter().filter(|e| e.kind == EventKind::TaskStarted);
+    assert_eq!(started.count(), 1, "one attempt: {:?}", kinds(&history));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parked_callback_times_out_at_its_stored_deadline_without_running_again() {
+    let engine = engine(&[]);
+    engine.register::<HoldAnHour>();
+    let handle = engine.start::<HoldAnHour>("hold", 1).await.unwrap();
+    token_of(&engine).await;
+    assert_eq!(engine.executions_in_memory(), 0);
+    let started_at = engine.describe("hold").await.unwrap().unwrap().started_at;
+    let stored = engine.store().execution(handle.id()).await.unwrap().unwrap();
+    let deadline = started_at + Duration::from_secs(3600);
+    assert_eq!(stored.checkpoint.callback.unwrap().timeout_at, Some(deadline));
+    assert_eq!(stored.checkpoint.wake_at, Some(deadline));
+
+    let waited = tokio::time::Instant::now();
+    let error = handle.await.unwrap_err();
+    assert_eq!(error.failure().unwrap().error, "States.Timeout");
+    assert_eq!(waited.elapsed(), Duration::from_secs(3600) - Duration::from_millis(500));
+    assert_eq!(engine.context().started.load(Ordering::SeqCst), 1, "not run again");
+    let history = engine.history("hold").await.unwrap();
+    assert!(history.iter().any(|e| e.kind == EventKind::TaskTimedOut), "{:?}", kinds(&history));
+}
 
 /// Waits a minute for a first answer, then (caught on the timeout) for a
 /// second one: its first token goes stale while the execution runs on.
@@ -262,7 +348,9 @@ async fn a_stale_token_is_refused_and_a_repeated_answer_is_not() {
     // Cancelled: nothing waits for its token any more.
     let cancelled = engine.start::<Pay>("cancelled", 1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let token = tokens(&engine)[2].clone();
+    // The last handed out: handlers that waited for their callbacks ran
+    // again when the answers came, and handed theirs out again.
+    let token = tokens(&engine).last().unwrap().clone();
     cancelled.cancel().await.unwrap();
     assert_eq!(cancelled.await, Err(ExecutionError::Aborted));
     assert_eq!(
@@ -366,7 +454,10 @@ async fn pending_callbacks_are_listed_filtered_and_paged_until_they_wait_no_more
         .map(|p| (p.execution_name.as_str(), p.state.as_str()))
         .collect();
     assert_eq!(listed, [("b", "First"), ("a", "Again")]);
-    assert_eq!(now.callbacks[1].token, engine.context().tokens.lock().unwrap()[3]);
+    // The last token handed out: `a`'s first task ran again (and handed
+    // its token out again) when its answer came, then its second one ran.
+    let last = engine.context().tokens.lock().unwrap().last().cloned();
+    assert_eq!(Some(&now.callbacks[1].token), last.as_ref());
     assert_eq!(now.callbacks[1].message, None);
 }
 

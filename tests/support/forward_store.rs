@@ -122,6 +122,17 @@ macro_rules! forward_store {
             self.$f.complete_callback(key, result)
         }
     };
+    (@one $f:ident wake_callback) => {
+        fn wake_callback(
+            &self,
+            execution: &str,
+            state: &str,
+            entry: u64,
+            wake_at: ::std::time::SystemTime,
+        ) -> ::workflow::store::StoreFuture<'_, bool> {
+            self.$f.wake_callback(execution, state, entry, wake_at)
+        }
+    };
     (@one $f:ident callback) => {
         fn callback(
             &self,

@@ -46,7 +46,8 @@ impl Store for Partitioned {
     // Everything else goes to the store inside.
     forward_store!(inner:
         create, commit_children, children, release, next_wake, execution_named,
-        execution, history, list, purge, complete_callback, callback, await_callback,
+        execution, history, list, purge, complete_callback,
+        wake_callback, callback, await_callback,
         pending_callbacks, save_definition, definitions, wake_up, is_shared
     );
 }
@@ -82,7 +83,8 @@ impl Store for Racing {
     }
     forward_store!(inner:
         create, commit, commit_children, children, claim, release, renew_leases, next_wake,
-        execution_named, history, list, purge, complete_callback, callback, await_callback,
+        execution_named, history, list, purge, complete_callback,
+        wake_callback, callback, await_callback,
         pending_callbacks, save_definition, definitions, wake_up, is_shared
     );
 }

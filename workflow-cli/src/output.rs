@@ -148,6 +148,7 @@ mod tests {
                 retries: Vec::new(),
                 waiting: None,
                 wake_at: None,
+                callback: None,
                 status: Status::Running,
                 output: None,
                 error: None,

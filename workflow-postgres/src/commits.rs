@@ -73,6 +73,7 @@ impl Shared {
             &events.data,
             &running,
         ]);
+        params.push(&columns.checkpoints.callbacks);
         let rows = self.query(&self.sql.commit, &params).await?;
         rows.iter()
             .map(|row| row.try_get::<_, String>(0).map_err(database))

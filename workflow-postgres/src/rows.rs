@@ -5,13 +5,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use workflow_runtime::store::{Checkpoint, Claimed, StoreError, StoredExecution, check_events};
+use workflow_runtime::store::{
+    Checkpoint, Claimed, ParkedCallback, StoreError, StoredExecution, check_events,
+};
 use workflow_runtime::{ErrorInfo, Event, Status};
 
 /// The columns [`execution`] reads, in its order.
 pub(crate) const COLUMNS: &str = "id, name, workflow, version, input::text, state::text, \
     entry, attempt, retries, waiting, wake_at, status, output::text, error_name, error_cause, \
-    started_at, stopped_at, last_event_id, fence, state_name, callback_secret, workflow_path";
+    started_at, stopped_at, last_event_id, fence, state_name, callback_secret, workflow_path, \
+    callback";
 
 /// An execution row, read with [`COLUMNS`]. A row that does not read back
 /// as written is a typed error naming the execution, not a panic.
@@ -42,6 +45,10 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
         row.try_get::<_, Option<String>>(index)
             .map_err(|e| column(what, e))
     };
+    let callback = optional(22, "parked callback")?
+        .map(|text| ParkedCallback::decode(&text))
+        .transpose()
+        .map_err(|detail| corrupt("parked callback", detail))?;
     let number = |index, what| row.try_get::<_, i64>(index).map_err(|e| column(what, e));
     let optional_time = |index, what| {
         row.try_get::<_, Option<i64>>(index)
@@ -57,6 +64,7 @@ pub(crate) fn execution(row: &Row) -> Result<StoredExecution, StoreError> {
             retries,
             waiting: optional(9, "wait")?,
             wake_at: optional_time(10, "wake-up time")?,
+            callback,
             status,
             output: optional(12, "output")?,
             error: error_name.map(|name| ErrorInfo::new(name, error_cause.unwrap_or_default())),
@@ -245,6 +253,9 @@ pub(crate) struct CheckpointColumns<'a> {
     pub(crate) error_names: Vec<Option<&'a str>>,
     pub(crate) error_causes: Vec<Option<&'a str>>,
     pub(crate) state_names: Vec<&'a str>,
+    /// Each checkpoint's parked callback, as `ParkedCallback::encode`
+    /// writes it: a parameter of its own, after the statement's others.
+    pub(crate) callbacks: Vec<Option<String>>,
 }
 
 impl<'a> CheckpointColumns<'a> {
@@ -264,6 +275,8 @@ impl<'a> CheckpointColumns<'a> {
         self.error_causes
             .push(c.error.as_ref().map(|e| e.cause.as_str()));
         self.state_names.push(&c.state_name);
+        self.callbacks
+            .push(c.callback.map(|callback| callback.encode()));
     }
 
     /// The columns, as statement parameters.

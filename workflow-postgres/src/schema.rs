@@ -134,6 +134,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_leases ON {schema}.executions (lease_until)
         WHERE status = 'Running' AND lease_until IS NOT NULL;
 "#,
+    // The callback task an execution is parked on, as
+    // `ParkedCallback::encode` writes it: its deadlines, kept while no
+    // future waits for the answer.
+    r#"
+    ALTER TABLE {schema}.executions ADD COLUMN callback text;
+"#,
 ];
 
 /// A schema name as SQL: quoted, after checking it is a plain identifier

@@ -21,6 +21,7 @@ pub(crate) struct Sql {
     pub(crate) purge: String,
     pub(crate) complete_callback: String,
     pub(crate) callback: String,
+    pub(crate) wake_callback: String,
     pub(crate) await_callback: String,
     pub(crate) pending_callbacks: String,
     pub(crate) save_definition: String,
@@ -61,18 +62,19 @@ impl Sql {
                 "WITH n AS MATERIALIZED ( \
                      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
                          $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::text[], \
-                         $10::text[], {checkpoint_at_11}) \
+                         $10::text[], {checkpoint_at_11}, $23::text[]) \
                      AS n(id, name, workflow, version, input, started_at, lease_owner, \
-                         lease_until, callback_secret, workflow_path, {CHECKPOINT_COLUMNS})), \
+                         lease_until, callback_secret, workflow_path, {CHECKPOINT_COLUMNS}, \
+                         callback)), \
                  inserted AS ( \
                      INSERT INTO {s}.executions (id, name, workflow, version, input, state, \
                          entry, attempt, retries, waiting, wake_at, status, output, error_name, \
                          error_cause, started_at, stopped_at, last_event_id, fence, lease_owner, \
-                         lease_until, state_name, callback_secret, workflow_path) \
+                         lease_until, state_name, callback_secret, workflow_path, callback) \
                      SELECT id, name, workflow, version, input::json, state::json, entry, \
                          attempt, retries::bigint[], waiting, wake_at, status, output::json, \
                          error_name, error_cause, started_at, NULL, 0, 1, lease_owner, \
-                         lease_until, state_name, callback_secret, workflow_path \
+                         lease_until, state_name, callback_secret, workflow_path, callback \
                      FROM n \
                      ON CONFLICT (name) DO NOTHING RETURNING id, lease_until, started_at) \
                  SELECT id, CASE WHEN lease_until <= started_at THEN pg_notify($22, 'start') END \
@@ -102,8 +104,9 @@ impl Sql {
                 "WITH t AS MATERIALIZED ( \
                      SELECT t.*, $24::text AS running \
                      FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
-                         $5::bigint[], {checkpoint_at_6}) \
-                     AS t(id, fence, follows, stopped_at, last_event_id, {CHECKPOINT_COLUMNS})), \
+                         $5::bigint[], {checkpoint_at_6}, $25::text[]) \
+                     AS t(id, fence, follows, stopped_at, last_event_id, {CHECKPOINT_COLUMNS}, \
+                         callback)), \
                  locked AS MATERIALIZED ( \
                      SELECT e.id FROM t JOIN {s}.executions AS e ON e.id = t.id \
                      ORDER BY e.id FOR UPDATE OF e), \
@@ -115,7 +118,7 @@ impl Sql {
                          error_cause = t.error_cause, \
                          stopped_at = COALESCE(t.stopped_at, e.stopped_at), \
                          last_event_id = COALESCE(t.last_event_id, e.last_event_id), \
-                         state_name = t.state_name \
+                         state_name = t.state_name, callback = t.callback \
                      FROM t WHERE e.id = t.id AND e.fence = t.fence AND e.status = t.running \
                          AND (t.follows IS NULL OR e.last_event_id = t.follows) \
                          AND (SELECT count(*) FROM locked) > 0 \
@@ -276,6 +279,15 @@ impl Sql {
                  answered AS ( \
                      DELETE FROM {s}.awaited_callbacks WHERE key = $1) \
                  SELECT pg_notify($6, 'callback') FROM inserted"
+            ),
+            // A parked callback's new wake-up time; the other workers hear
+            // of it as of a park, since it may now be due.
+            wake_callback: format!(
+                "WITH woken AS ( \
+                     UPDATE {s}.executions SET wake_at = $4 \
+                     WHERE id = $1 AND status = $6 AND callback IS NOT NULL \
+                         AND state_name = $2 AND entry = $3 RETURNING id) \
+                 SELECT pg_notify($5, 'park') FROM woken"
             ),
             await_callback: format!(
                 "INSERT INTO {s}.awaited_callbacks \

@@ -76,6 +76,7 @@ impl Shared {
         ];
         params.extend(columns.checkpoints.params());
         params.push(&self.channel);
+        params.push(&columns.checkpoints.callbacks);
         let rows = self.query(&self.sql.create, &params).await?;
         rows.iter()
             .map(|row| row.try_get::<_, String>(0).map_err(database))

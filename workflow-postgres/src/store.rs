@@ -442,6 +442,31 @@ impl Store for PostgresStore {
         })
     }
 
+    fn wake_callback(
+        &self,
+        execution: &str,
+        state: &str,
+        entry: u64,
+        wake_at: SystemTime,
+    ) -> StoreFuture<'_, bool> {
+        let shared = Arc::clone(&self.shared);
+        let (id, state) = (execution.to_owned(), state.to_owned());
+        self.io.run(async move {
+            retrying!(shared, async {
+                let params: [&(dyn ToSql + Sync); 6] = [
+                    &id,
+                    &state,
+                    &big(entry),
+                    &nanos(wake_at),
+                    &shared.channel,
+                    &Status::Running.name(),
+                ];
+                let woken = shared.query(&shared.sql.wake_callback, &params).await?;
+                Ok(!woken.is_empty())
+            })
+        })
+    }
+
     fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let shared = Arc::clone(&self.shared);
         let key = key.to_owned();

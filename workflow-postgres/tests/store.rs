@@ -401,6 +401,7 @@ fn back_to_version_1(schema: &str) -> String {
          DROP TABLE \"{schema}\".awaited_callbacks; \
          ALTER TABLE \"{schema}\".executions DROP COLUMN callback_secret; \
          ALTER TABLE \"{schema}\".executions DROP COLUMN workflow_path; \
+         ALTER TABLE \"{schema}\".executions DROP COLUMN callback; \
          DELETE FROM \"{schema}\".migrations WHERE version > 1"
     )
 }

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::watch;
@@ -178,6 +179,11 @@ pub(crate) trait Callbacks: Send + Sync {
     fn subscribe(&self, key: &str, check: Check) -> watch::Receiver<CallbackState>;
     /// Stops listening.
     fn unsubscribe(&self, key: &str);
+    /// The task leaves memory to wait: its answers are still checked with
+    /// `check` in this process, until it is answered or comes back.
+    fn parks(&self, key: &str, check: Check);
+    /// The parked task has come back (or ended): its check goes.
+    fn forget(&self, key: &str);
     /// A completion that is already stored (it may have come while the
     /// process was down).
     fn stored(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>>;
@@ -202,10 +208,34 @@ impl fmt::Debug for CallbackLink {
     }
 }
 
-/// Waits for the task's completion, passing its heartbeats on to `beat`.
+/// A driver's offer to let its execution leave memory while a task waits
+/// for its callback. A waiting task takes it; the driver then drops the
+/// step's future and parks the execution (its deadlines committed) until
+/// an answer or a deadline wakes it, and runs the task again, which then
+/// finds its answer in the store.
+#[derive(Debug, Default)]
+pub(crate) struct Parking {
+    asked: AtomicBool,
+}
+
+impl Parking {
+    /// A task waits for its callback and has nothing more to do until then.
+    fn ask(&self) {
+        self.asked.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a task asked to park since the last call.
+    pub(crate) fn take(&self) -> bool {
+        self.asked.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// Waits for the task's completion, passing its heartbeats on to `beat`;
+/// with `parking`, parks the execution instead of waiting in memory.
 pub(crate) async fn wait(
     callbacks: &dyn Callbacks,
     waiting: Waiting<'_>,
+    parking: Option<&Parking>,
     beat: impl Fn(),
 ) -> Result<String, CallbackError> {
     let key = waiting.key;
@@ -226,6 +256,14 @@ pub(crate) async fn wait(
             // comes in between hides the row: the list leaves out answered
             // keys.
             callbacks.awaited(&waiting).await?;
+            if let Some(parking) = parking {
+                // Never woken: the driver drops this future as soon as
+                // the step returns `Pending`, and the execution leaves
+                // memory. An answer from now on wakes it from the store.
+                callbacks.parks(key, waiting.check);
+                parking.ask();
+                std::future::pending::<()>().await;
+            }
             let mut beats = updates.borrow().heartbeats;
             loop {
                 let state = updates.borrow_and_update().clone();

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::time::Instant;
 
-use crate::callback::{CallbackError, CallbackLink, CallbackToken, Waiting};
+use crate::callback::{CallbackError, CallbackLink, CallbackToken, Parking, Waiting};
 use crate::error::TaskError;
 use crate::token::Secret;
 
@@ -24,6 +24,9 @@ pub struct Ctx<'a, C> {
     pub(crate) attempt: u32,
     pub(crate) heartbeat: &'a Heartbeat,
     pub(crate) callbacks: Option<&'a CallbackLink>,
+    /// Set where the execution may leave memory while the task waits for
+    /// its callback.
+    pub(crate) parking: Option<&'a Parking>,
 }
 
 // Manual impls: a derive would require `C: Clone`, but only a reference is copied.
@@ -60,11 +63,7 @@ impl<'a, C> Ctx<'a, C> {
     /// (and, with a store, across restarts) and different for any other
     /// entry: pass it to a payment API and a retried charge happens once.
     pub fn idempotency_key(&self) -> IdempotencyKey<'a> {
-        IdempotencyKey {
-            execution_id: self.execution_id.get(),
-            state: self.state,
-            entry: self.entry,
-        }
+        IdempotencyKey::new(self.execution_id.get(), self.state, self.entry)
     }
 
     /// This entry's callback token: hand it to whoever completes the task
@@ -103,6 +102,19 @@ impl<'a, C> Ctx<'a, C> {
     /// an answer that does not decode as `T` is refused at the
     /// `complete_task` call made in this process.
     ///
+    /// On an engine that parks executions (the default: see
+    /// [`EngineBuilder::park_after`](crate::EngineBuilder::park_after)),
+    /// the execution leaves memory while the task waits, as it does in a
+    /// long Wait state: the handler's future is dropped, the state's
+    /// `timeout` and `heartbeat` deadlines are kept in the store, and the
+    /// answer (or a deadline) wakes it from there, in this process or
+    /// another. The handler then runs again from its start, and this call
+    /// returns the stored answer at once: hand the token out only while
+    /// [`callback_answered`](Ctx::callback_answered) says no, so it is
+    /// handed out once. A deadline that passes fails the attempt without
+    /// running the handler again. Tasks of Parallel branches and Map items,
+    /// and executions with a `timeout` of their own, wait in memory.
+    ///
     /// # Errors
     ///
     /// [`CallbackError::Failed`] if the task was failed with `fail_task`,
@@ -112,6 +124,31 @@ impl<'a, C> Ctx<'a, C> {
     /// or the engine fails while it waits.
     pub async fn callback<T: serde::de::DeserializeOwned>(&self) -> Result<T, CallbackError> {
         self.wait::<T>(None).await
+    }
+
+    /// Whether this entry's callback task has its answer already: it runs
+    /// again after the answer came (parked, or across a restart). Hand the
+    /// token out only when it has not, and the world hears of it once:
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::{CallbackError, Ctx};
+    /// # async fn send_for_approval(_token: String) {}
+    /// async fn approve(cx: Ctx<'_, ()>, _order: u64) -> Result<bool, CallbackError> {
+    ///     if !cx.callback_answered().await? {
+    ///         send_for_approval(cx.callback_token()).await;
+    ///     }
+    ///     cx.callback::<bool>().await
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::NoEngine`] in an inline run, and
+    /// [`CallbackError::Store`] if the store fails.
+    pub async fn callback_answered(&self) -> Result<bool, CallbackError> {
+        let link = self.callbacks.ok_or(CallbackError::NoEngine)?;
+        let key = self.idempotency_key().to_string();
+        Ok(link.callbacks.stored(&key).await?.is_some())
     }
 
     /// [`callback`](Ctx::callback), with a message for whoever lists the
@@ -144,7 +181,9 @@ impl<'a, C> Ctx<'a, C> {
             check: crate::callback::check::<T>,
             message,
         };
-        let json = crate::callback::wait(&*link.callbacks, waiting, || self.heartbeat()).await?;
+        let json =
+            crate::callback::wait(&*link.callbacks, waiting, self.parking, || self.heartbeat())
+                .await?;
         serde_json::from_str(&json).map_err(|e| CallbackError::Undecodable(e.to_string()))
     }
 
@@ -191,6 +230,17 @@ pub struct IdempotencyKey<'a> {
     execution_id: &'a str,
     state: &'static str,
     entry: u64,
+}
+
+impl<'a> IdempotencyKey<'a> {
+    /// The key of entry `entry` of `state` in execution `execution_id`.
+    pub(crate) fn new(execution_id: &'a str, state: &'static str, entry: u64) -> Self {
+        IdempotencyKey {
+            execution_id,
+            state,
+            entry,
+        }
+    }
 }
 
 impl fmt::Display for IdempotencyKey<'_> {
@@ -240,6 +290,8 @@ impl fmt::Display for ExecutionId<'_> {
 pub(crate) struct Heartbeat {
     origin: OnceLock<Instant>,
     last_nanos: AtomicU64,
+    /// When the running attempt started, as the same offset.
+    started_nanos: AtomicU64,
 }
 
 impl Heartbeat {
@@ -249,16 +301,28 @@ impl Heartbeat {
 
     /// Starts a new attempt: the gap is measured from now.
     pub(crate) fn reset(&self) {
-        self.beat();
+        let nanos = self.beat();
+        self.started_nanos.store(nanos, Ordering::Relaxed);
     }
 
-    fn beat(&self) {
+    fn beat(&self) -> u64 {
         let nanos = u64::try_from(self.origin().elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.last_nanos.store(nanos, Ordering::Relaxed);
+        nanos
     }
 
+    /// When the last heartbeat came (or the attempt started).
     pub(crate) fn last(&self) -> Instant {
-        self.origin() + std::time::Duration::from_nanos(self.last_nanos.load(Ordering::Relaxed))
+        self.at(&self.last_nanos)
+    }
+
+    /// When the running attempt started.
+    pub(crate) fn started(&self) -> Instant {
+        self.at(&self.started_nanos)
+    }
+
+    fn at(&self, offset: &AtomicU64) -> Instant {
+        self.origin() + std::time::Duration::from_nanos(offset.load(Ordering::Relaxed))
     }
 }
 

@@ -108,6 +108,7 @@ mod sqlite_file {
             ("attempt = 'one'", "attempt"),
             ("status = 'Sleeping'", "status"),
             ("started_at = 'yesterday'", "start time"),
+            ("callback = '{\"timeout_at\": -1}'", "parked callback"),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("wf.db");
@@ -133,7 +134,8 @@ mod sqlite_file {
         drop(store);
         // Back to schema 2, as a database written before definitions were
         // kept, before the claim index, callback secrets, finished children,
-        // the index of ended executions and workflow paths.
+        // the index of ended executions, workflow paths and parked
+        // callbacks.
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
             "DROP TABLE definitions; DROP INDEX executions_claimable; DROP TABLE children; \
@@ -142,6 +144,7 @@ mod sqlite_file {
              DROP TABLE awaited_callbacks; \
              ALTER TABLE executions DROP COLUMN callback_secret; \
              ALTER TABLE executions DROP COLUMN workflow_path; \
+             ALTER TABLE executions DROP COLUMN callback; \
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -150,6 +153,7 @@ mod sqlite_file {
         let e1 = store.execution("e1").await.unwrap().unwrap();
         // Stored before paths were: recovery finds its workflow by name.
         assert_eq!(e1.path, None);
+        assert_eq!(e1.checkpoint.callback, None);
         // A secret of its own, so its tokens can be made and checked.
         assert_eq!(e1.callback_secret.len(), 64, "{}", e1.callback_secret);
         assert!(e1.callback_secret.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -192,7 +196,7 @@ mod sqlite_file {
             SqliteStore::open(&path).err(),
             Some(StoreError::NewerSchema {
                 found: 99,
-                supported: 8
+                supported: 9
             })
         );
     }

@@ -7,14 +7,17 @@ use std::time::SystemTime;
 use tracing::Instrument;
 use workflow_core::Kind;
 
+use crate::callback::Parking;
 use crate::clock::{Clock, LazyClock};
 use crate::context::{ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError};
 use crate::history::EventKind;
 use crate::runner::Runner;
+use crate::store::{ParkedCallback, unanswered};
 use crate::workflow::{Drive, Step, StepCx, WaitUntil, Workflow};
 
 mod events;
+mod parked;
 mod recorder;
 
 use self::events::Events;
@@ -44,8 +47,12 @@ pub(crate) struct Progress {
     pub(crate) retries: Vec<u32>,
     /// The Wait state being waited in; its exit is recorded on waking.
     pub(crate) waiting: Option<&'static str>,
-    /// When to go on (a wait, or a retry's backoff).
+    /// When to go on (a wait, a retry's backoff, or a deadline of the
+    /// callback the task is parked on).
     pub(crate) wake_at: Option<SystemTime>,
+    /// The callback the current attempt is parked on, if it left memory
+    /// to wait for one.
+    pub(crate) callback: Option<ParkedCallback>,
     /// Whether the current state's entry is already recorded.
     pub(crate) entered: bool,
     /// Whether the execution has recorded anything yet.
@@ -177,6 +184,10 @@ impl Runner {
             let mut seen = false;
             // States run since the last unit of tokio's budget was consumed.
             let mut unbudgeted = 0;
+            // Offered where a park is committed, and where no deadline of
+            // the whole execution is kept in memory (as for a long wait).
+            let parking = (R::RECORDS && deadline.is_none() && recorder.parks(unanswered()))
+                .then(Parking::default);
             if !progress.started {
                 if R::RECORDS {
                     recorder.record(
@@ -213,7 +224,8 @@ impl Runner {
                 let events = Events::of(&state.kind);
                 // A timer that was pending when the execution was last committed
                 // (a wait, or a retry's backoff): sleep out what is left of it.
-                if let Some(wake_at) = progress.wake_at.take() {
+                let woke_at = progress.wake_at.take();
+                if let Some(wake_at) = woke_at {
                     // A long wait leaves memory: the deadline is committed, and
                     // the engine's timer resumes the execution when it is due.
                     // Not past the execution's own deadline, though: the timeout
@@ -223,7 +235,22 @@ impl Runner {
                     {
                         return Err(Halt::Parked);
                     }
-                    clock.get().sleep_until(wake_at).await;
+                    // A parked callback's deadline is not slept out: an
+                    // engine that does not park runs the task again, to
+                    // wait in memory.
+                    if progress.callback.is_none() {
+                        clock.get().sleep_until(wake_at).await;
+                    }
+                }
+                // A task parked on its callback is back: its answer came, a
+                // deadline passed, or it was let go before either.
+                let mut expired = None;
+                let resumed_callback = progress.callback.is_some();
+                if let Some(parked) = progress.callback.take()
+                    && !parked::answered(self, execution_id.get(), name, progress.entry, true)
+                        .await?
+                {
+                    expired = parked::expired(parked, woke_at, clock.get().now());
                 }
                 recorder.resumed();
                 if let Some(waited_in) = progress.waiting.take()
@@ -251,7 +278,9 @@ impl Runner {
                     progress.entered = true;
                 }
                 if R::RECORDS {
-                    if matches!(state.kind, Kind::Task { .. }) {
+                    // A task back from its callback goes on with the attempt
+                    // it parked in.
+                    if matches!(state.kind, Kind::Task { .. }) && !resumed_callback {
                         recorder.record(EventKind::TaskScheduled, Some(name), Data::None)?;
                         recorder.record(EventKind::TaskStarted, Some(name), Data::None)?;
                     }
@@ -275,10 +304,39 @@ impl Runner {
                     clock: &clock,
                     runner: self,
                     journal: journal.as_deref(),
+                    parking: parking.as_ref(),
+                    expired,
                 };
                 // A span per state only when someone listens: wrapping every
                 // step's future costs a move of it, on the hottest path.
-                let step = if tracing::enabled!(tracing::Level::DEBUG) {
+                let step = if let Some(parking) = &parking {
+                    let step = if tracing::enabled!(tracing::Level::DEBUG) {
+                        let span = tracing::debug_span!("state", name);
+                        parked::until_parked(checkpoint.step(cx).instrument(span), parking).await
+                    } else {
+                        parked::until_parked(checkpoint.step(cx), parking).await
+                    };
+                    let Some(step) = step else {
+                        // A task waits for its callback: the step's future
+                        // is gone, and the execution leaves memory.
+                        recorder.resumed();
+                        let now = clock.get().now();
+                        let (parked, wake_at) = parked::park(state, &heartbeat, now);
+                        progress.callback = Some(parked);
+                        progress.wake_at = Some(wake_at);
+                        recorder.commit_again(&progress).await?;
+                        // An answer stored before the commit found the task
+                        // not parked yet, and its wake-up changed nothing.
+                        if parked::answered(self, execution_id.get(), name, progress.entry, false)
+                            .await?
+                        {
+                            progress.wake_at = Some(clock.get().now());
+                            recorder.commit_again(&progress).await?;
+                        }
+                        return Err(Halt::Parked);
+                    };
+                    step
+                } else if tracing::enabled!(tracing::Level::DEBUG) {
                     checkpoint
                         .step(cx)
                         .instrument(tracing::debug_span!("state", name))

@@ -36,6 +36,14 @@ pub(crate) trait Recorder<W: Workflow>: Send {
         unchanged: bool,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
 
+    /// Writes the checkpoint last committed again, with new `progress`:
+    /// for a task that parks on its callback, whose step future, which
+    /// owned the state's value, is gone.
+    fn commit_again(
+        &mut self,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send;
+
     /// Writes the execution's end.
     fn end(
         &mut self,
@@ -132,6 +140,14 @@ impl<W: Workflow> Recorder<W> for Silent {
         _: &W,
         _: &Progress,
         _: bool,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    #[inline]
+    fn commit_again(
+        &mut self,
+        _: &Progress,
     ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
         std::future::ready(Ok(()))
     }

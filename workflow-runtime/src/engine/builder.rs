@@ -72,6 +72,11 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
     /// Waits and retry backoffs longer than this leave memory: the deadline
     /// stays in the store and the engine's timer resumes the execution
     /// when it is due. Default: 5 s. `None` keeps every wait in memory.
+    ///
+    /// With any limit, a callback task's wait leaves memory too, however
+    /// near its deadlines: it waits for a call from outside, which a
+    /// future in memory would only wait for (see
+    /// [`Ctx::callback`](crate::Ctx::callback)).
     pub fn park_after(mut self, park_after: Option<Duration>) -> Self {
         self.park_after = park_after;
         self
@@ -177,6 +182,7 @@ impl<C: Send + Sync + 'static> EngineBuilder<C> {
         let callbacks = Arc::new(CallbackHub {
             store: Arc::clone(&self.store),
             waiters: Mutex::default(),
+            parked: Mutex::default(),
             recheck: self.store.is_shared().then_some(leasing.poll),
             clock,
         });

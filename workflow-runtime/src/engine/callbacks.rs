@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::callback::{Check, Waiting};
-use crate::store::AwaitedCallback;
+use crate::store::{AwaitedCallback, ParkedCallback};
 use crate::token::{Opened as Parts, Place, Secret};
 
 /// A callback task waiting in this process.
@@ -17,6 +17,9 @@ pub(super) struct Waiter {
 pub(super) struct CallbackHub {
     pub(super) store: Arc<dyn Store>,
     pub(super) waiters: Mutex<HashMap<String, Waiter>>,
+    /// The checks of tasks parked on their callbacks by this process, so
+    /// that an answer made here is checked as if they waited in memory.
+    pub(super) parked: Mutex<HashMap<String, Check>>,
     /// On a store other processes share, an answer may be stored by
     /// another process: waiting tasks look in the store this often.
     pub(super) recheck: Option<Duration>,
@@ -35,13 +38,15 @@ impl CallbackHub {
     /// Whether an answer's JSON is what the task waiting here expects
     /// (`Ok` if none waits here).
     fn check(&self, key: &str, json: &str) -> Result<(), String> {
-        let check = lock(&self.waiters).get(key).map(|waiter| waiter.check);
+        let waiting = lock(&self.waiters).get(key).map(|waiter| waiter.check);
+        let check = waiting.or_else(|| lock(&self.parked).get(key).copied());
         check.map_or(Ok(()), |check| check(json))
     }
 }
 
 impl Callbacks for CallbackHub {
     fn subscribe(&self, key: &str, check: Check) -> watch::Receiver<CallbackState> {
+        self.forget(key);
         let mut waiters = lock(&self.waiters);
         let waiter = waiters.entry(key.to_owned()).or_insert_with(|| Waiter {
             updates: watch::channel(CallbackState::default()).0,
@@ -53,6 +58,18 @@ impl Callbacks for CallbackHub {
 
     fn unsubscribe(&self, key: &str) {
         lock(&self.waiters).remove(key);
+    }
+
+    fn parks(&self, key: &str, check: Check) {
+        lock(&self.parked).insert(key.to_owned(), check);
+    }
+
+    fn forget(&self, key: &str) {
+        // Most engines park no callback: no lock for them.
+        let mut parked = lock(&self.parked);
+        if !parked.is_empty() {
+            parked.remove(key);
+        }
     }
 
     fn stored(&self, key: &str) -> crate::store::StoreFuture<'_, Option<CallbackResult>> {
@@ -158,7 +175,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     async fn answer(&self, token: &str, result: CallbackResult) -> Result<(), EngineError> {
         let store = &self.shared.store;
         let key = match self.open_token(token).await? {
-            Opened::Waiting(key) => key,
+            Opened::Waiting(key, _) => key,
             // The task waits no more, but may have had this very answer (an
             // approver retrying its request after the execution went on):
             // that is no error, and another answer is a late one.
@@ -181,6 +198,11 @@ impl<C: Send + Sync + 'static> Engine<C> {
         let kept = store.complete_callback(&key, result.clone()).await?;
         let late = kept != result;
         hub.notify(&key, |state| state.result = Some(kept));
+        hub.forget(&key);
+        // A task parked on its callback waits in no process: its execution
+        // is woken from the store. Whether it parked is not asked first:
+        // it may park between that question and this answer.
+        self.wake_parked(&key, self.shared.clock.now()).await?;
         if late {
             return Err(EngineError::AlreadyAnswered(token.to_owned()));
         }
@@ -196,12 +218,44 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// [`complete_task`](Engine::complete_task), and
     /// [`EngineError::Store`] if the store fails.
     pub async fn heartbeat_task(&self, token: &str) -> Result<(), EngineError> {
-        let Opened::Waiting(key) = self.open_token(token).await? else {
+        let Opened::Waiting(key, parked) = self.open_token(token).await? else {
             return Err(EngineError::StaleToken(token.to_owned()));
         };
         self.shared
             .callbacks
             .notify(&key, |state| state.heartbeats += 1);
+        // A parked task's heartbeat deadline is its execution's wake-up:
+        // moved ahead, but not past its timeout.
+        if let Some(parked) = parked
+            && let Some(every) = parked.heartbeat
+        {
+            let now = self.shared.clock.now();
+            self.wake_parked(&key, parked.wake_at(Some(now + every)))
+                .await?;
+            // An answer that came in between woke the task, and the line
+            // above may have put it back to sleep.
+            if self.shared.store.callback(&key).await?.is_some() {
+                self.wake_parked(&key, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the wake-up time of the execution parked on the callback task
+    /// with key `key`, if it is parked on it; a wake-up due before the one
+    /// the timer loop waits for is heard at once.
+    async fn wake_parked(&self, key: &str, wake_at: SystemTime) -> Result<(), EngineError> {
+        // The key is the driver's own: it always has a place.
+        let place = Place::of(key).unwrap_or_default();
+        let (state, entry) = place.anchor;
+        let woken = self
+            .shared
+            .store
+            .wake_callback(place.execution, state, entry, wake_at)
+            .await?;
+        if woken {
+            self.shared.wake.notify_one();
+        }
         Ok(())
     }
 
@@ -229,7 +283,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             && checkpoint.state_name == place.anchor.0
             && checkpoint.entry == place.anchor.1;
         Ok(if there {
-            Opened::Waiting(opened.key)
+            Opened::Waiting(opened.key, checkpoint.callback)
         } else {
             Opened::Stale(opened.key)
         })
@@ -239,8 +293,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
 /// A token found to be genuine: its task's key, and whether the task may
 /// still wait.
 enum Opened {
-    /// The execution is at the token's entry.
-    Waiting(String),
+    /// The execution is at the token's entry; the callback its task is
+    /// parked on, if the task has left memory to wait.
+    Waiting(String, Option<ParkedCallback>),
     /// The execution has ended or moved past it.
     Stale(String),
 }

@@ -290,6 +290,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 retries: Vec::new(),
                 waiting: None,
                 wake_at: None,
+                callback: None,
                 status: Status::Running,
                 output: None,
                 error: None,

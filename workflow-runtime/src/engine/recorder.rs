@@ -123,6 +123,36 @@ impl DurableRecorder {
         }
     }
 
+    /// Writes a transition of the running execution: its state's JSON, the
+    /// name of the state it is in and its progress, with the events
+    /// recorded since the last write.
+    fn write_running(
+        &mut self,
+        state: String,
+        name: &str,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send + use<'_> {
+        self.write(
+            Checkpoint {
+                state,
+                // While it waits, the checkpoint already holds the state
+                // after the wait; the execution is still in the Wait
+                // state, and that is what it is listed as.
+                state_name: progress.waiting.unwrap_or(name).to_owned(),
+                entry: progress.entry,
+                attempt: progress.attempt,
+                retries: progress.retries.clone(),
+                waiting: progress.waiting.map(str::to_owned),
+                wake_at: progress.wake_at,
+                callback: progress.callback,
+                status: Status::Running,
+                output: None,
+                error: None,
+            },
+            false,
+        )
+    }
+
     fn write_end(
         &mut self,
         status: Status,
@@ -140,6 +170,7 @@ impl DurableRecorder {
             retries: Vec::new(),
             waiting: None,
             wake_at: None,
+            callback: None,
             status,
             output,
             error: error.map(|(e, _)| e.clone()),
@@ -397,24 +428,7 @@ where
                     json: None,
                     name: Cow::Borrowed(name),
                 };
-                Ok(self.write(
-                    Checkpoint {
-                        state,
-                        // While it waits, the checkpoint already holds the
-                        // state after the wait; the execution is still in
-                        // the Wait state, and that is what it is listed as.
-                        state_name: progress.waiting.unwrap_or(name).to_owned(),
-                        entry: progress.entry,
-                        attempt: progress.attempt,
-                        retries: progress.retries.clone(),
-                        waiting: progress.waiting.map(str::to_owned),
-                        wake_at: progress.wake_at,
-                        status: Status::Running,
-                        output: None,
-                        error: None,
-                    },
-                    false,
-                ))
+                Ok(self.write_running(state, name, progress))
             }
             Err(e) => Err(engine_failure(
                 Some(name),
@@ -423,6 +437,15 @@ where
             )),
         };
         async move { write?.await }
+    }
+
+    fn commit_again(
+        &mut self,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        self.instant = None;
+        let name = self.last.name.clone();
+        self.write_running(self.last_json(), &name, progress)
     }
 
     fn end(

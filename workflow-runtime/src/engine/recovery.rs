@@ -163,6 +163,7 @@ where
         retries: stored.checkpoint.retries.clone(),
         waiting,
         wake_at: stored.checkpoint.wake_at,
+        callback: stored.checkpoint.callback,
         // Every commit but a wait's is made after the state's entry is
         // recorded; a wait's names the state it waits in instead.
         entered: started && waiting.is_none(),

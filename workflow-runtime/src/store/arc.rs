@@ -84,6 +84,16 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         (**self).complete_callback(key, result)
     }
 
+    fn wake_callback(
+        &self,
+        execution: &str,
+        state: &str,
+        entry: u64,
+        wake_at: SystemTime,
+    ) -> StoreFuture<'_, bool> {
+        (**self).wake_callback(execution, state, entry, wake_at)
+    }
+
     fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         (**self).callback(key)
     }

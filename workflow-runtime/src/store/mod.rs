@@ -21,7 +21,8 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 pub use callbacks::{
-    AwaitedCallback, CallbackResult, PendingQuery, PendingRow, callback_execution,
+    AwaitedCallback, CallbackResult, ParkedCallback, PendingQuery, PendingRow, callback_execution,
+    unanswered,
 };
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
@@ -129,8 +130,12 @@ pub struct Checkpoint {
     /// The Wait state the execution is waiting in, if any (its exit is
     /// recorded when the timer fires).
     pub waiting: Option<String>,
-    /// When the execution is due to continue (a wait or a retry backoff).
+    /// When the execution is due to continue (a wait, a retry backoff, or
+    /// a deadline of the callback it is parked on).
     pub wake_at: Option<SystemTime>,
+    /// The callback task the execution is parked on, if it left memory to
+    /// wait for one (`wake_at` is then its nearest deadline).
+    pub callback: Option<ParkedCallback>,
     /// Where it stands.
     pub status: Status,
     /// The output as JSON, once it succeeded.
@@ -456,6 +461,20 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         result: CallbackResult,
     ) -> StoreFuture<'_, CallbackResult>;
+
+    /// Sets the wake-up time of execution `execution` if it is parked on a
+    /// callback (its checkpoint has a [`ParkedCallback`]) at entry `entry`
+    /// of state `state`, and says whether it was: an answer wakes it now, a
+    /// heartbeat moves its deadline ahead. Fences and leases are left as
+    /// they are; a store shared by processes tells the others that work may
+    /// be due, as for a commit that sets a timer.
+    fn wake_callback(
+        &self,
+        execution: &str,
+        state: &str,
+        entry: u64,
+        wake_at: SystemTime,
+    ) -> StoreFuture<'_, bool>;
 
     /// How the callback task with this key was completed, if it was.
     fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>>;

@@ -48,14 +48,14 @@ use crate::status::Status;
 /// highest, so both statements take the same list).
 const UPDATE_CHECKPOINT: &str = "UPDATE executions SET state = ?2, entry = ?3, attempt = ?4, \
      retries = ?5, waiting = ?6, output = ?9, error_name = ?10, error_cause = ?11, \
-     stopped_at = COALESCE(?12, stopped_at), last_event_id = ?13, state_name = ?14 \
-     WHERE id = ?1";
+     stopped_at = COALESCE(?12, stopped_at), last_event_id = ?13, state_name = ?14, \
+     callback = ?15 WHERE id = ?1";
 
 /// A commit's UPDATE when the status or the wake-up time change.
 const UPDATE_CHECKPOINT_AND_STATUS: &str = "UPDATE executions SET state = ?2, entry = ?3, \
      attempt = ?4, retries = ?5, waiting = ?6, wake_at = ?7, status = ?8, output = ?9, \
      error_name = ?10, error_cause = ?11, stopped_at = COALESCE(?12, stopped_at), \
-     last_event_id = ?13, state_name = ?14 WHERE id = ?1";
+     last_event_id = ?13, state_name = ?14, callback = ?15 WHERE id = ?1";
 
 /// Executions in one SQLite file.
 #[derive(Debug)]
@@ -223,9 +223,9 @@ impl Store for SqliteStore {
                 "INSERT INTO executions (id, name, workflow, version, input, state, entry, \
                      attempt, retries, waiting, wake_at, status, output, error_name, error_cause, \
                      started_at, stopped_at, last_event_id, fence, lease_owner, lease_until, \
-                     state_name, callback_secret, workflow_path) \
+                     state_name, callback_secret, workflow_path, callback) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20, ?21)",
+                     ?16, NULL, 0, 1, ?17, ?18, ?19, ?20, ?21, ?22)",
                 params![
                     execution.id,
                     execution.name,
@@ -248,6 +248,7 @@ impl Store for SqliteStore {
                     c.state_name,
                     execution.callback_secret,
                     execution.path,
+                    c.callback.map(|callback| callback.encode()),
                 ],
             )
             .map_err(database)?;
@@ -297,6 +298,7 @@ impl Store for SqliteStore {
                     transition.stopped_at.map(nanos),
                     last_event_id,
                     c.state_name,
+                    c.callback.map(|callback| callback.encode()),
                 ])
                 .map_err(database)?;
             Ok(())
@@ -530,6 +532,17 @@ impl Store for SqliteStore {
                 StoreError::Database(format!("callback `{token}` vanished while it was answered"))
             })
         })
+    }
+
+    fn wake_callback(
+        &self,
+        execution: &str,
+        state: &str,
+        entry: u64,
+        wake_at: SystemTime,
+    ) -> StoreFuture<'_, bool> {
+        let (execution, state) = (execution.to_owned(), state.to_owned());
+        self.run(move |connection| pending::wake(connection, &execution, &state, entry, wake_at))
     }
 
     fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {

@@ -15,6 +15,7 @@ use workflow_core::{Kind, State, Tolerance};
 use super::children::{self, ChildEvents, Which};
 use super::typing::{Branch, TaskFuture, TaskOutput};
 use crate::attempt;
+use crate::callback::Parking;
 use crate::clock::{Clock, LazyClock};
 use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
@@ -37,6 +38,12 @@ pub struct StepCx<'a, C> {
     pub(crate) clock: &'a LazyClock,
     pub(crate) runner: &'a Runner,
     pub(crate) journal: Option<&'a dyn Journal>,
+    /// Set where the execution may leave memory while a task waits for
+    /// its callback.
+    pub(crate) parking: Option<&'a Parking>,
+    /// A deadline of the callback this attempt was parked on passed with
+    /// no answer: the attempt fails with it, its handler not run again.
+    pub(crate) expired: Option<Interrupt>,
 }
 
 impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
@@ -50,6 +57,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             attempt: self.attempt,
             heartbeat: self.heartbeat,
             callbacks: self.runner.callbacks(),
+            parking: self.parking,
         }
     }
 
@@ -79,6 +87,9 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         &self,
         handler: F,
     ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
+        if let Some(expired) = &self.expired {
+            return Err(expired.clone().into());
+        }
         if self.timers() == (None, None) {
             // No timers: the untimed attempt, with none of the layers of
             // `attempt` around it.
@@ -121,12 +132,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
 
     /// The state's task timeout and heartbeat interval.
     fn timers(&self) -> (Option<Duration>, Option<Duration>) {
-        match &self.state.kind {
-            Kind::Task {
-                timeout, heartbeat, ..
-            } => (*timeout, *heartbeat),
-            _ => (None, None),
-        }
+        task_timers(self.state)
     }
 
     /// Whether retrier `retrier` of this state has retries left in this entry.
@@ -347,6 +353,16 @@ fn exceeds(tolerance: Tolerance, failed: usize, total: usize) -> bool {
     match (over_count, over_share) {
         (None, None) => true,
         (count, share) => count.unwrap_or(false) || share.unwrap_or(false),
+    }
+}
+
+/// A task state's timeout and heartbeat interval (none for other kinds).
+pub(crate) fn task_timers(state: &State) -> (Option<Duration>, Option<Duration>) {
+    match &state.kind {
+        Kind::Task {
+            timeout, heartbeat, ..
+        } => (*timeout, *heartbeat),
+        _ => (None, None),
     }
 }
 

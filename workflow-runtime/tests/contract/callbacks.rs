@@ -2,12 +2,15 @@
 //! sequence order while they wait, and gone once answered, moved past,
 //! ended or purged.
 
+use std::time::Duration;
 use workflow_runtime::Status;
+
 use workflow_runtime::store::{
-    AwaitedCallback, CallbackResult, Checkpoint, PendingQuery, PendingRow, Store,
+    AwaitedCallback, CallbackResult, Checkpoint, ParkedCallback, PendingQuery, PendingRow, Store,
+    unanswered,
 };
 
-use super::{at, checkpoint, create, new, transition};
+use super::{at, checkpoint, claim, create, ids, new, transition};
 
 /// An execution's checkpoint in `state`, at `entry`.
 fn at_state(state: &str, entry: u64, status: Status) -> Checkpoint {
@@ -204,4 +207,86 @@ pub async fn a_purge_deletes_the_awaited_callbacks_of_what_it_deletes(store: &dy
     let rows = store.pending_callbacks(all()).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].since, at(50));
+}
+
+pub async fn a_parked_callback_is_kept_and_woken_only_where_it_waits(store: &dyn Store) {
+    let parked = ParkedCallback {
+        timeout_at: Some(at(3600)),
+        heartbeat: Some(Duration::from_millis(2500)),
+    };
+    let no_deadline = ParkedCallback {
+        timeout_at: None,
+        heartbeat: None,
+    };
+    for (id, callback, wake_at) in [("e1", parked, at(60)), ("e2", no_deadline, unanswered())] {
+        let fence = create(store, id, id).await;
+        let parked_here = Checkpoint {
+            callback: Some(callback),
+            wake_at: Some(wake_at),
+            ..at_state("Ask", 2, Status::Running)
+        };
+        store
+            .commit(transition(id, fence, Vec::new(), parked_here.clone()))
+            .await
+            .unwrap();
+        store.release(id, fence).await.unwrap();
+        let stored = store.execution(id).await.unwrap().unwrap();
+        assert_eq!(stored.checkpoint, parked_here, "read back as written");
+    }
+    // Not due: the one without a deadline not even at the end of time.
+    let none: Vec<String> = Vec::new();
+    assert_eq!(
+        ids(store
+            .claim(claim("w2", at(59), false))
+            .await
+            .unwrap()
+            .executions),
+        none
+    );
+    assert_eq!(store.next_wake(at(0)).await.unwrap(), Some(at(60)));
+
+    // Woken only at its state and entry.
+    assert!(!store.wake_callback("e2", "Ask", 1, at(10)).await.unwrap());
+    assert!(!store.wake_callback("e2", "Other", 2, at(10)).await.unwrap());
+    assert!(
+        !store
+            .wake_callback("nobody", "Ask", 2, at(10))
+            .await
+            .unwrap()
+    );
+    assert!(store.wake_callback("e2", "Ask", 2, at(10)).await.unwrap());
+    let woken = store.execution("e2").await.unwrap().unwrap();
+    assert_eq!(woken.checkpoint.wake_at, Some(at(10)));
+    assert_eq!(woken.checkpoint.callback, Some(no_deadline), "still parked");
+    assert_eq!(
+        ids(store
+            .claim(claim("w2", at(10), false))
+            .await
+            .unwrap()
+            .executions),
+        ["e2"]
+    );
+
+    // Moved ahead (a heartbeat) as well as back.
+    assert!(store.wake_callback("e1", "Ask", 2, at(90)).await.unwrap());
+    assert_eq!(store.next_wake(at(0)).await.unwrap(), Some(at(90)));
+
+    // Not parked: no longer waiting on a callback, or ended.
+    let e3 = create(store, "e3", "e3").await;
+    let running = at_state("Ask", 2, Status::Running);
+    store
+        .commit(transition("e3", e3, Vec::new(), running))
+        .await
+        .unwrap();
+    assert!(!store.wake_callback("e3", "Ask", 2, at(10)).await.unwrap());
+    let ended = Checkpoint {
+        callback: Some(parked),
+        ..at_state("Ask", 2, Status::Succeeded)
+    };
+    let e4 = create(store, "e4", "e4").await;
+    store
+        .commit(transition("e4", e4, Vec::new(), ended))
+        .await
+        .unwrap();
+    assert!(!store.wake_callback("e4", "Ask", 2, at(10)).await.unwrap());
 }

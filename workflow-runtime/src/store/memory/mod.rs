@@ -530,6 +530,17 @@ impl Store for MemoryStore {
         })
     }
 
+    fn wake_callback(
+        &self,
+        execution: &str,
+        state: &str,
+        entry: u64,
+        wake_at: SystemTime,
+    ) -> StoreFuture<'_, bool> {
+        let woken = self.lock().wake_callback(execution, state, entry, wake_at);
+        Box::pin(std::future::ready(woken))
+    }
+
     fn callback(&self, key: &str) -> StoreFuture<'_, Option<CallbackResult>> {
         let key = key.to_owned();
         self.with(move |inner| Ok(inner.callbacks.get(&key).cloned()))

@@ -1,12 +1,14 @@
 //! Callback tasks that wait, kept for the pending list: by sequence
-//! number (the list's order and cursor) and by key (one record per key).
+//! number (the list's order and cursor) and by key (one record per key);
+//! and the wake-up of an execution parked on one.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::time::SystemTime;
 
 use super::{HashMap, Inner};
 use crate::status::Status;
-use crate::store::{AwaitedCallback, PendingQuery, PendingRow};
+use crate::store::{AwaitedCallback, PendingQuery, PendingRow, StoreError};
 
 /// The awaited callbacks of a memory store.
 #[derive(Debug, Default)]
@@ -88,5 +90,30 @@ impl Inner {
             })
             .take(query.limit)
             .collect()
+    }
+}
+
+impl Inner {
+    /// Sets the wake-up time of an execution parked on a callback at this
+    /// entry of this state; see [`Store::wake_callback`](crate::store::Store::wake_callback).
+    pub(super) fn wake_callback(
+        &mut self,
+        execution: &str,
+        state: &str,
+        entry: u64,
+        wake_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let Some(slot) = self.slot(execution) else {
+            return Ok(false);
+        };
+        let checkpoint = self.stored(slot)?.checkpoint;
+        let parked = checkpoint.status == Status::Running
+            && checkpoint.callback.is_some()
+            && checkpoint.state_name == state
+            && checkpoint.entry == entry;
+        if parked {
+            self.update_meta(slot, |meta| meta.wake_at = Some(wake_at));
+        }
+        Ok(parked)
     }
 }

@@ -28,7 +28,7 @@ use super::names::{Name, Names};
 use crate::error_info::ErrorInfo;
 use crate::history::Event;
 use crate::status::Status;
-use crate::store::{Checkpoint, NewExecution, StoreError, StoredExecution};
+use crate::store::{Checkpoint, NewExecution, ParkedCallback, StoreError, StoredExecution};
 
 /// One execution (see the module's documentation for the layout).
 #[derive(Debug)]
@@ -439,6 +439,7 @@ fn put_tail(
         retries,
         waiting,
         wake_at: _,
+        callback,
         status: _,
         output,
         error,
@@ -455,7 +456,15 @@ fn put_tail(
         put(out, u128::from(names.intern(waiting)?));
     }
     put(out, u128::from(*entry));
-    put(out, u128::from(*attempt));
+    // The attempt's low bit says whether a parked callback follows: all
+    // eight flags are taken, and a callback is rare.
+    put(
+        out,
+        u128::from(*attempt) << 1 | u128::from(callback.is_some()),
+    );
+    if let Some(callback) = callback {
+        put_text(out, &callback.encode());
+    }
     if !retries.is_empty() {
         put(out, retries.len() as u128);
         for &retry in retries {
@@ -490,7 +499,13 @@ fn take_checkpoint(
         Some(take_u32(&mut bytes)?)
     };
     let entry = take_u64(&mut bytes)?;
-    let attempt = take_u32(&mut bytes)?;
+    let attempt_and_callback = take_u64(&mut bytes)?;
+    let attempt = u32::try_from(attempt_and_callback >> 1).ok()?;
+    let callback = if attempt_and_callback & 1 == 0 {
+        None
+    } else {
+        Some(ParkedCallback::decode(&take_text(&mut bytes)?).ok()?)
+    };
     let retries = if flags & RETRIES == 0 {
         Vec::new()
     } else {
@@ -521,6 +536,7 @@ fn take_checkpoint(
         retries,
         waiting: waiting.map(|w| names.get(w).to_owned()),
         wake_at: meta.wake_at,
+        callback,
         status,
         output,
         error,

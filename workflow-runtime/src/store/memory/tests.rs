@@ -17,6 +17,7 @@ pub(super) fn checkpoint(status: Status, wake_at: Option<SystemTime>) -> Checkpo
         retries: Vec::new(),
         waiting: None,
         wake_at,
+        callback: None,
         status,
         output: None,
         error: None,
@@ -304,6 +305,7 @@ async fn an_execution_reads_back_as_written() {
                 entry: 2,
                 waiting: Some("Sleep".to_owned()),
                 wake_at: Some(at(86_400)),
+                callback: None,
                 ..checkpoint(Status::Running, None)
             },
             Checkpoint {
@@ -314,6 +316,7 @@ async fn an_execution_reads_back_as_written() {
                 retries: vec![1, 2, 300],
                 waiting: Some("Elsewhere".to_owned()),
                 wake_at: Some(at(0) - Duration::from_secs(1)),
+                callback: None,
                 ..checkpoint(Status::Running, None)
             },
             Checkpoint {
@@ -411,6 +414,7 @@ async fn a_parked_execution_is_one_small_buffer() {
         entry: 2,
         waiting: Some("Sleep".to_owned()),
         wake_at: Some(micros(398) + Duration::from_secs(86_400)),
+        callback: None,
         ..checkpoint(Status::Running, None)
     };
     store

@@ -1,10 +1,36 @@
 //! Callback tasks that wait, in the SQLite store: recorded once per key,
 //! listed in sequence order while they still wait.
 
+use std::time::SystemTime;
+
 use rusqlite::{Connection, params};
 
 use super::{count, database, execute_cached, nanos, time};
 use crate::store::{AwaitedCallback, PendingQuery, PendingRow, StoreError};
+
+/// Sets the wake-up time of an execution parked on a callback at this
+/// entry of this state; see [`Store::wake_callback`](crate::store::Store::wake_callback).
+pub(super) fn wake(
+    connection: &Connection,
+    execution: &str,
+    state: &str,
+    entry: u64,
+    wake_at: SystemTime,
+) -> Result<bool, StoreError> {
+    let changed = execute_cached(
+        connection,
+        "UPDATE executions SET wake_at = ?4 WHERE id = ?1 AND status = 'Running' \
+             AND callback IS NOT NULL AND state_name = ?2 AND entry = ?3",
+        params![
+            execution,
+            state,
+            i64::try_from(entry).unwrap_or(i64::MAX),
+            nanos(wake_at)
+        ],
+    )
+    .map_err(database)?;
+    Ok(changed > 0)
+}
 
 /// Records a waiting task, unless its key is recorded.
 pub(super) fn awaited(

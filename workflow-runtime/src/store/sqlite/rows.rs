@@ -8,7 +8,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use crate::error_info::ErrorInfo;
 use crate::history::Event;
 use crate::status::Status;
-use crate::store::{CallbackResult, Checkpoint, StoreError, StoredExecution};
+use crate::store::{CallbackResult, Checkpoint, ParkedCallback, StoreError, StoredExecution};
 
 pub(super) fn database(error: rusqlite::Error) -> StoreError {
     let text = error.to_string();
@@ -34,7 +34,7 @@ pub(super) fn count(value: i64) -> u64 {
 
 pub(super) const COLUMNS: &str = "id, name, workflow, version, input, state, entry, attempt, retries, \
     waiting, wake_at, status, output, error_name, error_cause, started_at, stopped_at, \
-    last_event_id, fence, state_name, callback_secret, workflow_path";
+    last_event_id, fence, state_name, callback_secret, workflow_path, callback";
 
 /// An execution row, read with [`COLUMNS`]. A column that does not read
 /// back as written (a value of the wrong type, an unknown status, retry
@@ -64,6 +64,11 @@ pub(super) fn execution(row: &rusqlite::Row<'_>) -> Result<StoredExecution, Stor
         .map_err(|_| columns.corrupt("attempt", format!("{attempt} is not an attempt")))?;
     let error_name: Option<String> = columns.get(13, "error")?;
     let error_cause: Option<String> = columns.get(14, "error")?;
+    let callback = columns
+        .get::<Option<String>>(22, "parked callback")?
+        .map(|text| ParkedCallback::decode(&text))
+        .transpose()
+        .map_err(|detail| columns.corrupt("parked callback", detail))?;
     Ok(StoredExecution {
         checkpoint: Checkpoint {
             state: columns.get(5, "state")?,
@@ -73,6 +78,7 @@ pub(super) fn execution(row: &rusqlite::Row<'_>) -> Result<StoredExecution, Stor
             retries,
             waiting: columns.get(9, "wait")?,
             wake_at: columns.get::<Option<i64>>(10, "wake-up time")?.map(time),
+            callback,
             status,
             output: columns.get(12, "output")?,
             error: error_name.map(|name| ErrorInfo::new(name, error_cause.unwrap_or_default())),

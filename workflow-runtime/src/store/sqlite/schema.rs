@@ -119,6 +119,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE executions ADD COLUMN workflow_path TEXT;
 "#,
+    // The callback task an execution is parked on, as
+    // `ParkedCallback::encode` writes it: its deadlines, kept while no
+    // future waits for the answer.
+    r#"
+    ALTER TABLE executions ADD COLUMN callback TEXT;
+"#,
 ];
 
 /// Settings and schema for a freshly opened connection.
