@@ -13,6 +13,13 @@
 //! Criterion does not report percentiles, so this is a plain `main`
 //! (`harness = false`) that ignores its arguments.
 //!
+//! Where the slowest starts wait: each start is split at the return of
+//! `engine.start` (the execution created in the store, its driver spawned)
+//! into the call and the wait for the driver's first poll, and the slowest
+//! 1% are shown beside the median start. `LATENCY_WORKERS` and
+//! `LATENCY_CONCURRENT` change the runtime's worker threads and the
+//! executions in flight (2 and 8), to see how the tail depends on them.
+//!
 //! ```text
 //! cargo bench -p workflow-benches --bench latency
 //! ```
@@ -30,8 +37,10 @@ use workflow::store::{MemoryStore, SqliteStore, Store};
 const MEASURED: usize = 2000;
 /// Executions run first and left out of the statistics.
 const WARMUP: usize = 200;
-/// Executions in flight at once.
+/// Executions in flight at once, unless `LATENCY_CONCURRENT` says.
 const CONCURRENT: usize = 8;
+/// The runtime's worker threads, unless `LATENCY_WORKERS` says.
+const WORKERS: usize = 2;
 /// Task states per execution.
 const TASKS: usize = 9;
 
@@ -40,6 +49,8 @@ const TASKS: usize = 9;
 pub struct Marks {
     origin: Instant,
     started: Vec<AtomicU64>,
+    /// When `engine.start` returned.
+    returned: Vec<AtomicU64>,
     tasks: Vec<AtomicU64>,
 }
 
@@ -48,6 +59,7 @@ impl Marks {
         Marks {
             origin: Instant::now(),
             started: (0..executions).map(|_| AtomicU64::new(0)).collect(),
+            returned: (0..executions).map(|_| AtomicU64::new(0)).collect(),
             tasks: (0..executions * TASKS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -100,14 +112,14 @@ async fn mark(cx: Ctx<'_, Arc<Marks>>, n: u64) -> Result<u64, Infallible> {
 
 /// Runs every execution, `CONCURRENT` at a time, on a fresh engine over
 /// `store`; the marks they left.
-fn run(runtime: &tokio::runtime::Runtime, store: impl Store) -> Arc<Marks> {
+fn run(runtime: &tokio::runtime::Runtime, store: impl Store, concurrent: usize) -> Arc<Marks> {
     let executions = WARMUP + MEASURED;
     let marks = Arc::new(Marks::new(executions));
     let engine = Engine::builder(Arc::clone(&marks)).store(store).build();
     engine.register::<Probe>();
     let next = Arc::new(AtomicUsize::new(0));
     runtime.block_on(async {
-        let workers: Vec<_> = (0..CONCURRENT)
+        let workers: Vec<_> = (0..concurrent)
             .map(|_| {
                 let (engine, marks, next) = (engine.clone(), Arc::clone(&marks), Arc::clone(&next));
                 tokio::spawn(async move {
@@ -121,6 +133,7 @@ fn run(runtime: &tokio::runtime::Runtime, store: impl Store) -> Arc<Marks> {
                             .start::<Probe>(format!("e{e}"), input(e))
                             .await
                             .expect("starts");
+                        marks.returned[e].store(marks.now(), Ordering::Relaxed);
                         let out = handle.await.expect("succeeds");
                         assert_eq!(out, input(e) + TASKS as u64);
                     }
@@ -155,6 +168,49 @@ fn percentile(samples: &[u64], p: f64) -> Duration {
     Duration::from_nanos(samples[rank.clamp(1, samples.len()) - 1])
 }
 
+/// Where the slowest 1% of starts (to the first task) spend their time,
+/// beside the median start: in `engine.start`, and from its return to the
+/// first task (zero when the task began first, on the other worker).
+fn slowest_starts(marks: &Marks) -> String {
+    let mut starts: Vec<(u64, u64, u64)> = (WARMUP..WARMUP + MEASURED)
+        .map(|e| {
+            let started = marks.started[e].load(Ordering::Relaxed);
+            let returned = marks.returned[e].load(Ordering::Relaxed);
+            let first = marks.tasks[e * TASKS].load(Ordering::Relaxed);
+            (
+                first - started,
+                returned.saturating_sub(started),
+                first.saturating_sub(returned),
+            )
+        })
+        .collect();
+    starts.sort_unstable();
+    let median = starts[starts.len() / 2];
+    let tail = &starts[starts.len() - starts.len() / 100..];
+    let mean = |part: fn(&(u64, u64, u64)) -> u64| {
+        let sum: u64 = tail.iter().map(part).sum();
+        Duration::from_nanos(sum / tail.len().max(1) as u64)
+    };
+    format!(
+        "median start {} (call {}, then {}); slowest 1%, mean {} (call {}, then {})",
+        show(Duration::from_nanos(median.0)),
+        show(Duration::from_nanos(median.1)),
+        show(Duration::from_nanos(median.2)),
+        show(mean(|s| s.0)),
+        show(mean(|s| s.1)),
+        show(mean(|s| s.2)),
+    )
+}
+
+/// A setting from the environment, or its default.
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
 fn show(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
     if us < 1000.0 {
@@ -167,17 +223,21 @@ fn show(d: Duration) -> String {
 fn main() {
     // `cargo bench` passes `--bench` (and perhaps a filter): nothing to do
     // with them here.
+    let (workers, concurrent) = (
+        setting("LATENCY_WORKERS", WORKERS),
+        setting("LATENCY_CONCURRENT", CONCURRENT),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("a runtime");
 
     let began = Instant::now();
-    let memory = run(&runtime, MemoryStore::new());
+    let memory = run(&runtime, MemoryStore::new(), concurrent);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteStore::open(dir.path().join("latency.db")).expect("opens");
-    let sqlite = run(&runtime, store);
+    let sqlite = run(&runtime, store, concurrent);
     let elapsed = began.elapsed();
 
     let (memory_first, memory_step) = series(&memory);
@@ -191,7 +251,7 @@ fn main() {
 
     println!(
         "latency: {MEASURED} executions per store (+{WARMUP} warm-up), \
-         {CONCURRENT} at a time, 2 worker threads, {:.1} s in all",
+         {concurrent} at a time, {workers} worker threads, {:.1} s in all",
         elapsed.as_secs_f64()
     );
     println!();
@@ -211,4 +271,7 @@ fn main() {
             show(percentile(samples, 100.0)),
         );
     }
+    println!();
+    println!("memory: {}", slowest_starts(&memory));
+    println!("sqlite file: {}", slowest_starts(&sqlite));
 }
