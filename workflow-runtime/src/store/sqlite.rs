@@ -12,7 +12,10 @@
 //! caller never hears "done" for a write that a crash could still lose.
 //! The file is in WAL mode with `synchronous = NORMAL`: a killed process
 //! loses nothing committed; a power cut may lose the last transactions.
+//! Checkpoints run on a thread of their own (`checkpointer`), so no commit
+//! waits for one.
 
+mod checkpointer;
 mod children;
 mod engine_lock;
 mod pending;
@@ -99,8 +102,15 @@ impl SqliteStore {
     /// library wrote it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let connection = Connection::open(path).map_err(database)?;
-        Self::threaded(prepare(connection)?, EngineLock::for_database(path))
+        let mut connection = prepare(Connection::open(path).map_err(database)?)?;
+        // Commits then never wait for a checkpoint; without the thread,
+        // they run SQLite's own, as an inline store does.
+        if let Err(error) =
+            checkpointer::start(&mut connection, path, checkpointer::Limits::DEFAULT)
+        {
+            tracing::warn!(%error, "checkpoints stay on the database thread");
+        }
+        Self::threaded(connection, EngineLock::for_database(path))
     }
 
     /// A database in memory, for tests.
