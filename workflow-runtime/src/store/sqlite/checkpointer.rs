@@ -76,6 +76,11 @@ pub(super) fn start(
     connection
         .busy_timeout(std::time::Duration::from_secs(5))
         .map_err(database)?;
+    // A checkpoint reads the log and writes the file, past the page cache:
+    // a small cache keeps the thread's memory small.
+    connection
+        .pragma_update(None, "cache_size", -64)
+        .map_err(database)?;
     // One nudge waiting is enough: a checkpoint copies all there is.
     let (nudge, nudged) = mpsc::sync_channel::<()>(1);
     std::thread::Builder::new()
