@@ -216,6 +216,10 @@ impl fmt::Debug for CallbackLink {
 #[derive(Debug, Default)]
 pub(crate) struct Parking {
     asked: AtomicBool,
+    /// A deadline of the callback the attempt about to run was parked on
+    /// passed with no answer: the attempt fails with it, its handler not
+    /// run again.
+    pub(crate) expired: Option<crate::error::Interrupt>,
 }
 
 impl Parking {

@@ -170,7 +170,7 @@ impl Runner {
             let execution_id = ExecutionId::new(self.execution_id.as_deref());
             // Drawn at the first retry: most runs never need it.
             let mut rng = None;
-            let heartbeat = Heartbeat::default();
+            let mut heartbeat = Heartbeat::default();
             // A run that resumes in the middle of a state may find some of
             // its children finished already.
             let journal = recorder.journal(
@@ -186,8 +186,8 @@ impl Runner {
             let mut unbudgeted = 0;
             // Offered where a park is committed, and where no deadline of
             // the whole execution is kept in memory (as for a long wait).
-            let parking = (R::RECORDS && deadline.is_none() && recorder.parks(unanswered()))
-                .then(Parking::default);
+            heartbeat.parking = (R::RECORDS && deadline.is_none() && recorder.parks(unanswered()))
+                .then(Box::<Parking>::default);
             if !progress.started {
                 if R::RECORDS {
                     recorder.record(
@@ -244,13 +244,26 @@ impl Runner {
                 }
                 // A task parked on its callback is back: its answer came, a
                 // deadline passed, or it was let go before either.
-                let mut expired = None;
-                let resumed_callback = progress.callback.is_some();
-                if let Some(parked) = progress.callback.take()
-                    && !parked::answered(self, execution_id.get(), name, progress.entry, true)
-                        .await?
-                {
-                    expired = parked::expired(parked, woke_at, clock.get().now());
+                let parked = progress.callback.take();
+                let resumed_callback = parked.is_some();
+                if resumed_callback {
+                    parked::back(self, execution_id.get(), name, progress.entry);
+                }
+                if let Some(parking) = &mut heartbeat.parking {
+                    parking.expired = match parked {
+                        Some(parked)
+                            if !parked::answered(
+                                self,
+                                execution_id.get(),
+                                name,
+                                progress.entry,
+                            )
+                            .await? =>
+                        {
+                            parked::expired(parked, woke_at, clock.get().now())
+                        }
+                        _ => None,
+                    };
                 }
                 recorder.resumed();
                 if let Some(waited_in) = progress.waiting.take()
@@ -304,45 +317,49 @@ impl Runner {
                     clock: &clock,
                     runner: self,
                     journal: journal.as_deref(),
-                    parking: parking.as_ref(),
-                    expired,
                 };
                 // A span per state only when someone listens: wrapping every
                 // step's future costs a move of it, on the hottest path.
-                let step = if let Some(parking) = &parking {
-                    let step = if tracing::enabled!(tracing::Level::DEBUG) {
-                        let span = tracing::debug_span!("state", name);
-                        parked::until_parked(checkpoint.step(cx).instrument(span), parking).await
-                    } else {
-                        parked::until_parked(checkpoint.step(cx), parking).await
-                    };
-                    let Some(step) = step else {
-                        // A task waits for its callback: the step's future
-                        // is gone, and the execution leaves memory.
-                        recorder.resumed();
-                        let now = clock.get().now();
-                        let (parked, wake_at) = parked::park(state, &heartbeat, now);
-                        progress.callback = Some(parked);
-                        progress.wake_at = Some(wake_at);
-                        recorder.commit_again(&progress).await?;
-                        // An answer stored before the commit found the task
-                        // not parked yet, and its wake-up changed nothing.
-                        if parked::answered(self, execution_id.get(), name, progress.entry, false)
-                            .await?
-                        {
-                            progress.wake_at = Some(clock.get().now());
+                let step = match heartbeat.parking() {
+                    Some(parking) => {
+                        let step = if tracing::enabled!(tracing::Level::DEBUG) {
+                            let span = tracing::debug_span!("state", name);
+                            parked::until_parked(checkpoint.step(cx).instrument(span), parking)
+                                .await
+                        } else {
+                            parked::until_parked(checkpoint.step(cx), parking).await
+                        };
+                        let Some(step) = step else {
+                            // A task waits for its callback: the step's
+                            // future is gone, and the execution leaves memory.
+                            recorder.resumed();
+                            let now = clock.get().now();
+                            let (parked, wake_at) = parked::park(state, &heartbeat, now);
+                            progress.callback = Some(parked);
+                            progress.wake_at = Some(wake_at);
                             recorder.commit_again(&progress).await?;
-                        }
-                        return Err(Halt::Parked);
-                    };
-                    step
-                } else if tracing::enabled!(tracing::Level::DEBUG) {
-                    checkpoint
-                        .step(cx)
-                        .instrument(tracing::debug_span!("state", name))
-                        .await
-                } else {
-                    checkpoint.step(cx).await
+                            // An answer stored before the commit found the
+                            // task not parked yet, and its wake-up changed
+                            // nothing.
+                            if parked::answered(self, execution_id.get(), name, progress.entry)
+                                .await?
+                            {
+                                progress.wake_at = Some(clock.get().now());
+                                recorder.commit_again(&progress).await?;
+                            }
+                            return Err(Halt::Parked);
+                        };
+                        step
+                    }
+                    // Not wrapped: a wrapper costs a move of the step's
+                    // future, on the hottest path.
+                    None if tracing::enabled!(tracing::Level::DEBUG) => {
+                        checkpoint
+                            .step(cx)
+                            .instrument(tracing::debug_span!("state", name))
+                            .await
+                    }
+                    None => checkpoint.step(cx).await,
                 };
                 recorder.resumed();
                 match step {

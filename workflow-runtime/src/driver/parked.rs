@@ -3,8 +3,8 @@
 //! when an answer or a deadline wakes it.
 
 use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use tokio::time::Instant;
@@ -17,16 +17,34 @@ use crate::runner::Runner;
 use crate::store::ParkedCallback;
 use crate::workflow::task_timers;
 
-/// Runs a step's future until it ends, or until a task in it asks to park
-/// (`None`): the future is then dropped, unpolled from that point on.
-pub(super) async fn until_parked<F: Future>(step: F, parking: &Parking) -> Option<F::Output> {
-    let mut step = pin!(step);
-    std::future::poll_fn(|cx| match step.as_mut().poll(cx) {
-        Poll::Ready(output) => Poll::Ready(Some(output)),
-        Poll::Pending if parking.take() => Poll::Ready(None),
-        Poll::Pending => Poll::Pending,
-    })
-    .await
+pin_project_lite::pin_project! {
+    /// A step's future, run until it ends or until a task in it asks to
+    /// park (`None`): it is then dropped, unpolled from that point on. A
+    /// future of its own, not an `async fn`, so that the step's future,
+    /// the largest part of the driver's, is held once.
+    pub(super) struct UntilParked<'p, F> {
+        #[pin]
+        step: F,
+        parking: &'p Parking,
+    }
+}
+
+/// `step` until it ends, or until a task in it takes `parking`'s offer.
+pub(super) fn until_parked<F: Future>(step: F, parking: &Parking) -> UntilParked<'_, F> {
+    UntilParked { step, parking }
+}
+
+impl<F: Future> Future for UntilParked<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.step.poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending if this.parking.take() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// The callback an attempt of `state` parks on at `now`, and when it is
@@ -69,24 +87,29 @@ pub(super) fn expired(
     }
 }
 
-/// Whether the task of this entry of `state` has its answer stored; with
-/// `back`, the task is back from parking and its parked check goes.
+/// Whether the task of this entry of `state` has its answer stored.
 pub(super) async fn answered(
     runner: &Runner,
     execution: &str,
     state: &'static str,
     entry: u64,
-    back: bool,
 ) -> Result<bool, ExecutionError> {
     let Some(link) = runner.callbacks() else {
         return Ok(false);
     };
     let key = IdempotencyKey::new(execution, state, entry).to_string();
-    if back {
-        link.callbacks.forget(&key);
-    }
     let stored = link.callbacks.stored(&key).await;
     stored
         .map(|answer| answer.is_some())
         .map_err(ExecutionError::Store)
+}
+
+/// The task of this entry of `state` is back from parking: the check its
+/// answers were held to while it was away goes (it checks them itself if
+/// it waits again).
+pub(super) fn back(runner: &Runner, execution: &str, state: &'static str, entry: u64) {
+    if let Some(link) = runner.callbacks() {
+        let key = IdempotencyKey::new(execution, state, entry).to_string();
+        link.callbacks.forget(&key);
+    }
 }

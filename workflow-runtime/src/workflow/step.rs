@@ -15,7 +15,6 @@ use workflow_core::{Kind, State, Tolerance};
 use super::children::{self, ChildEvents, Which};
 use super::typing::{Branch, TaskFuture, TaskOutput};
 use crate::attempt;
-use crate::callback::Parking;
 use crate::clock::{Clock, LazyClock};
 use crate::context::{Ctx, ExecutionId, Heartbeat};
 use crate::error::{ErrorInfo, ExecutionError, Failure, Interrupt, TaskError};
@@ -38,12 +37,6 @@ pub struct StepCx<'a, C> {
     pub(crate) clock: &'a LazyClock,
     pub(crate) runner: &'a Runner,
     pub(crate) journal: Option<&'a dyn Journal>,
-    /// Set where the execution may leave memory while a task waits for
-    /// its callback.
-    pub(crate) parking: Option<&'a Parking>,
-    /// A deadline of the callback this attempt was parked on passed with
-    /// no answer: the attempt fails with it, its handler not run again.
-    pub(crate) expired: Option<Interrupt>,
 }
 
 impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
@@ -57,7 +50,6 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
             attempt: self.attempt,
             heartbeat: self.heartbeat,
             callbacks: self.runner.callbacks(),
-            parking: self.parking,
         }
     }
 
@@ -87,7 +79,7 @@ impl<'a, C: Send + Sync + 'static> StepCx<'a, C> {
         &self,
         handler: F,
     ) -> Result<<F::Result as TaskOutput>::Ok, TaskError<<F::Result as TaskOutput>::Err>> {
-        if let Some(expired) = &self.expired {
+        if let Some(expired) = self.heartbeat.expired() {
             return Err(expired.clone().into());
         }
         if self.timers() == (None, None) {
