@@ -143,6 +143,8 @@ async fn a_callback_task_leaves_memory_while_it_waits_and_runs_again_with_its_an
     };
     assert_eq!(stored.checkpoint.callback, Some(parked));
     assert_eq!(stored.checkpoint.wake_at, Some(unanswered()), "no deadline");
+    let described = handle.describe().await.unwrap().unwrap();
+    assert_eq!(described.wake_at, None, "only an answer wakes it");
     // Still listed, and an answer of the wrong type is still refused here.
     let pending = engine.pending_callbacks(PendingFilter::new()).await.unwrap();
     assert_eq!(pending.callbacks.len(), 1);

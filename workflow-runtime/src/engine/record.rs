@@ -26,7 +26,9 @@ pub struct Description {
     pub status: Status,
     /// The state it is in (or ended in).
     pub state: String,
-    /// When it is due to go on, while it waits or backs off.
+    /// When it is due to go on, while it waits or backs off, or when a
+    /// deadline of the callback task it is parked on comes (none while
+    /// only an answer can wake it).
     #[serde(with = "crate::serde_time::rfc3339_option")]
     pub wake_at: Option<SystemTime>,
     /// When it started.
@@ -56,7 +58,10 @@ impl From<StoredExecution> for Description {
             path: stored.path,
             status: stored.checkpoint.status,
             state: stored.checkpoint.state_name,
-            wake_at: stored.checkpoint.wake_at,
+            wake_at: stored
+                .checkpoint
+                .wake_at
+                .filter(|&at| at != crate::store::unanswered()),
             started_at: stored.started_at,
             stopped_at: stored.stopped_at,
             error: stored.checkpoint.error,
